@@ -1,0 +1,30 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="agentfarm-bench",
+    version="0.1.0",
+    description="AgentFarm multi-agent simulation engine and its benchmark history",
+    packages=find_packages(include=["farm", "farm.*"]),
+    python_requires=">=3.11",
+    install_requires=[
+        "numpy>=1.26",
+        "scipy>=1.11",
+        # The CPU wheel of this exact release lies on the build machines' disk; an unpinned
+        # torch resolves to a multi-GB CUDA build.
+        "torch==2.13.0",
+        "psutil>=5.9",
+        "matplotlib>=3.7",
+    ],
+    extras_require={
+        "dev": ["pytest>=8", "hypothesis>=6.100"],
+        "bench": ["asv==0.6.6", "virtualenv>=20"],
+        "profile": [
+            "snakeviz>=2.2.0",
+            "line_profiler>=4.1.0",
+            "memory_profiler>=0.61.0",
+            "py-spy>=0.3.14",
+            "yappi>=1.4.0",
+        ],
+    },
+    entry_points={"console_scripts": ["agentfarm=farm.cli:main"]},
+)
