@@ -1,0 +1,45 @@
+"""The interface between the step loop and whatever chooses actions."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = ["Policy", "LearningPolicy"]
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Chooses one action per agent, for a batch of agents of one type.
+
+    ``act(observations, action_mask)``:
+        observations: ``(n, C, H, W) float32``, one row per live agent of this policy's type.
+        action_mask: ``(n, NUM_ACTIONS) bool``; True where the action is allowed. MOVE, DEFEND
+            and PASS are always allowed, so every row has at least one True.
+        returns: ``(n,) int64`` actions; ``action_mask[i, actions[i]]`` is always True.
+    """
+
+    def act(self, observations: np.ndarray, action_mask: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class LearningPolicy(Policy, Protocol):
+    """A policy that learns from what its actions earned.
+
+    The loop calls ``record`` once per step, after the act stage, with the same rows it passed
+    to ``act``: ``agent_ids (n,) int64``, the observations and mask, the chosen ``actions``,
+    ``rewards (n,) float64`` and ``dones (n,) bool`` (the agent died this step). A policy pairs
+    an agent's transition with its next observation by agent id. It returns training metrics
+    (e.g. ``{"loss": ..., "epsilon": ...}``) for steps on which it trained, else ``{}``.
+    """
+
+    def record(
+        self,
+        agent_ids: np.ndarray,
+        observations: np.ndarray,
+        action_mask: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        dones: np.ndarray,
+    ) -> dict[str, float]: ...

@@ -1,0 +1,1 @@
+"""observation package."""

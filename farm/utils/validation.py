@@ -1,0 +1,47 @@
+"""Checks used by config dataclasses: each raises ``ValueError`` naming the field and value."""
+
+from __future__ import annotations
+
+import math
+from enum import Enum
+from typing import TypeVar
+
+__all__ = ["require_positive", "require_non_negative", "require_probability", "require_int_at_least", "coerce_enum"]
+
+E = TypeVar("E", bound=Enum)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def require_positive(section: str, name: str, value: float) -> None:
+    if not _is_number(value) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{section}.{name} must be a positive number, got {value!r}")
+
+
+def require_non_negative(section: str, name: str, value: float) -> None:
+    if not _is_number(value) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{section}.{name} must be a non-negative number, got {value!r}")
+
+
+def require_probability(section: str, name: str, value: float) -> None:
+    if not _is_number(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{section}.{name} must be in [0, 1], got {value!r}")
+
+
+def require_int_at_least(section: str, name: str, value: int, minimum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{section}.{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def coerce_enum(section: str, name: str, enum_type: type[E], value: object) -> E:
+    """Accept an enum member or its value/name (case-insensitive); reject anything else."""
+    if isinstance(value, enum_type):
+        return value
+    if isinstance(value, str):
+        for member in enum_type:
+            if value.lower() in (str(member.value).lower(), member.name.lower()):
+                return member
+    choices = ", ".join(str(m.value) for m in enum_type)
+    raise ValueError(f"{section}.{name} must be one of {choices}; got {value!r}")
