@@ -1,0 +1,75 @@
+"""Seeded data builders shared by every benchmark module.
+
+APPEND ONLY. Changing what an existing builder returns silently rewrites the benchmark history;
+add a new builder (or a new keyword with the old default) instead.
+
+Every builder takes an explicit literal seed and returns the same data on every commit. Imports
+of ``farm`` are guarded: this module imports on commits that predate any farm API.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+try:
+    from farm.config import SimulationConfig
+except ImportError:  # a commit older than the config API
+    SimulationConfig = None
+
+# World sizes of the scalability grid (square worlds), by name.
+WORLD_SIZES = {"50x50": 50.0, "100x100": 100.0, "500x500": 500.0}
+
+
+def uniform_positions(n: int, width: float = 100.0, height: float = 100.0, seed: int = 0) -> np.ndarray:
+    """``(n, 2) float64`` points uniform in ``[0, width] x [0, height]``."""
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 2)) * np.array([width, height])
+
+
+def clustered_positions(
+    n: int, width: float = 100.0, height: float = 100.0, clusters: int = 5, spread: float = 0.05, seed: int = 0
+) -> np.ndarray:
+    """``(n, 2) float64`` points in Gaussian clusters (std ``spread * min(width, height)``),
+    clipped to the world."""
+    rng = np.random.default_rng(seed)
+    centres = rng.random((clusters, 2)) * np.array([width, height])
+    labels = rng.integers(0, clusters, size=n)
+    points = centres[labels] + rng.normal(0.0, spread * min(width, height), size=(n, 2))
+    return np.clip(points, 0.0, [width, height])
+
+
+def positions(n: int, distribution: str, width: float = 100.0, height: float = 100.0, seed: int = 0) -> np.ndarray:
+    """Points by distribution name: ``"uniform"`` or ``"clustered"``."""
+    if distribution == "uniform":
+        return uniform_positions(n, width, height, seed)
+    if distribution == "clustered":
+        return clustered_positions(n, width, height, seed=seed)
+    raise ValueError(f"unknown distribution {distribution!r}")
+
+
+def simulation_config(
+    agents: int = 100,
+    world: float = 100.0,
+    density: str = "medium",
+    seed: int = 42,
+    **overrides,
+):
+    """A :class:`farm.SimulationConfig` with ``agents`` split evenly over the three types
+    (remainder to the first types), a square ``world``, a resource ``density`` preset, logging
+    off, random policies. ``overrides`` are dotted keys with '__' for '.' (``spatial__index=...``).
+    Raises NotImplementedError on commits without the config API."""
+    if SimulationConfig is None:
+        raise NotImplementedError("farm.config.SimulationConfig is not available at this commit")
+    base, extra = divmod(agents, 3)
+    counts = [base + (1 if i < extra else 0) for i in range(3)]
+    changes = {
+        "seed": seed,
+        "world.width": float(world),
+        "world.height": float(world),
+        "agents.system": counts[0],
+        "agents.independent": counts[1],
+        "agents.control": counts[2],
+        "resources.density": density,
+    }
+    changes.update({key.replace("__", "."): value for key, value in overrides.items()})
+    return SimulationConfig().with_overrides(changes)
