@@ -1,0 +1,97 @@
+"""Where resource node amounts live: three interchangeable backends with identical results.
+
+Each backend stores the ``(m,)`` amounts and implements the two mutating operations with the
+same float64 arithmetic in the same order, so every backend yields bit-identical amounts:
+
+* ``add_capped(mask, increment, cap)``: ``amount = min(amount + increment, cap)`` where mask.
+* ``subtract(nodes, taken)``: ``amount = max(amount - taken, 0)`` for unique ``nodes``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["ResourceNode", "ListBackend", "ArrayBackend", "MemmapBackend"]
+
+
+@dataclass
+class ResourceNode:
+    """One node of the list backend: the plain, obviously correct reference."""
+
+    x: float
+    y: float
+    amount: float
+    max_amount: float
+
+
+class ListBackend:
+    """A Python list of :class:`ResourceNode` objects; every operation is a plain loop."""
+
+    def __init__(self, positions: np.ndarray, amounts: np.ndarray, max_amount: float) -> None:
+        self.nodes = [
+            ResourceNode(float(x), float(y), float(a), float(max_amount))
+            for (x, y), a in zip(positions.tolist(), amounts.tolist())
+        ]
+
+    @property
+    def amounts(self) -> np.ndarray:
+        return np.array([node.amount for node in self.nodes], dtype=np.float64)
+
+    def add_capped(self, mask: np.ndarray, increment: float) -> None:
+        for node, selected in zip(self.nodes, mask.tolist()):
+            if selected:
+                node.amount = min(node.amount + increment, node.max_amount)
+
+    def subtract(self, nodes: np.ndarray, taken: np.ndarray) -> None:
+        for index, amount in zip(nodes.tolist(), taken.tolist()):
+            node = self.nodes[index]
+            node.amount = max(node.amount - amount, 0.0)
+
+    def close(self) -> None:
+        self.nodes = []
+
+
+class ArrayBackend:
+    """A numpy array in RAM (the default)."""
+
+    def __init__(self, positions: np.ndarray, amounts: np.ndarray, max_amount: float) -> None:
+        self._amounts = np.array(amounts, dtype=np.float64)
+        self.max_amount = float(max_amount)
+
+    @property
+    def amounts(self) -> np.ndarray:
+        return self._amounts
+
+    def add_capped(self, mask: np.ndarray, increment: float) -> None:
+        self._amounts[mask] = np.minimum(self._amounts[mask] + increment, self.max_amount)
+
+    def subtract(self, nodes: np.ndarray, taken: np.ndarray) -> None:
+        self._amounts[nodes] = np.maximum(self._amounts[nodes] - taken, 0.0)
+
+    def close(self) -> None:
+        pass
+
+
+class MemmapBackend(ArrayBackend):
+    """A numpy memmap file in a private temporary directory, removed on :meth:`close`."""
+
+    def __init__(self, positions: np.ndarray, amounts: np.ndarray, max_amount: float) -> None:
+        self.max_amount = float(max_amount)
+        self.directory = Path(tempfile.mkdtemp(prefix="farm-resources-"))
+        self.path = self.directory / "amounts.f64"
+        count = max(int(np.asarray(amounts).shape[0]), 1)  # memmap cannot map an empty file
+        self._file = np.memmap(self.path, dtype=np.float64, mode="w+", shape=(count,))
+        self._amounts = self._file[: np.asarray(amounts).shape[0]]
+        self._amounts[:] = amounts
+
+    def close(self) -> None:
+        if getattr(self, "_file", None) is not None:
+            self._file.flush()
+            del self._amounts, self._file
+            self._file = None
+            shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,0 +1,77 @@
+"""Shared fixtures: hand-built scenarios on a real Simulation."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from farm import Simulation, SimulationConfig  # noqa: E402
+from farm.core.state import AgentState  # noqa: E402
+
+
+def scripted_sim(agents, nodes=(), node_amount=30.0, world=(100.0, 100.0), **agent_overrides) -> Simulation:
+    """A simulation whose agents and resource nodes are exactly the ones given.
+
+    ``agents``: list of dicts with keys x, y, type, and optional resources, health, starvation.
+    ``nodes``: list of (x, y) (amount ``node_amount`` each, or (x, y, amount)).
+    Actions come from ``sim.plan`` (agent id -> Action); unlisted agents PASS.
+    """
+    overrides = {
+        "world.width": world[0], "world.height": world[1],
+        "agents.system": 1, "agents.independent": 0, "agents.control": 0,
+        "resources.count": len(nodes), "resources.regen_rate": 0.0,
+    }
+    overrides.update({f"agents.{k}": v for k, v in agent_overrides.items()})
+    sim = Simulation(SimulationConfig().with_overrides(overrides))
+    state = AgentState()
+    n = len(agents)
+    state.append(
+        positions=np.array([[a["x"], a["y"]] for a in agents], dtype=np.float64).reshape(n, 2),
+        agent_types=np.array([a["type"] for a in agents], dtype=np.int8),
+        resources=np.array([a.get("resources", 10.0) for a in agents]),
+        health=np.array([a.get("health", 100.0) for a in agents]),
+        generation=np.zeros(n, dtype=np.int32),
+        parent_ids=np.full(n, -1, dtype=np.int64),
+    )
+    state.starvation[:] = [a.get("starvation", 0) for a in agents]
+    # Swap the state in place, keeping the object other components hold.
+    for name in AgentState.FIELDS:
+        setattr(sim.state, name, getattr(state, name))
+    sim.state.next_id = state.next_id
+    if nodes:
+        node_xy = np.array([nd[:2] for nd in nodes], dtype=np.float64)
+        node_amounts = np.array([nd[2] if len(nd) > 2 else node_amount for nd in nodes], dtype=np.float64)
+        sim.resources._positions = node_xy
+        sim.resources.backend.amounts[:] = node_amounts
+        sim.resources.index = sim.resource_index = sim._make_index(node_xy)
+    sim.agent_index.build(sim.state.positions)
+    sim.plan = {}
+
+    def decide(_sim=sim):
+        ids = _sim.state.ids
+        actions = np.array([_sim.plan.get(int(i), 6) for i in ids], dtype=np.int64)
+        _sim._actions = actions
+        return actions
+
+    sim.decide = decide
+    return sim
+
+
+@pytest.fixture
+def tmp_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def subprocess_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env

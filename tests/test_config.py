@@ -1,0 +1,61 @@
+import json
+
+import pytest
+
+from farm import SimulationConfig
+from farm.config import AgentConfig, WorldConfig, load_config
+from farm.resources.config import ResourceConfig
+
+
+@pytest.mark.parametrize(
+    "build, field, value",
+    [
+        (lambda: WorldConfig(width=0), "world.width", "0"),
+        (lambda: WorldConfig(height=-3.5), "world.height", "-3.5"),
+        (lambda: WorldConfig(width=float("nan")), "world.width", "nan"),
+        (lambda: AgentConfig(system=-1), "agents.system", "-1"),
+        (lambda: AgentConfig(system=0, independent=0, control=0), "agents", "0"),
+        (lambda: AgentConfig(move_speed=0), "agents.move_speed", "0"),
+        (lambda: AgentConfig(reproduce_threshold=1, reproduce_cost=5), "agents.reproduce_threshold", "1"),
+        (lambda: ResourceConfig(regen_rate=1.5), "resources.regen_rate", "1.5"),
+        (lambda: ResourceConfig(storage="floppy"), "resources.storage", "floppy"),
+        (lambda: ResourceConfig(initial_amount=40.0), "resources.initial_amount", "40.0"),
+        (lambda: SimulationConfig(seed=-1), "seed", "-1"),
+        (lambda: SimulationConfig().with_overrides({"spatial.index": "rtree"}), "spatial.index", "rtree"),
+        (lambda: SimulationConfig().with_overrides({"world.depth": 3}), "world.depth", "depth"),
+    ],
+)
+def test_bad_values_name_the_field_and_the_value(build, field, value):
+    with pytest.raises(ValueError) as err:
+        build()
+    message = str(err.value)
+    assert field in message and value in message and "\n" not in message
+
+
+def test_configs_are_frozen():
+    config = SimulationConfig()
+    with pytest.raises(Exception):
+        config.seed = 3  # type: ignore[misc]
+
+
+def test_toml_and_json_files_load_and_round_trip(tmp_path):
+    toml = tmp_path / "run.toml"
+    toml.write_text('seed = 7\n[world]\nwidth = 50.0\n[resources]\nstorage = "memmap"\ndensity = "dense"\n')
+    config = load_config(toml)
+    assert config.seed == 7 and config.world.width == 50.0 and config.resources.storage.value == "memmap"
+    path = tmp_path / "run.json"
+    path.write_text(config.to_json())
+    assert load_config(path) == config
+
+
+def test_unreadable_and_malformed_files_are_value_errors(tmp_path):
+    with pytest.raises(ValueError, match="cannot read config file"):
+        load_config(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    with pytest.raises(ValueError, match="cannot parse config file"):
+        load_config(bad)
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"agents": {"wizards": 3}}))
+    with pytest.raises(ValueError, match="wizards"):
+        load_config(wrong)
