@@ -1,0 +1,120 @@
+"""Agent channels (INSTANT): SELF_HP, ALLIES_HP, ENEMIES_HP.
+
+Values are health / ``max_health``, placed on the cell that holds each agent (nearest cell) and
+summed when several agents share a cell.
+
+- SELF_HP: the observer's own health at the centre cell ``(R, R)``, zero elsewhere.
+- ALLIES_HP: health of live agents the observer counts as allies (``ALLY_MATRIX[observer_type,
+  other_type]``), the observer itself excluded.
+- ENEMIES_HP: health of every other live agent (not allies), the observer itself excluded.
+
+Batched layout: three layers per channel, one per observer type ``t``; layer ``t`` sums the
+health of agents of every type ``b`` with ``ALLY_MATRIX[t, b]`` (ALLIES) or not (ENEMIES). Each
+observer reads its type's layer and subtracts its own health at the centre when its own type is
+in that layer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from farm.core.state import ALLY_MATRIX
+from farm.observation.channel import Channel, ChannelLifetime
+from farm.observation.registry import register_channel
+
+__all__ = ["SelfHealth", "AlliesHealth", "EnemiesHealth"]
+
+_TYPES = ALLY_MATRIX.shape[0]
+
+
+class SelfHealth(Channel):
+    """The observer's own health / max_health at the centre cell."""
+
+    lifetime = ChannelLifetime.INSTANT
+    layer_count = 0
+
+    def finish(self, windows: np.ndarray, rows: np.ndarray, gy: np.ndarray, gx: np.ndarray) -> None:
+        r = self.context.grid.radius
+        windows[:, r, r] = self.context.state.health[rows] / self.context.max_health
+
+    def reference(self, row: int) -> np.ndarray:
+        s = self.context.grid.size
+        out = np.zeros((s, s))
+        out[s // 2, s // 2] = self.context.state.health[row] / self.context.max_health
+        return out
+
+
+class _TeamHealth(Channel):
+    """Shared code of ALLIES_HP (``allies=True``) and ENEMIES_HP."""
+
+    lifetime = ChannelLifetime.INSTANT
+    layer_count = _TYPES
+    allies = True
+
+    def _member(self, observer_type: int, other_types: np.ndarray) -> np.ndarray:
+        row = ALLY_MATRIX[observer_type]
+        return row[other_types] if self.allies else ~row[other_types]
+
+    def refresh(self) -> None:
+        state = self.context.state
+        grid = self.context.grid
+        live = state.alive
+        types = state.agent_types[live].astype(np.intp)
+        gy, gx = grid.cells_of(state.positions[live])
+        flat = grid.padded_flat(gy, gx)
+        health = state.health[live] / self.context.max_health
+        cells = self.layers.shape[1] * self.layers.shape[2]
+        # One bincount over (observer type, cell): agent b adds to layer t when it is a member.
+        member = ALLY_MATRIX[:, types] if self.allies else ~ALLY_MATRIX[:, types]  # [T, n]
+        index = (np.arange(_TYPES)[:, None] * cells + flat[None, :])[member]
+        weights = np.broadcast_to(health, member.shape)[member]
+        self.layers.reshape(-1)[:] = np.bincount(index, weights, minlength=_TYPES * cells)
+
+    def observer_layer(self, agent_types: np.ndarray) -> np.ndarray:
+        return agent_types
+
+    def finish(self, windows: np.ndarray, rows: np.ndarray, gy: np.ndarray, gx: np.ndarray) -> None:
+        state = self.context.state
+        types = state.agent_types[rows].astype(np.intp)
+        self_member = ALLY_MATRIX[types, types] if self.allies else ~ALLY_MATRIX[types, types]
+        r = self.context.grid.radius
+        own = (state.health[rows] / self.context.max_health).astype(np.float32)
+        windows[:, r, r] -= np.where(self_member, own, np.float32(0))
+
+    def reference(self, row: int) -> np.ndarray:
+        ctx = self.context
+        state = ctx.state
+        grid = ctx.grid
+        r = grid.radius
+        s = grid.size
+        out = np.zeros((s, s))
+        observer_type = int(state.agent_types[row])
+        cy, cx = (int(v[0]) for v in grid.cells_of(state.positions[row : row + 1]))
+        for other in range(len(state)):
+            if other == row or not state.alive[other]:
+                continue
+            is_ally = bool(ALLY_MATRIX[observer_type, int(state.agent_types[other])])
+            if is_ally != self.allies:
+                continue
+            oy, ox = (int(v[0]) for v in grid.cells_of(state.positions[other : other + 1]))
+            i, j = oy - cy + r, ox - cx + r
+            if 0 <= i < s and 0 <= j < s:
+                out[i, j] += state.health[other] / ctx.max_health
+        return out
+
+
+class AlliesHealth(_TeamHealth):
+    """Health of the observer's allies (self excluded)."""
+
+    allies = True
+
+
+class EnemiesHealth(_TeamHealth):
+    """Health of every other agent that is not an ally (self excluded)."""
+
+    allies = False
+
+
+register_channel("SELF_HP", SelfHealth)
+register_channel("ALLIES_HP", AlliesHealth)
+register_channel("ENEMIES_HP", EnemiesHealth)

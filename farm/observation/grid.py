@@ -1,0 +1,128 @@
+"""The world-to-cell mapping every observation channel shares.
+
+Cells are one world unit wide. The world ``[0, width] x [0, height]`` is covered by
+``cols = ceil(width)`` x ``rows = ceil(height)`` cells; cell ``(gy, gx)`` (row, column) covers
+``[gx, gx+1) x [gy, gy+1)`` and has its centre at ``(gx + 0.5, gy + 0.5)``. A position maps to
+``gx = clip(floor(x), 0, cols-1)``, ``gy = clip(floor(y), 0, rows-1)`` (so ``x == width`` lands
+in the last column).
+
+An agent in cell ``(cy, cx)`` sees the ``S x S`` (``S = 2R+1``) cells ``gy in [cy-R, cy+R]``,
+``gx in [cx-R, cx+R]``: ``view[c, i, j]`` is world cell ``(cy - R + i, cx - R + j)``, so rows run
+along +y, columns along +x and the agent's own cell is ``view[c, R, R]``. Cells outside the world
+hold the channel's pad value.
+
+World layers are stored padded: ``padded[gy + R, gx + R]`` holds world cell ``(gy, gx)`` in an
+array of shape ``(rows + 2R, cols + 2R)`` whose ring of width R holds the pad value, so an agent's
+window is the plain slice ``padded[cy : cy+S, cx : cx+S]``.
+
+Bilinear placement of a point ``(x, y)`` uses the cell centres: with ``u = x - 0.5``,
+``v = y - 0.5``, ``gx0 = floor(u)``, ``fx = u - gx0`` (same for y), the four cells
+``(gy0 + a, gx0 + b)``, ``a, b in {0, 1}``, get weights ``(a ? fy : 1-fy) * (b ? fx : 1-fx)``.
+Weights that land on a cell outside the world are dropped (the outside is padding).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["WorldGrid"]
+
+
+@dataclass(frozen=True)
+class WorldGrid:
+    """Cell geometry of a ``width x height`` world seen with radius ``radius``.
+
+    Attributes:
+        width, height: world extent in world units.
+        radius: R, the view radius in cells.
+    """
+
+    width: float
+    height: float
+    radius: int
+
+    @property
+    def cols(self) -> int:
+        return max(1, math.ceil(self.width))
+
+    @property
+    def rows(self) -> int:
+        return max(1, math.ceil(self.height))
+
+    @property
+    def size(self) -> int:
+        """S = 2R + 1, the side of a view."""
+        return 2 * self.radius + 1
+
+    @property
+    def padded_shape(self) -> tuple[int, int]:
+        """``(rows + 2R, cols + 2R)``, the shape of a padded world layer."""
+        return (self.rows + 2 * self.radius, self.cols + 2 * self.radius)
+
+    def cells_of(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """World cells ``(gy, gx)``, each ``(n,) int64``, of ``positions (n, 2)`` (clipped)."""
+        positions = np.asarray(positions, dtype=np.float64)
+        gx = np.clip(np.floor(positions[:, 0]).astype(np.int64), 0, self.cols - 1)
+        gy = np.clip(np.floor(positions[:, 1]).astype(np.int64), 0, self.rows - 1)
+        return gy, gx
+
+    def padded_flat(self, gy: np.ndarray, gx: np.ndarray) -> np.ndarray:
+        """Flat index into a padded layer of world cells ``(gy, gx)`` (any shape, int64)."""
+        return (gy + self.radius) * (self.cols + 2 * self.radius) + (gx + self.radius)
+
+    def inside(self, gy: np.ndarray, gx: np.ndarray) -> np.ndarray:
+        """Boolean mask of world cells ``(gy, gx)`` that lie inside the world."""
+        return (gy >= 0) & (gy < self.rows) & (gx >= 0) & (gx < self.cols)
+
+    def bilinear_corners(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The four cells around each point and their weights.
+
+        Returns:
+            gy, gx: ``(n, 4) int64`` world cells (may lie outside the world).
+            weights: ``(n, 4) float64``, each row sums to 1.
+        """
+        positions = np.asarray(positions, dtype=np.float64)
+        u = positions[:, 0] - 0.5
+        v = positions[:, 1] - 0.5
+        gx0 = np.floor(u)
+        gy0 = np.floor(v)
+        fx = u - gx0
+        fy = v - gy0
+        gx0 = gx0.astype(np.int64)
+        gy0 = gy0.astype(np.int64)
+        gy = np.stack([gy0, gy0, gy0 + 1, gy0 + 1], axis=1)
+        gx = np.stack([gx0, gx0 + 1, gx0, gx0 + 1], axis=1)
+        weights = np.stack([(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx], axis=1)
+        return gy, gx, weights
+
+    def splat(self, positions: np.ndarray, values: np.ndarray, bilinear: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Flat padded-layer indices and weights that place ``values (n,)`` at ``positions``.
+
+        Returns ``(flat (k,) int64, weights (k,) float64)`` for in-world cells only; sum them with
+        ``np.bincount(flat, weights, minlength=Hp * Wp)``.
+        """
+        values = np.asarray(values, dtype=np.float64)
+        if not bilinear:
+            gy, gx = self.cells_of(positions)
+            return self.padded_flat(gy, gx), values
+        gy, gx, weights = self.bilinear_corners(positions)
+        keep = self.inside(gy, gx)
+        return self.padded_flat(gy[keep], gx[keep]), (weights * values[:, None])[keep]
+
+    def disk_offsets(self, radius: float) -> tuple[np.ndarray, np.ndarray]:
+        """Cell offsets ``(dy, dx)`` (each ``(k,) int64``) within ``radius`` cells (Euclidean,
+        centre to centre) and within the view square."""
+        r = self.radius
+        dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
+        keep = dy * dy + dx * dx <= radius * radius
+        return dy[keep].astype(np.int64), dx[keep].astype(np.int64)
+
+    def disk_mask(self, radius: float) -> np.ndarray:
+        """``(S, S) float32`` 1 where a view cell's centre lies within ``radius`` cells of the
+        centre cell's centre, else 0."""
+        r = self.radius
+        dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
+        return (dy * dy + dx * dx <= radius * radius).astype(np.float32)

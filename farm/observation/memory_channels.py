@@ -1,0 +1,146 @@
+"""Memory channels (PERSISTENT): TRAILS, DAMAGE_HEAT, ALLY_SIGNAL, KNOWN_EMPTY.
+
+Each is a world-sized layer (or one per observer type) updated once per step by
+:meth:`~farm.observation.builder.ObservationBuilder.end_step` from that step's
+:class:`~farm.core.records.StepLog`: every value first decays, ``value *= 1 - decay`` (the
+channel's ``*_decay`` config), then the step's deposits are added and the result is capped at 1.
+
+- TRAILS: each agent whose MOVE succeeded deposits 1 on the cell it moved to (one layer, all
+  agents).
+- DAMAGE_HEAT: each ATTACK interaction deposits ``damage / max_health`` on the target's cell
+  (one layer: everyone sees where fighting happens).
+- ALLY_SIGNAL: each agent that chose SHARE or DEFEND deposits 1 on its cell in the layer of every
+  observer type that counts it as an ally (``ALLY_MATRIX``); an observer reads its type's layer
+  (independent agents have no allies and read zeros).
+- KNOWN_EMPTY: team memory of cells seen empty. For observer type ``t``, a cell is *seen* in a
+  step when it lies within ``visibility_radius`` of the cell of an agent of type ``t`` or of one
+  of ``t``'s allies. Seen cells holding no resource (no node with a positive amount, nearest
+  cell) become 1, seen cells holding one become 0, unseen cells decay.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from farm.core.actions import Action
+from farm.core.records import InteractionKind
+from farm.core.state import ALLY_MATRIX
+from farm.observation.channel import Channel, ChannelLifetime
+from farm.observation.registry import register_channel
+
+if TYPE_CHECKING:
+    from farm.core.records import StepLog
+
+__all__ = ["Trails", "DamageHeat", "AllySignal", "KnownEmpty"]
+
+_TYPES = ALLY_MATRIX.shape[0]
+
+
+class _Memory(Channel):
+    lifetime = ChannelLifetime.PERSISTENT
+    decay_field = ""
+
+    @property
+    def decay(self) -> float:
+        return float(getattr(self.context.config, self.decay_field))
+
+    def deposit(self, layer_index: np.ndarray, positions: np.ndarray, amounts: np.ndarray) -> None:
+        """Decay every layer, add ``amounts`` at ``positions`` into ``layer_index``, cap at 1."""
+        grid = self.context.grid
+        layers = self.layers
+        cells = layers.shape[1] * layers.shape[2]
+        layers *= np.float32(1.0 - self.decay)
+        if len(positions):
+            gy, gx = grid.cells_of(positions)
+            index = np.asarray(layer_index, dtype=np.int64) * cells + grid.padded_flat(gy, gx)
+            added = np.bincount(index, np.asarray(amounts, dtype=np.float64), minlength=len(layers) * cells)
+            layers.reshape(-1)[:] += added.astype(np.float32)
+        np.minimum(layers, np.float32(1.0), out=layers)
+
+
+class Trails(_Memory):
+    """Where agents moved recently."""
+
+    decay_field = "trails_decay"
+
+    def end_step(self, step_log: "StepLog") -> None:
+        moved = (step_log.actions == Action.MOVE) & step_log.action_success
+        self.deposit(np.zeros(int(moved.sum()), dtype=np.int64), step_log.positions[moved], np.ones(int(moved.sum())))
+
+
+class DamageHeat(_Memory):
+    """Where damage was dealt recently."""
+
+    decay_field = "damage_heat_decay"
+
+    def end_step(self, step_log: "StepLog") -> None:
+        attacks = step_log.interaction_kinds == InteractionKind.ATTACK
+        targets = step_log.interaction_targets[attacks]
+        rows = np.searchsorted(step_log.agent_ids, targets)
+        rows = np.minimum(rows, max(len(step_log.agent_ids) - 1, 0))
+        found = (step_log.agent_ids[rows] == targets) if len(step_log.agent_ids) else np.zeros(0, dtype=bool)
+        amounts = step_log.interaction_amounts[attacks][found] / self.context.max_health
+        self.deposit(np.zeros(len(amounts), dtype=np.int64), step_log.positions[rows[found]], amounts)
+
+
+class AllySignal(_Memory):
+    """Where the observer's allies shared or defended recently."""
+
+    decay_field = "ally_signal_decay"
+    layer_count = _TYPES
+
+    def observer_layer(self, agent_types: np.ndarray) -> np.ndarray:
+        return agent_types
+
+    def end_step(self, step_log: "StepLog") -> None:
+        signal = (step_log.actions == Action.SHARE) | (step_log.actions == Action.DEFEND)
+        types = step_log.agent_types[signal].astype(np.intp)
+        member = ALLY_MATRIX[:, types]  # [T, k]: observer type t hears agent b
+        layer_index = np.broadcast_to(np.arange(_TYPES)[:, None], member.shape)[member]
+        agent = np.broadcast_to(np.arange(len(types))[None, :], member.shape)[member]
+        self.deposit(layer_index, step_log.positions[signal][agent], np.ones(len(agent)))
+
+
+class KnownEmpty(_Memory):
+    """Team memory of cells recently seen without resources."""
+
+    decay_field = "known_empty_decay"
+    layer_count = _TYPES
+
+    def observer_layer(self, agent_types: np.ndarray) -> np.ndarray:
+        return agent_types
+
+    def end_step(self, step_log: "StepLog") -> None:
+        grid = self.context.grid
+        interior = self.interior  # (T, rows, cols)
+        resources = self.context.resources
+        amounts = np.asarray(resources.amounts, dtype=np.float64)
+        positions = np.asarray(resources.positions, dtype=np.float64).reshape(-1, 2)
+        has_resource = np.zeros((grid.rows, grid.cols), dtype=bool)
+        ry, rx = grid.cells_of(positions[amounts > 0])
+        has_resource[ry, rx] = True
+
+        dy, dx = grid.disk_offsets(self.context.config.view_radius)
+        gy, gx = grid.cells_of(step_log.positions)
+        sy = gy[:, None] + dy[None, :]  # [n, D]
+        sx = gx[:, None] + dx[None, :]
+        inside = grid.inside(sy, sx)
+        types = step_log.agent_types.astype(np.intp)
+        keep = np.float32(1.0 - self.decay)
+        for t in range(_TYPES):
+            team = (types == t) | ALLY_MATRIX[t, types]
+            seen = np.zeros((grid.rows, grid.cols), dtype=bool)
+            mask = inside & team[:, None]
+            seen[sy[mask], sx[mask]] = True
+            layer = interior[t]
+            layer *= keep
+            layer[seen & ~has_resource] = 1.0
+            layer[seen & has_resource] = 0.0
+
+
+register_channel("TRAILS", Trails)
+register_channel("DAMAGE_HEAT", DamageHeat)
+register_channel("ALLY_SIGNAL", AllySignal)
+register_channel("KNOWN_EMPTY", KnownEmpty)

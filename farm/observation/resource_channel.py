@@ -1,0 +1,206 @@
+"""RESOURCES (INSTANT): resource node amounts / ``max_amount`` around the observer.
+
+Each node's normalised amount is placed on the cell that holds it (NEAREST) or spread over the
+four cells around it (BILINEAR, see :mod:`farm.observation.grid`); values of nodes sharing a
+cell add up. Three sources give identical windows (tests check it):
+
+- SPATIAL: a k-d tree of node positions; for all observers at once, the nodes within Chebyshev
+  distance ``R + 1`` of the observer's cell centre are found in one tree-vs-tree query and
+  splatted into the observers' windows with one bincount.
+- GRID: a padded world layer in the builder's stack, re-splatted only when node positions or
+  amounts changed since the previous build.
+- MEMMAP: the same world layer kept in a numpy memmap in a temporary file (deleted on close).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import weakref
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.spatial import cKDTree
+
+from farm.observation.channel import Channel, ChannelLifetime, ObservationContext
+from farm.observation.config import ResourceInterpolation, ResourceSource
+from farm.observation.registry import register_channel
+
+__all__ = ["Resources"]
+
+
+def _remove_file(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+class Resources(Channel):
+    """Resource amounts around the observer, by the configured interpolation and source."""
+
+    lifetime = ChannelLifetime.INSTANT
+
+    def __init__(self, name: str, context: ObservationContext) -> None:
+        self.source = context.config.resource_source
+        self.bilinear = context.config.interpolation is ResourceInterpolation.BILINEAR
+        self.layer_count = 1 if self.source is ResourceSource.GRID else 0
+        super().__init__(name, context)
+        self._positions: np.ndarray | None = None  # snapshot of the previous build
+        self._amounts: np.ndarray | None = None
+        self._dirty: np.ndarray | None = None
+        self._tree: cKDTree | None = None
+        self._tree_positions: np.ndarray | None = None
+        self._memmap: np.memmap | None = None
+        self._memmap_path: str | None = None
+        if self.source is ResourceSource.MEMMAP:
+            fd, path = tempfile.mkstemp(prefix="farm-resource-grid-", suffix=".f32")
+            os.close(fd)
+            self._memmap_path = path
+            self._finalizer = weakref.finalize(self, _remove_file, path)
+            self._memmap = np.memmap(path, dtype=np.float32, mode="w+", shape=context.grid.padded_shape)
+            self._memmap[:] = 0.0
+            s = context.grid.size
+            self._windows = sliding_window_view(self._memmap, (s, s))
+
+    # -- node data ------------------------------------------------------------------------
+    def _node_values(self) -> tuple[np.ndarray, np.ndarray]:
+        res = self.context.resources
+        positions = np.asarray(res.positions, dtype=np.float64).reshape(-1, 2)
+        values = np.asarray(res.amounts, dtype=np.float64) / float(res.max_amount)
+        return positions, values
+
+    def _world_grid(self, positions: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``(Hp * Wp,) float64`` padded world grid of the node values."""
+        grid = self.context.grid
+        flat, weights = grid.splat(positions, values, self.bilinear)
+        hp, wp = grid.padded_shape
+        return np.bincount(flat, weights, minlength=hp * wp)
+
+    def _touched(self, positions: np.ndarray) -> np.ndarray:
+        """Flat padded indices of every cell ``positions`` contribute to."""
+        flat, _ = self.context.grid.splat(positions, np.ones(len(positions)), self.bilinear)
+        return flat
+
+    def refresh(self) -> None:
+        positions, amounts = self._node_values()
+        old_p, old_a = self._positions, self._amounts
+        hp, wp = self.context.grid.padded_shape
+        if old_p is None or old_p.shape != positions.shape:
+            changed = None  # everything
+        else:
+            moved = np.any(old_p != positions, axis=1) | (old_a != amounts)
+            changed = np.flatnonzero(moved)
+        if changed is not None and changed.size == 0:
+            return
+        # Cells touched by changed nodes (old and new places), accumulated until the builder
+        # collects them with dirty_cells().
+        if self._dirty is None:
+            self._dirty = np.zeros((hp, wp), dtype=bool)
+        if changed is None:
+            self._dirty[...] = True
+        else:
+            flat_dirty = self._dirty.reshape(-1)
+            flat_dirty[self._touched(old_p[changed])] = True
+            flat_dirty[self._touched(positions[changed])] = True
+        self._positions = positions.copy()
+        self._amounts = amounts.copy()
+        if self.source is ResourceSource.GRID:
+            self.layers.reshape(-1)[:] = self._world_grid(positions, amounts)
+        elif self.source is ResourceSource.MEMMAP:
+            self._memmap.reshape(-1)[:] = self._world_grid(positions, amounts)
+
+    def dirty_cells(self) -> np.ndarray | None:
+        # GRID changes show in the stack itself; the other sources hold data outside it.
+        dirty, self._dirty = self._dirty, None
+        return None if self.source is ResourceSource.GRID else dirty
+
+    # -- windows --------------------------------------------------------------------------
+    def finish(self, windows: np.ndarray, rows: np.ndarray, gy: np.ndarray, gx: np.ndarray) -> None:
+        if self.source is ResourceSource.MEMMAP:
+            windows[...] = self._windows[gy, gx]
+        elif self.source is ResourceSource.SPATIAL:
+            self._splat_nearby(windows, gy, gx)
+
+    def _node_tree(self, positions: np.ndarray) -> cKDTree:
+        if self._tree is None or not np.array_equal(self._tree_positions, positions):
+            self._tree = cKDTree(positions)
+            self._tree_positions = positions.copy()
+        return self._tree
+
+    def _splat_nearby(self, windows: np.ndarray, gy: np.ndarray, gx: np.ndarray) -> None:
+        grid = self.context.grid
+        r, s = grid.radius, grid.size
+        n = len(gy)
+        positions, values = self._node_values()
+        if n == 0 or len(positions) == 0:
+            windows[...] = 0.0
+            return
+        centres = np.stack([gx + 0.5, gy + 0.5], axis=1)
+        # Every node that can touch a window lies within Chebyshev distance R + 1 of its centre.
+        pairs = cKDTree(centres).sparse_distance_matrix(
+            self._node_tree(positions), r + 1.0, p=np.inf, output_type="ndarray"
+        )
+        observer = pairs["i"].astype(np.int64)
+        node = pairs["j"].astype(np.int64)
+        if self.bilinear:
+            ny, nx, w = grid.bilinear_corners(positions[node])
+            observer = np.repeat(observer, 4)
+            ny, nx, w = ny.reshape(-1), nx.reshape(-1), (w * values[node, None]).reshape(-1)
+            inside = grid.inside(ny, nx)
+        else:
+            ny, nx = grid.cells_of(positions[node])
+            w = values[node]
+            inside = np.ones(len(node), dtype=bool)
+        i = ny - gy[observer] + r
+        j = nx - gx[observer] + r
+        keep = inside & (i >= 0) & (i < s) & (j >= 0) & (j < s)
+        flat = (observer[keep] * s + i[keep]) * s + j[keep]
+        windows[...] = np.bincount(flat, w[keep], minlength=n * s * s).reshape(n, s, s)
+
+    # -- reference ------------------------------------------------------------------------
+    def reference(self, row: int) -> np.ndarray:
+        ctx = self.context
+        grid = ctx.grid
+        r, s = grid.radius, grid.size
+        x, y = ctx.state.positions[row]
+        cx = min(max(int(np.floor(x)), 0), grid.cols - 1)
+        cy = min(max(int(np.floor(y)), 0), grid.rows - 1)
+        out = np.zeros((s, s))
+        positions, values = self._node_values()
+        near = np.flatnonzero(np.max(np.abs(positions - [cx + 0.5, cy + 0.5]), axis=1) <= r + 1.0)
+        for k in near:
+            px, py = float(positions[k, 0]), float(positions[k, 1])
+            value = float(values[k])
+            if self.bilinear:
+                u, v = px - 0.5, py - 0.5
+                x0, y0 = int(np.floor(u)), int(np.floor(v))
+                fx, fy = u - x0, v - y0
+                pieces = [
+                    (y0, x0, (1 - fy) * (1 - fx)),
+                    (y0, x0 + 1, (1 - fy) * fx),
+                    (y0 + 1, x0, fy * (1 - fx)),
+                    (y0 + 1, x0 + 1, fy * fx),
+                ]
+            else:
+                ncx = min(max(int(np.floor(px)), 0), grid.cols - 1)
+                ncy = min(max(int(np.floor(py)), 0), grid.rows - 1)
+                pieces = [(ncy, ncx, 1.0)]
+            for wy, wx, weight in pieces:
+                if not (0 <= wy < grid.rows and 0 <= wx < grid.cols):
+                    continue  # outside the world: dropped
+                i, j = wy - cy + r, wx - cx + r
+                if 0 <= i < s and 0 <= j < s:
+                    out[i, j] += weight * value
+        return out
+
+    def close(self) -> None:
+        if self._memmap is not None:
+            # Drop our references (the mapping goes with the last view) and delete the file; on
+            # POSIX an unlinked file stays readable through mappings that still exist.
+            self._windows = None
+            self._memmap = None
+            self._finalizer()
+
+
+register_channel("RESOURCES", Resources)
