@@ -79,7 +79,9 @@ class _TeamHealth(Channel):
         self_member = ALLY_MATRIX[types, types] if self.allies else ~ALLY_MATRIX[types, types]
         r = self.context.grid.radius
         own = (state.health[rows] / self.context.max_health).astype(np.float32)
-        windows[:, r, r] -= np.where(self_member, own, np.float32(0))
+        centre = windows[:, r, r] - np.where(self_member, own, np.float32(0))
+        # float32 cancellation may leave a tiny negative where only the observer stands.
+        windows[:, r, r] = np.maximum(centre, np.float32(0))
 
     def reference(self, row: int) -> np.ndarray:
         ctx = self.context
