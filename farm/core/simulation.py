@@ -382,6 +382,7 @@ class Simulation:
         )
         if self.logger is not None:
             self.logger.log_step(log)
+        self.observation_builder.end_step(log)  # feeds the persistent observation channels
         self._last_log = log
         return log
 
