@@ -73,3 +73,41 @@ def simulation_config(
     }
     changes.update({key.replace("__", "."): value for key, value in overrides.items()})
     return SimulationConfig().with_overrides(changes)
+
+
+# --- observation inputs (appended by the observation issue) -------------------------------------
+
+try:
+    from farm.core.state import AgentState
+except ImportError:  # a commit older than the agent state contract
+    AgentState = None
+
+
+class ResourceArrays:
+    """The resource-manager surface observation builders read: ``positions (m, 2) float64``,
+    ``amounts (m,) float64``, ``max_amount``."""
+
+    def __init__(self, positions: np.ndarray, amounts: np.ndarray, max_amount: float) -> None:
+        self.positions = positions
+        self.amounts = amounts
+        self.max_amount = max_amount
+
+
+def observation_inputs(agents: int, nodes: int = 300, world: float = 100.0, seed: int = 11):
+    """``(AgentState, ResourceArrays)``: ``agents`` agents of the three types (cycled) uniform in a
+    square ``world``, health uniform in [1, 100]; ``nodes`` resource nodes uniform, amounts uniform
+    in [0, 30] (max 30). Raises NotImplementedError on commits without the agent state."""
+    if AgentState is None:
+        raise NotImplementedError("farm.core.state.AgentState is not available at this commit")
+    rng = np.random.default_rng(seed)
+    state = AgentState()
+    state.append(
+        positions=rng.random((agents, 2)) * world,
+        agent_types=np.arange(agents) % 3,
+        resources=np.full(agents, 10.0),
+        health=rng.uniform(1.0, 100.0, agents),
+        generation=np.zeros(agents),
+        parent_ids=np.full(agents, -1),
+    )
+    resources = ResourceArrays(rng.random((nodes, 2)) * world, rng.uniform(0.0, 30.0, nodes), 30.0)
+    return state, resources
