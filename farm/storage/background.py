@@ -1,0 +1,66 @@
+"""A background thread that owns the writes, fed through a bounded queue.
+
+``submit`` hands a batch over and returns at once unless ``queue_size`` batches are already
+waiting, in which case it blocks (back-pressure: nothing is dropped). sqlite3 releases the GIL
+while sqlite works, so the simulation thread runs meanwhile. An error in the thread is raised
+again in the caller by the next ``submit`` or by ``finish``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+from farm.storage.buffer import FlushBatch
+from farm.storage.writer import SqliteWriter
+
+__all__ = ["BackgroundWriter"]
+
+_LOG = logging.getLogger(__name__)
+_STOP = None  # queue item that ends the thread
+
+
+class BackgroundWriter:
+    """Runs ``writer.write`` on a daemon thread, in submission order."""
+
+    def __init__(self, writer: SqliteWriter, queue_size: int) -> None:
+        self.writer = writer
+        self._queue: queue.Queue[FlushBatch | None] = queue.Queue(maxsize=queue_size)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"farm-storage-writer-{writer.run_id}", daemon=True)
+        self._thread.start()
+
+    @property
+    def committed_step(self) -> int:
+        return self.writer.committed_step
+
+    def submit(self, batch: FlushBatch) -> None:
+        """Queue ``batch``; blocks while the queue is full."""
+        self._raise_pending()
+        self._queue.put(batch)
+
+    def finish(self) -> None:
+        """Write everything queued, stop the thread, and raise its error if it had one."""
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+        self._raise_pending()
+
+    def _raise_pending(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise RuntimeError(f"the background storage writer failed: {error!r}") from error
+
+    def _run(self) -> None:
+        while True:
+            batch = self._queue.get()
+            if batch is _STOP:
+                return
+            if self._error is not None:
+                continue  # keep draining so that a blocked submit() wakes up
+            try:
+                self.writer.write(batch)
+            except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+                _LOG.error("background storage writer failed: %r", error)
+                self._error = error

@@ -1,0 +1,119 @@
+"""Column buffers: what the logger holds between two flushes.
+
+Each logged step appends one numpy array per column (copied, so later changes to the caller's
+arrays cannot reach the log); a flush concatenates each column once. No row objects exist
+until the writer turns the columns into SQL parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from farm.storage.schema import TABLES, Table
+
+__all__ = ["ColumnBuffer", "FlushBatch", "StepBuffers"]
+
+
+class ColumnBuffer:
+    """Buffered rows of one table as per-column chunks.
+
+    Columns are the table's ``insert_columns`` without ``run_id`` (the writer adds it).
+    """
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.width = len(table.insert_columns) - 1
+        self._chunks: list[list[np.ndarray]] = [[] for _ in range(self.width)]
+        self.rows = 0
+        self.appended = 0  # rows ever appended, flushed or not
+
+    def append(self, columns: tuple[np.ndarray, ...]) -> None:
+        """Add ``k`` rows given as ``width`` arrays of shape ``(k,)``."""
+        if len(columns) != self.width:
+            raise ValueError(f"{self.table.name}: expected {self.width} columns, got {len(columns)}")
+        length = len(columns[0])
+        for index, column in enumerate(columns):
+            if column.shape != (length,):
+                name = self.table.insert_columns[index + 1]
+                raise ValueError(
+                    f"{self.table.name}.{name}: expected shape ({length},) like the other columns, got {column.shape}"
+                )
+        if length == 0:
+            return
+        for chunks, column in zip(self._chunks, columns):
+            chunks.append(np.array(column, copy=True))
+        self.rows += length
+        self.appended += length
+
+    def take(self) -> tuple[np.ndarray, ...]:
+        """The buffered columns, each ``(rows,)``, and an empty buffer."""
+        columns = tuple(chunks[0] if len(chunks) == 1 else np.concatenate(chunks) for chunks in self._chunks)
+        self._chunks = [[] for _ in range(self.width)]
+        self.rows = 0
+        return columns
+
+    @property
+    def nbytes(self) -> int:
+        return sum(chunk.nbytes for chunks in self._chunks for chunk in chunks)
+
+
+@dataclass
+class FlushBatch:
+    """Whole steps, ready to be written in one transaction.
+
+    Attributes:
+        tables: table name -> columns (``insert_columns`` minus ``run_id``), each ``(rows,)``.
+        death_steps, death_ids: ``(d,) int64`` the agents that died and when.
+        last_step: the last step the batch completes.
+    """
+
+    tables: dict[str, tuple[np.ndarray, ...]]
+    death_steps: np.ndarray
+    death_ids: np.ndarray
+    last_step: int
+
+    @property
+    def rows(self) -> int:
+        return sum(len(columns[0]) for columns in self.tables.values())
+
+
+class StepBuffers:
+    """One :class:`ColumnBuffer` per table plus the pending death updates."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, ColumnBuffer] = {name: ColumnBuffer(table) for name, table in TABLES.items()}
+        self._death_steps: list[np.ndarray] = []
+        self._death_ids: list[np.ndarray] = []
+        self.last_step: int | None = None
+
+    def add_deaths(self, step: int, ids: np.ndarray) -> None:
+        if len(ids):
+            self._death_ids.append(np.array(ids, dtype=np.int64, copy=True))
+            self._death_steps.append(np.full(len(ids), step, dtype=np.int64))
+
+    @property
+    def max_rows(self) -> int:
+        """The largest row count buffered for one table."""
+        return max(buffer.rows for buffer in self.tables.values())
+
+    @property
+    def empty(self) -> bool:
+        return self.last_step is None and not self._death_ids and all(b.rows == 0 for b in self.tables.values())
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the buffered columns."""
+        return sum(b.nbytes for b in self.tables.values()) + sum(a.nbytes * 2 for a in self._death_ids)
+
+    def take(self) -> FlushBatch:
+        """Everything buffered as one batch; the buffers start over."""
+        tables = {name: buffer.take() for name, buffer in self.tables.items() if buffer.rows}
+        if self._death_ids:
+            death_ids, death_steps = np.concatenate(self._death_ids), np.concatenate(self._death_steps)
+        else:
+            death_ids = death_steps = np.empty(0, dtype=np.int64)
+        batch = FlushBatch(tables, death_steps, death_ids, -1 if self.last_step is None else self.last_step)
+        self._death_ids, self._death_steps, self.last_step = [], [], None
+        return batch

@@ -1,0 +1,227 @@
+"""The simulation logger: StepLog columns in, batched sqlite writes out."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from farm.storage.background import BackgroundWriter
+from farm.storage.buffer import StepBuffers
+from farm.storage.config import StorageConfig
+from farm.storage.schema import create_agent_indexes
+from farm.storage.status import RunStatus
+from farm.storage.writer import SqliteWriter
+from farm.utils.validation import coerce_enum
+
+if TYPE_CHECKING:  # the engine imports this package; keep the import graph one-way at run time
+    from farm.core.records import StepLog
+
+__all__ = ["SimulationLogger"]
+
+_LOG = logging.getLogger(__name__)
+_FINAL_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.INTERRUPTED)
+
+
+class SimulationLogger:
+    """Buffers one run's rows column by column and writes them in whole steps.
+
+    A flush happens when one table holds ``batch_size`` rows, every ``flush_interval`` steps, and
+    on :meth:`close`; each flush is one transaction, so a killed process leaves every flushed step
+    complete. Build one with :func:`farm.storage.make_logger`.
+
+    Attributes:
+        run_id: the run's id in the ``simulations`` table.
+        rows_logged: table name -> rows handed to the logger so far (flushed or not).
+    """
+
+    def __init__(
+        self, config: StorageConfig, connection: sqlite3.Connection, run_id: int, persist_path: str | None
+    ) -> None:
+        self.config = config
+        self.run_id = run_id
+        self._connection = connection
+        self._persist_path = persist_path
+        self._buffers = StepBuffers()
+        self._writer = SqliteWriter(connection, run_id, config.write_mode)
+        self._background = BackgroundWriter(self._writer, config.queue_size) if config.asynchronous else None
+        self._steps_since_flush = 0
+        self._closed = False
+        self.flush_seconds = 0.0  # time spent in flush() by the caller's thread
+
+    @property
+    def rows_logged(self) -> dict[str, int]:
+        return {name: buffer.appended for name, buffer in self._buffers.tables.items()}
+
+    @property
+    def buffered_rows(self) -> int:
+        return sum(buffer.rows for buffer in self._buffers.tables.values())
+
+    @property
+    def buffered_bytes(self) -> int:
+        return self._buffers.nbytes
+
+    @property
+    def committed_step(self) -> int:
+        """The last step known to be committed (-1 before the first commit)."""
+        return self._writer.committed_step
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def log_initial_agents(
+        self, ids: np.ndarray, types: np.ndarray, parent_ids: np.ndarray, generations: np.ndarray
+    ) -> None:
+        """Record the agents that exist before step 0 (birth step 0), each array ``(n,)``."""
+        self._require_open()
+        ids = np.asarray(ids)
+        self._buffers.tables["agents"].append(
+            (ids, np.asarray(types), np.zeros(len(ids), dtype=np.int64), np.asarray(parent_ids), np.asarray(generations))
+        )
+
+    def log_step(self, step_log: "StepLog") -> None:
+        """Buffer every row ``step_log`` produces; flush when a threshold is reached."""
+        self._require_open()
+        log = step_log
+        step = int(log.step)
+        tables = self._buffers.tables
+        n = len(log.agent_ids)
+        steps = np.full(n, step, dtype=np.int64)
+        tables["agent_states"].append(
+            (
+                steps, log.agent_ids, log.positions[:, 0], log.positions[:, 1], log.resources, log.health,
+                log.starvation, log.rewards, log.actions,
+            )
+        )
+        tables["agent_actions"].append(
+            (steps, log.agent_ids, log.actions, log.action_targets, log.action_success.astype(np.int8), log.rewards)
+        )
+        born = len(log.born_ids)
+        tables["agents"].append(
+            (log.born_ids, log.born_types, np.full(born, step, dtype=np.int64), log.born_parent_ids, log.born_generations)
+        )
+        self._buffers.add_deaths(step, log.died_ids)
+        if log.resource_amounts is not None:
+            nodes = len(log.resource_amounts)
+            tables["resource_states"].append(
+                (np.full(nodes, step, dtype=np.int64), np.arange(nodes, dtype=np.int64), log.resource_amounts)
+            )
+        population = np.asarray(log.population_by_type, dtype=np.int64)
+        tables["simulation_steps"].append(
+            (
+                np.array([step]), population[0:1], population[1:2], population[2:3],
+                np.array([float(log.total_resources)]), np.array([born]), np.array([len(log.died_ids)]),
+                np.array([log.mean_reward]), np.array([float(log.step_duration)]),
+            )
+        )
+        k = len(log.interaction_sources)
+        tables["interactions"].append(
+            (
+                np.full(k, step, dtype=np.int64), log.interaction_sources, log.interaction_targets,
+                log.interaction_kinds, log.interaction_amounts,
+            )
+        )
+        if log.training_metrics:
+            self._append_training_metrics(step, log.training_metrics)
+        self._buffers.last_step = step
+        self._steps_since_flush += 1
+        if self._buffers.max_rows >= self.config.batch_size or self._steps_since_flush >= self.config.flush_interval:
+            self.flush()
+
+    def _append_training_metrics(self, step: int, metrics: dict[str, dict[str, float]]) -> None:
+        agent_types = [agent_type for agent_type, values in metrics.items() for _ in values]
+        names = [name for values in metrics.values() for name in values]
+        values = [float(value) for per_type in metrics.values() for value in per_type.values()]
+        self._buffers.tables["training_metrics"].append(
+            (
+                np.full(len(names), step, dtype=np.int64), np.array(agent_types, dtype=object),
+                np.array(names, dtype=object), np.array(values, dtype=np.float64),
+            )
+        )
+
+    def flush(self) -> None:
+        """Write every buffered step now (to the background thread's queue when asynchronous)."""
+        self._require_open()
+        self._flush()
+
+    def _flush(self) -> None:
+        self._steps_since_flush = 0
+        if self._buffers.empty:
+            return
+        started = time.perf_counter()
+        batch = self._buffers.take()
+        if self._background is not None:
+            self._background.submit(batch)
+        else:
+            self._writer.write(batch)
+        self.flush_seconds += time.perf_counter() - started
+
+    def close(self, status: RunStatus | str = RunStatus.COMPLETED) -> None:
+        """Flush, build the per-agent indexes, record ``status`` and the end time, persist an
+        in-memory database, and close. Later calls do nothing.
+
+        ``status`` is 'completed', 'failed' or 'interrupted'. If the final flush fails, the run is
+        recorded as failed and the error is raised after the database is closed.
+        """
+        final = coerce_enum("storage", "status", RunStatus, status)
+        if final not in _FINAL_STATUSES:
+            raise ValueError(f"storage.status must be completed, failed or interrupted; got {status!r}")
+        if self._closed:
+            return
+        self._closed = True
+        error: BaseException | None = None
+        try:
+            self._flush()
+        except BaseException as exc:  # noqa: BLE001 - recorded, then raised below
+            error = exc
+        if self._background is not None:
+            try:
+                self._background.finish()
+            except BaseException as exc:  # noqa: BLE001
+                error = error or exc
+        if error is not None:
+            final = RunStatus.FAILED
+            if self._connection.in_transaction:
+                self._connection.rollback()
+        try:
+            create_agent_indexes(self._connection)
+            with self._connection:
+                self._connection.execute(
+                    "UPDATE simulations SET end_time = ?, status = ? WHERE id = ?", (time.time(), final.value, self.run_id)
+                )
+            if self._persist_path is not None:
+                self._persist(self._persist_path)
+        finally:
+            self._connection.close()
+        if error is not None:
+            raise error
+        _LOG.debug("run %d closed as %s: %s", self.run_id, final.value, self.rows_logged)
+
+    def _persist(self, path: str) -> None:
+        target = sqlite3.connect(path)
+        try:
+            self._connection.backup(target)
+        finally:
+            target.close()
+
+    def _require_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"the logger of run {self.run_id} is closed")
+
+    def __enter__(self) -> "SimulationLogger":
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.close(RunStatus.COMPLETED)
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.close(RunStatus.INTERRUPTED)
+        else:
+            self.close(RunStatus.FAILED)

@@ -1,0 +1,190 @@
+"""The tables of the simulation log and the SQL that creates them.
+
+One database holds many runs: every table but ``simulations`` carries a ``run_id``. Step
+indexes are created with the tables and grow by appending (steps arrive in order). The per-agent
+indexes of ``agent_states`` and ``agent_actions`` are built when a run closes
+(:data:`AGENT_INDEXES`): inserting every step's 1 000 ids into a B-tree ordered by agent id
+costs more than the rows themselves, while one sorted build at the end is cheap.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+__all__ = [
+    "Table",
+    "TABLES",
+    "STEP_TABLES",
+    "AGENT_INDEXES",
+    "SIMULATIONS_DDL",
+    "create_schema",
+    "create_agent_indexes",
+]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A logged table: its name and its columns (``run_id`` first) with their SQL types.
+
+    ``updated_columns`` are filled in later by an ``UPDATE`` and left out of the ``INSERT``.
+    """
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    updated_columns: tuple[str, ...] = ()
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.columns)
+
+    @property
+    def insert_columns(self) -> tuple[str, ...]:
+        """The columns an ``INSERT`` writes, ``run_id`` first."""
+        return tuple(name for name in self.column_names if name not in self.updated_columns)
+
+    @property
+    def ddl(self) -> str:
+        body = ", ".join(f"{name} {sql_type}" for name, sql_type in self.columns)
+        return f"CREATE TABLE IF NOT EXISTS {self.name} ({body})"
+
+    def insert_sql(self, rows: int = 1) -> str:
+        """``INSERT`` of ``rows`` rows in one statement (``rows * len(insert_columns)`` parameters)."""
+        names = self.insert_columns
+        one = "(" + ",".join("?" * len(names)) + ")"
+        return f"INSERT INTO {self.name} ({', '.join(names)}) VALUES " + ",".join([one] * rows)
+
+
+SIMULATIONS_DDL = (
+    "CREATE TABLE IF NOT EXISTS simulations ("
+    "id INTEGER PRIMARY KEY AUTOINCREMENT, config_json TEXT NOT NULL, seed INTEGER NOT NULL, "
+    "start_time REAL NOT NULL, end_time REAL, status TEXT NOT NULL, last_step INTEGER)"
+)
+
+AGENTS = Table(
+    "agents",
+    (
+        ("run_id", "INTEGER NOT NULL"),
+        ("agent_id", "INTEGER NOT NULL"),
+        ("agent_type", "INTEGER NOT NULL"),
+        ("birth_step", "INTEGER NOT NULL"),
+        ("parent_id", "INTEGER NOT NULL"),
+        ("generation", "INTEGER NOT NULL"),
+        ("death_step", "INTEGER"),
+    ),
+    updated_columns=("death_step",),
+)
+AGENT_STATES = Table(
+    "agent_states",
+    (
+        ("run_id", "INTEGER NOT NULL"),
+        ("step", "INTEGER NOT NULL"),
+        ("agent_id", "INTEGER NOT NULL"),
+        ("position_x", "REAL NOT NULL"),
+        ("position_y", "REAL NOT NULL"),
+        ("resources", "REAL NOT NULL"),
+        ("health", "REAL NOT NULL"),
+        ("starvation", "INTEGER NOT NULL"),
+        ("reward", "REAL NOT NULL"),
+        ("action", "INTEGER NOT NULL"),
+    ),
+)
+AGENT_ACTIONS = Table(
+    "agent_actions",
+    (
+        ("run_id", "INTEGER NOT NULL"),
+        ("step", "INTEGER NOT NULL"),
+        ("agent_id", "INTEGER NOT NULL"),
+        ("action", "INTEGER NOT NULL"),
+        ("target", "INTEGER NOT NULL"),
+        ("success", "INTEGER NOT NULL"),
+        ("reward", "REAL NOT NULL"),
+    ),
+)
+RESOURCE_STATES = Table(
+    "resource_states",
+    (
+        ("run_id", "INTEGER NOT NULL"),
+        ("step", "INTEGER NOT NULL"),
+        ("node", "INTEGER NOT NULL"),
+        ("amount", "REAL NOT NULL"),
+    ),
+)
+SIMULATION_STEPS = Table(
+    "simulation_steps",
+    (
+        ("run_id", "INTEGER NOT NULL"),
+        ("step", "INTEGER NOT NULL"),
+        ("population_system", "INTEGER NOT NULL"),
+        ("population_independent", "INTEGER NOT NULL"),
+        ("population_control", "INTEGER NOT NULL"),
+        ("total_resources", "REAL NOT NULL"),
+        ("births", "INTEGER NOT NULL"),
+        ("deaths", "INTEGER NOT NULL"),
+        ("mean_reward", "REAL NOT NULL"),
+        ("step_duration", "REAL NOT NULL"),
+    ),
+)
+INTERACTIONS = Table(
+    "interactions",
+    (
+        ("run_id", "INTEGER NOT NULL"),
+        ("step", "INTEGER NOT NULL"),
+        ("source", "INTEGER NOT NULL"),
+        ("target", "INTEGER NOT NULL"),
+        ("kind", "INTEGER NOT NULL"),
+        ("amount", "REAL NOT NULL"),
+    ),
+)
+TRAINING_METRICS = Table(
+    "training_metrics",
+    (
+        ("run_id", "INTEGER NOT NULL"),
+        ("step", "INTEGER NOT NULL"),
+        ("agent_type", "TEXT NOT NULL"),
+        ("name", "TEXT NOT NULL"),
+        ("value", "REAL NOT NULL"),
+    ),
+)
+
+# Every logged table by name, in the order a flush writes them (agents before deaths update them).
+TABLES: dict[str, Table] = {
+    table.name: table
+    for table in (
+        AGENTS, AGENT_STATES, AGENT_ACTIONS, RESOURCE_STATES, SIMULATION_STEPS, INTERACTIONS, TRAINING_METRICS
+    )
+}
+# Tables with one or more rows per step.
+STEP_TABLES = tuple(name for name in TABLES if name != "agents")
+
+_INDEXES = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS agents_run_agent ON agents (run_id, agent_id)",
+    "CREATE INDEX IF NOT EXISTS agent_states_run_step ON agent_states (run_id, step)",
+    "CREATE INDEX IF NOT EXISTS agent_actions_run_step ON agent_actions (run_id, step)",
+    "CREATE INDEX IF NOT EXISTS resource_states_run_step ON resource_states (run_id, step)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS simulation_steps_run_step ON simulation_steps (run_id, step)",
+    "CREATE INDEX IF NOT EXISTS interactions_run_step ON interactions (run_id, step)",
+    "CREATE INDEX IF NOT EXISTS training_metrics_run_step ON training_metrics (run_id, step)",
+)
+AGENT_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS agent_states_run_agent ON agent_states (run_id, agent_id, step)",
+    "CREATE INDEX IF NOT EXISTS agent_actions_run_agent ON agent_actions (run_id, agent_id, step)",
+    "CREATE INDEX IF NOT EXISTS interactions_run_source ON interactions (run_id, source)",
+)
+
+
+def create_schema(connection: sqlite3.Connection) -> None:
+    """Create every table and step index that does not exist yet, in one transaction."""
+    with connection:
+        connection.execute(SIMULATIONS_DDL)
+        for table in TABLES.values():
+            connection.execute(table.ddl)
+        for statement in _INDEXES:
+            connection.execute(statement)
+
+
+def create_agent_indexes(connection: sqlite3.Connection) -> None:
+    """Build the per-agent indexes (a no-op once they exist)."""
+    with connection:
+        for statement in AGENT_INDEXES:
+            connection.execute(statement)
