@@ -10,7 +10,7 @@ from farm.storage.config import MEMORY_PATH, PragmaProfile, StorageConfig
 from farm.storage.logger import SimulationLogger
 from farm.storage.paths import check_writable_path
 from farm.storage.pragmas import apply_profile
-from farm.storage.schema import TABLES, create_schema
+from farm.storage.schema import create_schema
 from farm.storage.status import RunStatus
 
 __all__ = ["make_logger"]
@@ -30,10 +30,9 @@ def make_logger(config: StorageConfig, config_json: str, seed: int) -> Simulatio
         check_writable_path(field_name, file_path)
     try:
         connection = _open(config, file_path)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, ValueError) as exc:
         raise ValueError(f"{field_name} {file_path!r}: cannot use it as an SQLite database ({exc})") from None
     try:
-        _check_columns(connection, field_name, file_path)
         with connection:
             cursor = connection.execute(
                 "INSERT INTO simulations (config_json, seed, start_time, status) VALUES (?, ?, ?, ?)",
@@ -55,7 +54,10 @@ def _open(config: StorageConfig, file_path: str | None) -> sqlite3.Connection:
     """
     if config.in_memory:
         connection = sqlite3.connect(MEMORY_PATH, check_same_thread=False)
-        if file_path is not None:
+    else:
+        connection = sqlite3.connect(config.db_path, check_same_thread=False)
+    try:
+        if config.in_memory and file_path is not None:
             _probe_writable(file_path)
             if os.path.getsize(file_path) > 0:
                 source = sqlite3.connect(file_path)
@@ -63,11 +65,11 @@ def _open(config: StorageConfig, file_path: str | None) -> sqlite3.Connection:
                     source.backup(connection)
                 finally:
                     source.close()
-        apply_profile(connection, PragmaProfile.MEMORY)
-    else:
-        connection = sqlite3.connect(config.db_path, check_same_thread=False)
-        apply_profile(connection, config.pragma_profile)
-    create_schema(connection)
+        apply_profile(connection, PragmaProfile.MEMORY if config.in_memory else config.pragma_profile)
+        create_schema(connection)
+    except BaseException:
+        connection.close()
+        raise
     return connection
 
 
@@ -80,11 +82,3 @@ def _probe_writable(path: str) -> None:
     finally:
         probe.close()
 
-
-def _check_columns(connection: sqlite3.Connection, field_name: str, file_path: str | None) -> None:
-    for table in TABLES.values():
-        found = tuple(row[1] for row in connection.execute(f"PRAGMA table_info({table.name})"))
-        if found != table.column_names:
-            raise ValueError(
-                f"{field_name} {file_path!r}: table {table.name} has columns {found}, expected {table.column_names}"
-            )

@@ -162,7 +162,7 @@ class SimulationLogger:
         self.flush_seconds += time.perf_counter() - started
 
     def close(self, status: RunStatus | str = RunStatus.COMPLETED) -> None:
-        """Flush, build the per-agent indexes, record ``status`` and the end time, persist an
+        """Flush, record ``status`` and the end time, build the per-agent indexes, persist an
         in-memory database, and close. Later calls do nothing.
 
         ``status`` is 'completed', 'failed' or 'interrupted'. If the final flush fails, the run is
@@ -189,11 +189,14 @@ class SimulationLogger:
             if self._connection.in_transaction:
                 self._connection.rollback()
         try:
-            create_agent_indexes(self._connection)
             with self._connection:
                 self._connection.execute(
                     "UPDATE simulations SET end_time = ?, status = ? WHERE id = ?", (time.time(), final.value, self.run_id)
                 )
+            try:
+                create_agent_indexes(self._connection)
+            except sqlite3.Error as exc:  # the rows are intact; only per-agent lookups stay slow
+                _LOG.error("run %d: could not build the per-agent indexes: %s", self.run_id, exc)
             if self._persist_path is not None:
                 self._persist(self._persist_path)
         finally:

@@ -18,6 +18,7 @@ __all__ = [
     "STEP_TABLES",
     "AGENT_INDEXES",
     "SIMULATIONS_DDL",
+    "SIMULATIONS_COLUMNS",
     "create_schema",
     "create_agent_indexes",
 ]
@@ -173,12 +174,24 @@ AGENT_INDEXES = (
 )
 
 
+SIMULATIONS_COLUMNS = ("id", "config_json", "seed", "start_time", "end_time", "status", "last_step")
+
+
 def create_schema(connection: sqlite3.Connection) -> None:
-    """Create every table and step index that does not exist yet, in one transaction."""
+    """Create every table and step index that does not exist yet, in one transaction.
+
+    Raises ``ValueError`` naming the table when an existing table has other columns (a database
+    written by another program or another version of this one).
+    """
     with connection:
         connection.execute(SIMULATIONS_DDL)
         for table in TABLES.values():
             connection.execute(table.ddl)
+        expected = {"simulations": SIMULATIONS_COLUMNS} | {name: t.column_names for name, t in TABLES.items()}
+        for name, columns in expected.items():
+            found = tuple(row[1] for row in connection.execute(f"PRAGMA table_info({name})"))
+            if found != columns:
+                raise ValueError(f"table {name} has columns {found}, expected {columns}")
         for statement in _INDEXES:
             connection.execute(statement)
 
