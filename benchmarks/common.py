@@ -111,3 +111,53 @@ def observation_inputs(agents: int, nodes: int = 300, world: float = 100.0, seed
     )
     resources = ResourceArrays(rng.random((nodes, 2)) * world, rng.uniform(0.0, 30.0, nodes), 30.0)
     return state, resources
+
+
+# --- step records (appended by the storage issue) ---------------------------------------------
+
+try:
+    from farm.core.records import StepLog
+except ImportError:  # a commit older than the step record
+    StepLog = None
+
+
+def step_logs(
+    steps: int, agents: int = 1_000, nodes: int = 100, resource_interval: int = 10,
+    interactions_per_agent: float = 0.1, seed: int = 0,
+) -> list:
+    """``steps`` seeded :class:`farm.core.records.StepLog` of a population of ``agents`` whose ids
+    stay ``0..agents-1`` (no births or deaths), with ``interactions_per_agent * agents``
+    interactions per step and ``nodes`` resource amounts every ``resource_interval`` steps.
+    Raises NotImplementedError on commits without the step record."""
+    if StepLog is None:
+        raise NotImplementedError("farm.core.records.StepLog is not available at this commit")
+    rng = np.random.default_rng(seed)
+    ids = np.arange(agents, dtype=np.int64)
+    types = (ids % 3).astype(np.int8)
+    population = np.bincount(types, minlength=3).astype(np.int64)
+    k = int(round(interactions_per_agent * agents))
+    empty_i64 = np.zeros(0, dtype=np.int64)
+    logs = []
+    for step in range(steps):
+        logs.append(
+            StepLog(
+                step=step, agent_ids=ids, agent_types=types,
+                positions=rng.random((agents, 2)) * 100.0,
+                resources=rng.random(agents) * 20.0,
+                health=rng.random(agents) * 100.0,
+                starvation=rng.integers(0, 20, agents).astype(np.int32),
+                rewards=rng.normal(size=agents),
+                actions=rng.integers(0, 7, agents).astype(np.int8),
+                action_targets=rng.integers(-1, agents, agents),
+                action_success=rng.random(agents) < 0.5,
+                born_ids=empty_i64, born_types=np.zeros(0, dtype=np.int8), born_parent_ids=empty_i64,
+                born_generations=np.zeros(0, dtype=np.int32), died_ids=empty_i64,
+                interaction_sources=rng.integers(0, agents, k), interaction_targets=rng.integers(0, agents, k),
+                interaction_kinds=rng.integers(0, 4, k).astype(np.int8), interaction_amounts=rng.random(k),
+                resource_amounts=rng.random(nodes) * 10.0 if step % resource_interval == 0 else None,
+                population_by_type=population,
+                total_resources=float(rng.random() * 1e4),
+                step_duration=0.01,
+            )
+        )
+    return logs

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from farm.config import SimulationConfig, load_config
 from farm.core.simulation import Simulation
+from farm.storage import open_run
 
 __all__ = ["main", "build_parser", "config_from_args"]
 
@@ -162,8 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; the log was flushed and the run marked 'interrupted'", file=sys.stderr)
         return 130
-    population = " ".join(f"{name}={count}" for name, count in summary.population_by_type.items())
-    db = f"{summary.db_path} (run {summary.run_id})" if summary.db_path else "none"
+    population_by_type, db = summary.population_by_type, "none"
+    if summary.db_path:
+        db = f"{summary.db_path} (run {summary.run_id})"
+        if Path(summary.db_path).is_file():  # read back what the log holds (not for ':memory:')
+            with open_run(summary.db_path, summary.run_id) as run:
+                population_by_type = run.final_population() or population_by_type
+                db = f"{summary.db_path} (run {summary.run_id}, {sum(run.row_counts().values())} rows)"
+    population = " ".join(f"{name}={count}" for name, count in population_by_type.items())
     print(f"steps={summary.steps} steps/s={summary.steps_per_second:.1f} population: {population} db={db}")
     return 0
 

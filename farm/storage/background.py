@@ -40,6 +40,11 @@ class BackgroundWriter:
         self._raise_pending()
         self._queue.put(batch)
 
+    def wait(self) -> None:
+        """Block until every batch submitted so far is written; raise the thread's error if any."""
+        self._queue.join()
+        self._raise_pending()
+
     def finish(self) -> None:
         """Write everything queued, stop the thread, and raise its error if it had one."""
         if self._thread.is_alive():
@@ -56,11 +61,13 @@ class BackgroundWriter:
         while True:
             batch = self._queue.get()
             if batch is _STOP:
+                self._queue.task_done()
                 return
-            if self._error is not None:
-                continue  # keep draining so that a blocked submit() wakes up
             try:
-                self.writer.write(batch)
+                if self._error is None:  # after an error, keep draining so a blocked submit() wakes up
+                    self.writer.write(batch)
             except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
                 _LOG.error("background storage writer failed: %r", error)
                 self._error = error
+            finally:
+                self._queue.task_done()

@@ -144,10 +144,13 @@ class SimulationLogger:
             )
         )
 
-    def flush(self) -> None:
-        """Write every buffered step now (to the background thread's queue when asynchronous)."""
+    def flush(self, wait: bool = False) -> None:
+        """Write every buffered step now. Asynchronous: hand it to the background thread, and
+        with ``wait`` block until the thread has committed everything submitted so far."""
         self._require_open()
         self._flush()
+        if wait and self._background is not None:
+            self._background.wait()
 
     def _flush(self) -> None:
         self._steps_since_flush = 0

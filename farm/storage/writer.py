@@ -1,8 +1,8 @@
 """Writes :class:`~farm.storage.buffer.FlushBatch` es to sqlite, one transaction per batch.
 
 Batched mode turns each table's columns into SQL parameters without a Python loop over rows:
-``tolist()`` per column, one object matrix ``(rows, columns)``, and ``executemany`` of a
-multi-row ``INSERT`` (``rows_per_statement`` rows per execution). Executing one statement per
+``tolist()`` per column, interleaved into one flat row-major list by slice assignment, and
+``executemany`` of a multi-row ``INSERT`` (``rows_per_statement`` rows per execution). Executing one statement per
 64 rows instead of one per row removes most of sqlite3's per-execution overhead. The rows that
 do not fill a whole statement go out in statements of 32, 16, ..., 1 rows, so every statement
 text is one of a few cached ones.
@@ -85,18 +85,19 @@ class SqliteWriter:
 
     def _insert_batched(self, table: Table, lists: list[list]) -> None:
         width, rows = len(lists), len(lists[0])
-        matrix = np.empty((rows, width), dtype=object)  # [rows, width] the SQL parameters
+        flat: list = [None] * (rows * width)  # row-major parameters: row r, column c at r * width + c
         for index, values in enumerate(lists):
-            matrix[:, index] = values
+            flat[index::width] = values
         per_statement = rows_per_statement(width)
+        span = per_statement * width
         whole = rows - rows % per_statement
         if whole:
             self.connection.executemany(
-                table.insert_sql(per_statement), matrix[:whole].reshape(-1, per_statement * width).tolist()
+                table.insert_sql(per_statement), [flat[start : start + span] for start in range(0, whole * width, span)]
             )
         start, size = whole, per_statement // 2
         while start < rows:
             if rows - start >= size:
-                self.connection.execute(table.insert_sql(size), matrix[start : start + size].ravel().tolist())
+                self.connection.execute(table.insert_sql(size), flat[start * width : (start + size) * width])
                 start += size
             size //= 2

@@ -224,3 +224,12 @@ def test_a_pure_in_memory_run_logs_and_closes(tmp_path):
     assert logger.rows_logged == _expected_counts(initial, logs)
     logger.close()
     assert logger.closed
+
+
+def test_flush_with_wait_commits_everything_an_asynchronous_logger_holds(tmp_path):
+    path = tmp_path / "run.db"
+    logger, initial, logs = _log_run(StorageConfig(db_path=str(path), asynchronous=True, batch_size=5000,
+                                                   flush_interval=1000), steps=20)
+    logger.flush(wait=True)
+    assert _committed_steps(path) == 20 and logger.committed_step == 19
+    logger.close()

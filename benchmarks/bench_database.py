@@ -1,0 +1,332 @@
+"""SQLite simulation log (issue 5): throughput, flush time, memory, and the three targets.
+
+Workload: steps of 1 000 agents from ``common.step_logs`` (2 111 rows per step: 1 000
+agent_states, 1 000 agent_actions, 100 interactions, 1 simulation_steps, and 100 resource
+amounts every 10th step). "memory" storage is ``db_path=":memory:"``; "disk" a file in a fresh
+temporary directory.
+
+Targets (tracks that measure both sides in one process, best of several interleaved runs):
+``Targets.track_logger_over_raw_executemany`` >= 0.6, ``Targets.track_log_step_ms`` <= 1.5,
+``Targets.track_batched_over_row_at_a_time`` >= 10.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import tempfile
+import time
+
+from benchmarks.common import step_logs
+
+try:
+    from farm.storage import StorageConfig, make_logger
+except ImportError:  # a commit older than the storage package
+    StorageConfig = make_logger = None
+try:
+    from farm.storage.schema import TABLES, create_schema
+except ImportError:  # a commit older than the storage schema module
+    TABLES = create_schema = None
+
+GRID_STEPS = 20  # steps per timed run of the grid (42 220 rows)
+TRACK_STEPS = 50  # steps per measured run of the tracks (105 550 rows)
+TRACK_REPEATS = 5  # interleaved runs per side; the best counts
+
+_LOGS: dict[int, list] = {}
+
+
+def _logs(steps: int) -> list:
+    if steps not in _LOGS:
+        _LOGS[steps] = step_logs(steps, agents=1_000, seed=5)
+    return _LOGS[steps]
+
+
+def _rows(logs: list) -> int:
+    return sum(
+        2 * len(log.agent_ids) + 1 + len(log.interaction_sources)
+        + (0 if log.resource_amounts is None else len(log.resource_amounts))
+        for log in logs
+    )
+
+
+class _Run:
+    """A logger over a fresh database (temporary directory removed by ``cleanup``)."""
+
+    def __init__(self, storage: str, **fields) -> None:
+        if make_logger is None:
+            raise NotImplementedError("farm.storage.make_logger is not available at this commit")
+        self.directory = tempfile.mkdtemp(prefix="bench_database_")
+        db_path = ":memory:" if storage == "memory" else os.path.join(self.directory, "run.db")
+        try:
+            config = StorageConfig(db_path=db_path, **fields)
+        except TypeError as exc:  # a commit whose StorageConfig lacks these fields
+            self.cleanup()
+            raise NotImplementedError(f"StorageConfig does not take {sorted(fields)}: {exc}") from None
+        self.logger = make_logger(config, "{}", 0)
+
+    def log(self, logs: list) -> None:
+        for log in logs:
+            self.logger.log_step(log)
+
+    def log_and_flush(self, logs: list) -> None:
+        """Every step committed: the final flush and, asynchronous, the wait for the writer."""
+        self.log(logs)
+        self.logger.flush(wait=True)
+
+    def log_and_close(self, logs: list) -> None:
+        self.log(logs)
+        self.logger.close()
+
+    def cleanup(self) -> None:
+        logger = getattr(self, "logger", None)
+        if logger is not None and not logger.closed:
+            logger.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _seconds(storage: str, logs: list, **fields) -> float:
+    """Wall seconds from the first ``log_step`` to every step committed (not counting close)."""
+    run = _Run(storage, **fields)
+    try:
+        started = time.perf_counter()
+        run.log_and_flush(logs)
+        return time.perf_counter() - started
+    finally:
+        run.cleanup()
+
+
+def _raw_executemany_seconds(logs: list) -> float:
+    """The floor: the same rows, already Python lists, one plain ``executemany`` per table and
+    step into the same in-memory schema, committed every 5 steps like ``batch_size=5000``."""
+    if create_schema is None:
+        raise NotImplementedError("farm.storage.schema is not available at this commit")
+    prepared = []
+    for log in logs:
+        n, step = len(log.agent_ids), log.step
+        tables = {
+            "agent_states": list(zip([1] * n, [step] * n, log.agent_ids.tolist(), log.positions[:, 0].tolist(),
+                                      log.positions[:, 1].tolist(), log.resources.tolist(), log.health.tolist(),
+                                      log.starvation.tolist(), log.rewards.tolist(), log.actions.tolist())),
+            "agent_actions": list(zip([1] * n, [step] * n, log.agent_ids.tolist(), log.actions.tolist(),
+                                       log.action_targets.tolist(), log.action_success.astype(int).tolist(),
+                                       log.rewards.tolist())),
+            "interactions": list(zip([1] * len(log.interaction_sources), [step] * len(log.interaction_sources),
+                                      log.interaction_sources.tolist(), log.interaction_targets.tolist(),
+                                      log.interaction_kinds.tolist(), log.interaction_amounts.tolist())),
+            "simulation_steps": [(1, step, *log.population_by_type.tolist(), log.total_resources, 0, 0,
+                                  log.mean_reward, log.step_duration)],
+        }
+        if log.resource_amounts is not None:
+            m = len(log.resource_amounts)
+            tables["resource_states"] = list(zip([1] * m, [step] * m, range(m), log.resource_amounts.tolist()))
+        prepared.append(tables)
+    statements = {name: table.insert_sql(1) for name, table in TABLES.items()}
+    connection = sqlite3.connect(":memory:")
+    try:
+        create_schema(connection)
+        started = time.perf_counter()
+        for first in range(0, len(prepared), 5):
+            with connection:
+                for tables in prepared[first : first + 5]:
+                    for name, rows in tables.items():
+                        connection.executemany(statements[name], rows)
+        return time.perf_counter() - started
+    finally:
+        connection.close()
+
+
+# The storage x PRAGMA-profile cells that differ: a ':memory:' database has no journal, so every
+# profile is the same there. "disk" with the memory profile writes in memory and backs up on close.
+DATABASES = {
+    "disk-balanced": ("disk", "balanced"),
+    "disk-performance": ("disk", "performance"),
+    "disk-safety": ("disk", "safety"),
+    "disk-memory": ("disk", "memory"),
+    "memory": ("memory", "memory"),
+}
+
+
+class LogGrid:
+    """Logging GRID_STEPS steps and closing, over the whole grid: batch size x (storage, PRAGMA
+    profile) x asynchronous; one round."""
+
+    version = 1
+    params = ([100, 500, 1_000, 5_000], list(DATABASES), [False, True])
+    param_names = ["batch_size", "database", "asynchronous"]
+    rounds = 1
+    repeat = 3
+    warmup_time = 0.0
+    timeout = 120
+
+    def setup(self, batch_size, database, asynchronous):
+        storage, profile = DATABASES[database]
+        self.logs = _logs(GRID_STEPS)
+        self.run = _Run(storage, batch_size=batch_size, pragma_profile=profile, asynchronous=asynchronous)
+
+    def teardown(self, *params):
+        if hasattr(self, "run"):
+            self.run.cleanup()
+
+    def time_log_and_close(self, batch_size, database, asynchronous):
+        self.run.log_and_close(self.logs)
+
+
+class RowsPerSecond:
+    """Rows per second of the logger against the raw ``executemany`` floor (in memory)."""
+
+    version = 1
+    params = ([100, 5_000], ["memory", "disk"], [False, True])
+    param_names = ["batch_size", "storage", "asynchronous"]
+    unit = "rows/s"
+    rounds = 1
+    timeout = 120
+
+    def setup(self, batch_size, storage, asynchronous):
+        self.logs = _logs(GRID_STEPS)
+
+    def track_logger_rows_per_second(self, batch_size, storage, asynchronous):
+        seconds = min(_seconds(storage, self.logs, batch_size=batch_size, asynchronous=asynchronous)
+                      for _ in range(3))
+        return _rows(self.logs) / seconds
+
+    track_logger_rows_per_second.unit = "rows/s"
+
+
+class RawExecutemanyFloor:
+    """The floor row: the same rows through plain ``executemany`` with no logger (in memory)."""
+
+    version = 1
+    unit = "rows/s"
+    rounds = 1
+
+    def setup(self):
+        self.logs = _logs(GRID_STEPS)
+
+    def track_raw_executemany_rows_per_second(self):
+        return _rows(self.logs) / min(_raw_executemany_seconds(self.logs) for _ in range(3))
+
+    track_raw_executemany_rows_per_second.unit = "rows/s"
+
+
+class FlushTime:
+    """One flush: the ``log_step`` call that fills a table to ``batch_size`` rows and writes the
+    buffered steps (ceil(batch_size / 1000) steps), balanced profile on disk."""
+
+    version = 1
+    params = [100, 500, 1_000, 5_000]
+    param_names = ["batch_size"]
+    repeat = 5
+    warmup_time = 0.0
+
+    def setup(self, batch_size):
+        logs = _logs(TRACK_STEPS)
+        steps_to_fill = -(-batch_size // 1_000)
+        self.run = _Run("disk", batch_size=batch_size, flush_interval=10**6)
+        self.run.log(logs[: steps_to_fill - 1])
+        self.last = logs[steps_to_fill - 1]
+
+    def teardown(self, batch_size):
+        if hasattr(self, "run"):
+            self.run.cleanup()
+
+    def time_flushing_log_step(self, batch_size):
+        self.run.logger.log_step(self.last)
+
+
+class CloseTime:
+    """``close()`` after TRACK_STEPS committed steps: status, per-agent index build, WAL
+    checkpoint (balanced profile on disk)."""
+
+    version = 1
+    repeat = 5
+    warmup_time = 0.0
+
+    def setup(self):
+        self.run = _Run("disk", batch_size=5_000)
+        self.run.log_and_flush(_logs(TRACK_STEPS))
+
+    def teardown(self):
+        if hasattr(self, "run"):
+            self.run.cleanup()
+
+    def time_close(self):
+        self.run.logger.close()
+
+
+class PeakMemory:
+    """Peak RSS while logging TRACK_STEPS steps to disk (performance profile) per buffer size."""
+
+    version = 1
+    params = [100, 1_000, 5_000, 50_000]
+    param_names = ["batch_size"]
+
+    def setup(self, batch_size):
+        self.logs = _logs(TRACK_STEPS)
+        self.run = _Run("disk", batch_size=batch_size, pragma_profile="performance", flush_interval=10**6)
+
+    def teardown(self, batch_size):
+        if hasattr(self, "run"):
+            self.run.cleanup()
+
+    def peakmem_log_and_close(self, batch_size):
+        self.run.log_and_close(self.logs)
+
+
+class PeakMemoryReference:
+    """The floor of ``PeakMemory``: the same process and data, nothing logged."""
+
+    version = 1
+
+    def setup(self):
+        self.logs = _logs(TRACK_STEPS)
+
+    def peakmem_reference(self):
+        pass
+
+
+class Targets:
+    """The issue's three targets, each side measured in this process, best of interleaved runs."""
+
+    version = 1
+    rounds = 1
+    timeout = 180
+
+    def setup(self):
+        self.logs = _logs(TRACK_STEPS)
+
+    def track_logger_over_raw_executemany(self):
+        """Logger rows/s (batched, batch_size 5000, in memory) over the raw floor's (>= 0.6)."""
+        logger, raw = float("inf"), float("inf")
+        for _ in range(TRACK_REPEATS):
+            logger = min(logger, _seconds("memory", self.logs, batch_size=5_000))
+            raw = min(raw, _raw_executemany_seconds(self.logs))
+        return raw / logger
+
+    track_logger_over_raw_executemany.unit = "ratio"
+
+    def track_log_step_ms(self):
+        """Milliseconds per logged step of 1 000 agents, flushes included (default balanced
+        profile on disk, batch_size 5000, synchronous) (<= 1.5)."""
+        seconds = min(_seconds("disk", self.logs, batch_size=5_000) for _ in range(TRACK_REPEATS))
+        return 1e3 * seconds / len(self.logs)
+
+    track_log_step_ms.unit = "ms"
+
+    def track_log_step_ms_in_memory(self):
+        """As ``track_log_step_ms`` with an in-memory database."""
+        seconds = min(_seconds("memory", self.logs, batch_size=5_000) for _ in range(TRACK_REPEATS))
+        return 1e3 * seconds / len(self.logs)
+
+    track_log_step_ms_in_memory.unit = "ms"
+
+    def track_batched_over_row_at_a_time(self):
+        """Seconds row-at-a-time over seconds batched, same rows, batch_size 5000, in memory (>= 10)."""
+        logs = self.logs[:GRID_STEPS]
+        batched, rows = float("inf"), float("inf")
+        for _ in range(3):
+            batched = min(batched, _seconds("memory", logs, batch_size=5_000))
+            rows = min(rows, _seconds("memory", logs, batch_size=5_000, write_mode="row_at_a_time"))
+        return rows / batched
+
+    track_batched_over_row_at_a_time.unit = "ratio"
