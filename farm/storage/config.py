@@ -35,7 +35,8 @@ class WriteMode(Enum):
     """How buffered rows reach sqlite.
 
     BATCHED: one ``executemany`` per table and flush over multi-row ``INSERT`` statements.
-    ROW_AT_A_TIME: one ``INSERT`` per row; the reference every comparison starts from.
+    ROW_AT_A_TIME: unbuffered; every row is one ``INSERT`` committed on its own as soon as it is
+        logged (``log_step`` flushes every step). The reference every comparison starts from.
     """
 
     BATCHED = "batched"
@@ -49,7 +50,7 @@ class StorageConfig:
     batch_size: rows buffered per table before a flush (a flush writes whole steps only).
     resource_interval: log resource node amounts every this many steps.
     flush_interval: flush at least every this many steps, however few rows are buffered.
-    write_mode: batched column writes, or one INSERT per row (the slow reference).
+    write_mode: batched column writes, or one committed INSERT per row (the slow reference).
     pragma_profile: durability against speed; see :class:`PragmaProfile`.
     persist_path: with ``db_path=":memory:"``, copy the database to this file on close.
     asynchronous: write on a background thread; ``log_step`` only hands buffers over.

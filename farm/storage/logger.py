@@ -12,7 +12,7 @@ import numpy as np
 
 from farm.storage.background import BackgroundWriter
 from farm.storage.buffer import StepBuffers
-from farm.storage.config import StorageConfig
+from farm.storage.config import StorageConfig, WriteMode
 from farm.storage.schema import create_agent_indexes
 from farm.storage.status import RunStatus
 from farm.storage.writer import SqliteWriter
@@ -130,7 +130,11 @@ class SimulationLogger:
             self._append_training_metrics(step, log.training_metrics)
         self._buffers.last_step = step
         self._steps_since_flush += 1
-        if self._buffers.max_rows >= self.config.batch_size or self._steps_since_flush >= self.config.flush_interval:
+        if (
+            self.config.write_mode is WriteMode.ROW_AT_A_TIME  # unbuffered: every row out now
+            or self._buffers.max_rows >= self.config.batch_size
+            or self._steps_since_flush >= self.config.flush_interval
+        ):
             self.flush()
 
     def _append_training_metrics(self, step: int, metrics: dict[str, dict[str, float]]) -> None:

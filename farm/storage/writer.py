@@ -7,7 +7,8 @@ Batched mode turns each table's columns into SQL parameters without a Python loo
 do not fill a whole statement go out in statements of 32, 16, ..., 1 rows, so every statement
 text is one of a few cached ones.
 
-Row-at-a-time mode executes one single-row ``INSERT`` per row: the reference.
+Row-at-a-time mode is the unbuffered reference, the way a logger without a buffer writes: every
+row is one single-row ``INSERT`` committed in its own transaction, as soon as it is logged.
 """
 
 from __future__ import annotations
@@ -57,10 +58,15 @@ class SqliteWriter:
         self.committed_step = -1
 
     def write(self, batch: FlushBatch) -> None:
-        """Write ``batch`` and the run's last step in one transaction."""
-        with self.connection:
+        """Write ``batch`` and the run's last step: in one transaction (BATCHED), or one
+        transaction per row and a last one for the bookkeeping (ROW_AT_A_TIME)."""
+        if self.write_mode is WriteMode.ROW_AT_A_TIME:
             for name, columns in batch.tables.items():
                 self.insert(TABLES[name], columns)
+        with self.connection:
+            if self.write_mode is WriteMode.BATCHED:
+                for name, columns in batch.tables.items():
+                    self.insert(TABLES[name], columns)
             if len(batch.death_ids):
                 self.connection.executemany(
                     "UPDATE agents SET death_step = ? WHERE run_id = ? AND agent_id = ?",
@@ -79,7 +85,8 @@ class SqliteWriter:
         if self.write_mode is WriteMode.ROW_AT_A_TIME:
             statement = table.insert_sql(1)
             for row in zip(*lists):
-                self.connection.execute(statement, row)
+                with self.connection:
+                    self.connection.execute(statement, row)
             return
         self._insert_batched(table, lists)
 
