@@ -1,0 +1,146 @@
+"""KD-tree index over scipy's cKDTree, rebuilt only when the points changed."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from farm.spatial.base import BaseSpatialIndex, squared_distances, top_k_from_pairs
+from farm.spatial.checks import check_query_points, check_radius
+from farm.spatial.config import SpatialIndexKind
+from farm.spatial.neighbors import Neighbors
+from farm.utils.validation import require_int_at_least
+
+__all__ = ["KDTreeIndex"]
+
+# Below this many query points a batched query walks the tree once per point; above it, it
+# builds a tree over the query points and runs one dual-tree traversal.
+_DUAL_TREE_MIN_QUERIES = 24
+
+
+def _flatten(lists: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(owner, values)`` int64 arrays from cKDTree's object array of index lists."""
+    lengths = np.fromiter((len(row) for row in lists), dtype=np.int64, count=len(lists))
+    values = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(lengths.sum()))
+    return np.repeat(np.arange(len(lists), dtype=np.int64), lengths), values
+
+
+class KDTreeIndex(BaseSpatialIndex):
+    """scipy cKDTree behind the index protocol.
+
+    The tree is rebuilt only when something changed: the dirty flag set by updates that really
+    moved a point, a change in the point count, or (cheap, O(n)) positions that differ from the
+    tree's own copy. Radius queries use scipy's inclusion test, which is ``dx*dx + dy*dy <= r*r``.
+
+    Options: ``leaf_size`` (cKDTree leafsize: larger builds faster, queries scan more points), plus
+    those of :class:`farm.spatial.base.BaseSpatialIndex`.
+    """
+
+    kind = SpatialIndexKind.KDTREE
+
+    def __init__(self, positions: np.ndarray, bounds: object = None, *, leaf_size: int = 16, **options) -> None:
+        require_int_at_least("spatial", "kdtree_leaf_size", leaf_size, 1)
+        self._leaf_size = int(leaf_size)
+        self._tree: cKDTree | None = None
+        super().__init__(positions, bounds, **options)
+
+    # ------------------------------------------------------------ structure
+    def _rebuild_structure(self) -> bool:
+        points = self._positions
+        tree = self._tree
+        if tree is not None and tree.n == len(points) and np.array_equal(tree.data, points):
+            return False
+        self._tree = cKDTree(points, leafsize=self._leaf_size, copy_data=True)
+        return True
+
+    @property
+    def tree(self) -> cKDTree:
+        """The current scipy tree (after applying queued updates)."""
+        self._prepare_query(None)
+        return self._tree
+
+    # -------------------------------------------------------------- queries
+    def query_radius(self, points: np.ndarray, radius: float) -> Neighbors | np.ndarray:
+        if np.ndim(points) == 1:
+            return self._query_radius_single(points, radius)
+        r = check_radius(radius)
+        array = check_query_points(points)
+        if self._pending_count or self._needs_rebuild or self._stale:
+            self.flush()
+        query_rows, point_rows = self._radius_pairs(array, r)
+        return Neighbors.from_pairs(query_rows, point_rows, len(array), len(self._positions))
+
+    def _query_radius_single(self, point: np.ndarray, radius: float) -> np.ndarray:
+        if len(point) != 2:
+            raise ValueError(f"points must have shape (n, 2) or (2,), got shape {np.shape(point)}")
+        x, y = float(point[0]), float(point[1])
+        r = float(radius)
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise ValueError(f"points[0] = {(x, y)} is not finite")
+        if not 0.0 <= r < math.inf:
+            raise ValueError(f"radius must be a finite non-negative number, got {radius!r}")
+        if self._pending_count or self._needs_rebuild or self._stale:
+            self.flush()
+        if not len(self._positions):
+            return np.zeros(0, dtype=np.int64)
+        return np.array(self._tree.query_ball_point((x, y), r, return_sorted=True), dtype=np.int64)
+
+    def count_radius(self, points: np.ndarray, radius: float) -> np.ndarray:
+        r = check_radius(radius)
+        array = check_query_points(points)
+        self._prepare_query(r)
+        if len(array) == 0 or len(self._positions) == 0:
+            return np.zeros(len(array), dtype=np.int64)
+        return np.asarray(self._tree.query_ball_point(array, r, return_length=True), dtype=np.int64)
+
+    def _radius_pairs(self, points: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+        tree = self._tree
+        m = len(points)
+        if m == 0 or len(self._positions) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        if m < _DUAL_TREE_MIN_QUERIES:
+            return _flatten(tree.query_ball_point(points, radius))
+        if points.shape == tree.data.shape and np.array_equal(points, tree.data):
+            query_tree = tree  # the common "neighbours of every indexed point" query
+        else:
+            query_tree = cKDTree(points, leafsize=self._leaf_size)
+        pairs = query_tree.sparse_distance_matrix(tree, radius, output_type="ndarray")
+        return pairs["i"], pairs["j"]
+
+    def _box_candidates(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(lo) == 0 or len(self._positions) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        centres = (lo + hi) * 0.5
+        half = (hi - lo).max(axis=1) * 0.5
+        pad = half * 1e-9 + 1e-9 * (np.abs(centres).max(axis=1) + 1.0)
+        return _flatten(self._tree.query_ball_point(centres, half + pad, p=np.inf))
+
+    def _nearest(self, points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        m, n = len(points), len(self._positions)
+        if m == 0 or n <= k + 1:
+            # Every point is a candidate: rank them all.
+            query_rows = np.repeat(np.arange(m, dtype=np.int64), n)
+            point_rows = np.tile(np.arange(n, dtype=np.int64), m)
+            squared = squared_distances(points, query_rows, self._positions, point_rows)
+            return top_k_from_pairs(query_rows, point_rows, squared, m, k)
+        # One extra neighbour tells whether the k-th distance is tied with a point left out.
+        distances, rows = self._tree.query(points, k=k + 1)
+        distances = distances.reshape(m, k + 1)
+        rows = rows.reshape(m, k + 1).astype(np.int64)
+        kth = distances[:, k - 1]
+        tied = distances[:, k] <= kth * (1.0 + 1e-9) + 1e-300
+        clear = np.nonzero(~tied)[0]
+        query_rows = np.repeat(clear, k)
+        point_rows = rows[clear, :k].ravel()
+        if tied.any():
+            # Gather every point within the k-th distance (ties included) for the tied queries.
+            tied_rows = np.nonzero(tied)[0]
+            reach = kth[tied_rows] * (1.0 + 1e-6) + 1e-300
+            owner, found = _flatten(self._tree.query_ball_point(points[tied_rows], reach))
+            query_rows = np.concatenate([query_rows, tied_rows[owner]])
+            point_rows = np.concatenate([point_rows, found])
+        squared = squared_distances(points, query_rows, self._positions, point_rows)
+        return top_k_from_pairs(query_rows, point_rows, squared, m, k)
