@@ -266,45 +266,61 @@ class BaseSpatialIndex:
         return result[0] if single else result
 
     # -------------------------------------------------- generic query helpers
-    def _radius_pairs(self, points: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
-        """Unordered ``(query_rows, point_rows)`` with ``dx*dx + dy*dy <= radius*radius``."""
+    def _radius_pairs(self, points: np.ndarray, radius: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unordered ``(query_rows, point_rows)`` with ``dx*dx + dy*dy <= radius*radius``;
+        ``radius`` is one number or ``(m,)`` per-query radii."""
         if len(points) == 0 or len(self._positions) == 0:
             return _EMPTY_ROWS, _EMPTY_ROWS
         # Pad the box so that rounding never drops a point the exact test keeps.
         pad = radius * (1.0 + 1e-9) + 1e-9 * (float(np.abs(points).max()) + 1.0)
+        if np.ndim(pad):
+            pad = pad[:, None]
         query_rows, point_rows = self._box_candidates(points - pad, points + pad)
-        keep = squared_distances(points, query_rows, self._positions, point_rows) <= radius * radius
+        limit = radius * radius if not np.ndim(radius) else (radius * radius)[query_rows]
+        keep = squared_distances(points, query_rows, self._positions, point_rows) <= limit
         return query_rows[keep], point_rows[keep]
 
     def _nearest(self, points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """k nearest by growing a radius search until every query has ``min(k, n)`` candidates."""
+        """k nearest in one radius search per query: any ``min(k, n)`` distinct points bound the
+        k-th distance from above, and points close in the index's sort order (``_locality``) give
+        a tight bound. Every point within the bound is ranked by (squared distance, row)."""
         m, n = len(points), len(self._positions)
         if m == 0 or n == 0:
             return np.full((m, k), np.inf), np.full((m, k), -1, dtype=np.int64)
-        lo = np.minimum(self._positions.min(axis=0), points.min(axis=0))
-        hi = np.maximum(self._positions.max(axis=0), points.max(axis=0))
-        diagonal = float(np.hypot(*(hi - lo)))
-        width, height = self._positions.max(axis=0) - self._positions.min(axis=0)
-        radius = max(math.sqrt(k * max(width * height, 0.0) / (math.pi * n)) * 1.5, diagonal * 1e-3, 1e-12)
+        width = min(2 * k, n)
+        order, slots = self._locality(points)
+        first = np.clip(slots - width // 2, 0, n - width)
+        window = order[first[:, None] + np.arange(width)]  # (m, width) distinct rows
+        dx = points[:, 0, None] - self._positions[window, 0]
+        dy = points[:, 1, None] - self._positions[window, 1]
+        squared = dx * dx + dy * dy
+        bound = np.partition(squared, min(k, n) - 1, axis=1)[:, min(k, n) - 1]
+        cap = np.sqrt(bound) * (1.0 + 1e-9) + 1e-12
+        # Grow each query's radius from the density estimate towards its bound, so a loose bound
+        # never drags in a whole distant cluster.
+        extent = self._positions.max(axis=0) - self._positions.min(axis=0)
+        start = math.sqrt(k * float(extent[0] * extent[1]) / (math.pi * n)) + 1e-12
+        reach = np.minimum(cap, start)
         needed = min(k, n)
         todo = np.arange(m, dtype=np.int64)
         found_q, found_p = [], []
         while len(todo):
-            final = radius >= diagonal
-            if final:
-                radius = diagonal * (1.0 + 1e-6) + 1e-300
-            query_rows, point_rows = self._radius_pairs(points[todo], radius)
-            done = np.bincount(query_rows, minlength=len(todo)) >= needed
-            if final:
-                done[:] = True
+            query_rows, point_rows = self._radius_pairs(points[todo], reach[todo])
+            done = (np.bincount(query_rows, minlength=len(todo)) >= needed) | (reach[todo] >= cap[todo])
             keep = done[query_rows]
             found_q.append(todo[query_rows[keep]])
             found_p.append(point_rows[keep])
             todo = todo[~done]
-            radius *= 2.0
+            reach[todo] = np.minimum(reach[todo] * 1.5, cap[todo])
         query_rows, point_rows = np.concatenate(found_q), np.concatenate(found_p)
         squared = squared_distances(points, query_rows, self._positions, point_rows)
         return top_k_from_pairs(query_rows, point_rows, squared, m, k)
+
+    def _locality(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(order (n,), slots (m,))``: rows in an order where neighbours in space tend to be
+        neighbours in the order, and where each query point would sit in it (default: by x)."""
+        order = np.argsort(self._positions[:, 0], kind="stable")
+        return order, np.searchsorted(self._positions[order, 0], points[:, 0])
 
     # -------------------------------------------------------------- upkeep
     def _prepare_query(self, radius: float | None) -> None:

@@ -160,6 +160,9 @@ class QuadtreeIndex(BaseSpatialIndex):
             self._stale = True
 
     # -------------------------------------------------------------- queries
+    def _locality(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._order, np.searchsorted(self._sorted_codes, self._codes_of(points))
+
     def _box_candidates(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(lo) == 0 or len(self._positions) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)

@@ -138,6 +138,9 @@ class SpatialHashIndex(BaseSpatialIndex):
         super()._prepare_query(radius)
 
     # -------------------------------------------------------------- queries
+    def _locality(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._order, self._starts[self._cells_of(points)]
+
     def _box_candidates(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(lo) == 0 or len(self._positions) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)

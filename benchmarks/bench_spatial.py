@@ -1,0 +1,346 @@
+"""Spatial indexes: build, radius/nearest queries, updates and memory, beside a raw cKDTree floor.
+
+Kinds: ``kdtree``, ``quadtree``, ``spatial_hash`` (``farm.spatial.make_index``) and
+``ckdtree_floor``: scipy's cKDTree doing the same work directly (build ``cKDTree(points)``;
+radius query ``tree.query_ball_point(points, r, return_sorted=True)``, i.e. a sorted neighbour
+list per query point; nearest ``tree.query(points, k)``; update = write the moved rows into the
+array, rebuild the tree, then query).
+
+Query points are a second seeded set of the same size and distribution (not the indexed points,
+so no index can reuse its own tree). ``TargetRatios`` measures the issue's targets side by side in
+one process (best of several ``timeit`` repeats) and returns index time / floor time.
+"""
+
+from __future__ import annotations
+
+import timeit
+import tracemalloc
+from functools import lru_cache
+
+import numpy as np
+
+from .common import positions
+
+try:
+    from scipy.spatial import cKDTree
+except ImportError:  # scipy is a dependency on every commit; guarded for symmetry
+    cKDTree = None
+
+try:
+    from farm.spatial import UpdateMode, make_index
+except ImportError:  # a commit without the full spatial package
+    make_index = None
+    UpdateMode = None
+
+WORLD = 100.0
+FLOOR = "ckdtree_floor"
+KINDS = [FLOOR, "kdtree", "quadtree", "spatial_hash"]
+SIZES = [100, 1_000, 10_000]
+DISTRIBUTIONS = ["uniform", "clustered"]
+RADII = [5.0, 10.0]
+# Grid cells left out to keep the module's quick run short, as data: (distribution, N, radius).
+SKIPPED = {
+    # radius 10 on 10 000 clustered points returns ~20 M pairs: seconds per call for every kind.
+    ("clustered", 10_000, 10.0),
+}
+MOVED_FRACTION = 0.1
+UPDATE_CALLS = 10  # the moved 10 % arrive in this many update calls, then one query follows
+UPDATE_QUERIES = 100  # query points of the query that follows the updates
+
+
+def _require_api() -> None:
+    if make_index is None or UpdateMode is None:
+        raise NotImplementedError("farm.spatial.make_index with update modes is not available at this commit")
+
+
+@lru_cache(maxsize=None)
+def _points(n: int, distribution: str, seed: int) -> np.ndarray:
+    return positions(n, distribution, WORLD, WORLD, seed=seed)
+
+
+def _indexed(n: int, distribution: str) -> np.ndarray:
+    return _points(n, distribution, 11)
+
+
+def _queries(n: int, distribution: str) -> np.ndarray:
+    return _points(n, distribution, 12)
+
+
+def _build(kind: str, points: np.ndarray, **options):
+    if kind == FLOOR:
+        return cKDTree(points)
+    return make_index(kind, points, bounds=(WORLD, WORLD), **options)
+
+
+def _radius(structure, kind: str, points: np.ndarray, radius: float):
+    if kind == FLOOR:
+        return structure.query_ball_point(points, radius, return_sorted=True)
+    return structure.query_radius(points, radius)
+
+
+def _ready_index(kind: str, n: int, distribution: str, radius: float = 5.0, **options):
+    """A built structure that has answered one query (the hash picks its cell size then)."""
+    structure = _build(kind, _indexed(n, distribution), **options)
+    _radius(structure, kind, _queries(n, distribution)[:1], radius)
+    return structure
+
+
+def _single_queries(structure, kind: str, points: np.ndarray, radius: float) -> None:
+    query = structure.query_ball_point if kind == FLOOR else structure.query_radius
+    for point in points:
+        query(point, radius)
+
+
+class _Mover:
+    """Moves 10 % of the points (in ``UPDATE_CALLS`` calls) then runs one batched radius query of
+    ``UPDATE_QUERIES`` points.
+    Alternates between two target layouts so that every call really moves points."""
+
+    def __init__(self, kind: str, n: int, mode: str, radius: float = 5.0) -> None:
+        self.kind = kind
+        self.radius = radius
+        self.points = _indexed(n, "uniform").copy()
+        self.queries = _queries(n, "uniform")[:UPDATE_QUERIES]
+        rng = np.random.default_rng(13)
+        moved = rng.choice(n, size=max(1, int(n * MOVED_FRACTION)), replace=False)
+        self.chunks = np.array_split(moved, UPDATE_CALLS)
+        jitter = rng.uniform(-1.0, 1.0, size=(len(moved), 2))
+        self.targets = [
+            np.clip(self.points[moved] + jitter, 0.0, WORLD),
+            self.points[moved].copy(),
+        ]
+        self.moved = moved
+        self.flip = 0
+        if kind == FLOOR:
+            self.structure = cKDTree(self.points)
+        else:
+            self.structure = _build(kind, self.points, update_mode=mode)
+        self.move_and_query()
+
+    def move_and_query(self):
+        target = self.targets[self.flip]
+        self.flip ^= 1
+        start = 0
+        if self.kind == FLOOR:
+            for chunk in self.chunks:
+                self.points[chunk] = target[start : start + len(chunk)]
+                start += len(chunk)
+            self.structure = cKDTree(self.points)
+            return self.structure.query_ball_point(self.queries, self.radius, return_sorted=True)
+        for chunk in self.chunks:
+            self.structure.update(chunk, target[start : start + len(chunk)])
+            start += len(chunk)
+        return self.structure.query_radius(self.queries, self.radius)
+
+
+class IndexBuild:
+    """Building an index over N uniform points (the distribution barely changes build cost)."""
+
+    version = 1
+    params = (KINDS, SIZES)
+    param_names = ["kind", "entities"]
+    timeout = 60
+
+    def setup(self, kind, entities):
+        _require_api()
+        self.points = _indexed(entities, "uniform")
+
+    def time_build(self, kind, entities):
+        _build(kind, self.points)
+
+
+class PeakMemory:
+    """Peak process memory of building an index over 10 000 points and querying every point."""
+
+    version = 1
+    params = (KINDS,)
+    param_names = ["kind"]
+    timeout = 60
+
+    def setup(self, kind):
+        _require_api()
+        self.points = _indexed(10_000, "uniform")
+        self.queries = _queries(10_000, "uniform")
+
+    def peakmem_build_and_radius_query(self, kind):
+        _radius(_build(kind, self.points), kind, self.queries, 5.0)
+
+
+class RadiusQuery:
+    """Neighbours of N query points in one batched call (N = 100 is covered by the single-point
+    and build rows: at that size every batched figure is tens of microseconds)."""
+
+    version = 1
+    params = (KINDS, [1_000, 10_000], DISTRIBUTIONS, RADII)
+    param_names = ["kind", "entities", "distribution", "radius"]
+    timeout = 60
+
+    def setup(self, kind, entities, distribution, radius):
+        _require_api()
+        if (distribution, entities, radius) in SKIPPED:
+            raise NotImplementedError("left out of the grid (see SKIPPED)")
+        self.structure = _ready_index(kind, entities, distribution, radius)
+        self.queries = _queries(entities, distribution)
+
+    def time_batched_radius(self, kind, entities, distribution, radius):
+        _radius(self.structure, kind, self.queries, radius)
+
+
+class SingleRadiusQuery:
+    """Neighbours of 100 uniform points within r = 5, one call per point."""
+
+    version = 1
+    params = (KINDS, SIZES)
+    param_names = ["kind", "entities"]
+    timeout = 60
+
+    def setup(self, kind, entities):
+        _require_api()
+        self.structure = _ready_index(kind, entities, "uniform")
+        self.single = _queries(entities, "uniform")[:100]
+
+    def time_single_radius_100_calls(self, kind, entities):
+        _single_queries(self.structure, kind, self.single, 5.0)
+
+
+class NearestQuery:
+    """The 5 nearest indexed points of each of N query points (ties by lower row for the index)."""
+
+    version = 1
+    params = (KINDS, [1_000, 10_000], DISTRIBUTIONS)
+    param_names = ["kind", "entities", "distribution"]
+    timeout = 60
+
+    def setup(self, kind, entities, distribution):
+        _require_api()
+        self.structure = _ready_index(kind, entities, distribution)
+        self.queries = _queries(entities, distribution)
+
+    def time_nearest_k5(self, kind, entities, distribution):
+        if kind == FLOOR:
+            self.structure.query(self.queries, 5)
+        else:
+            self.structure.query_nearest(self.queries, 5)
+
+
+class UpdateThenQuery:
+    """Move 10 % of N uniform points in 10 update calls, then one radius query of 100 points (r = 5)."""
+
+    version = 1
+    params = (KINDS, [1_000, 10_000], ["immediate", "batched"])
+    param_names = ["kind", "entities", "update_mode"]
+    timeout = 60
+
+    def setup(self, kind, entities, update_mode):
+        _require_api()
+        if kind == FLOOR and update_mode == "batched":
+            raise NotImplementedError("the floor has one mode: rewrite the array, rebuild, query")
+        self.mover = _Mover(kind, entities, update_mode)
+
+    def time_update_10_percent_then_query(self, kind, entities, update_mode):
+        self.mover.move_and_query()
+
+
+def _structure_bytes(kind: str, n: int) -> int:
+    """Bytes allocated by building an index over n uniform points and answering one query.
+    numpy buffers are counted by tracemalloc; cKDTree's C++ node buffer is not, so it is added
+    as ``tree.size`` nodes of 72 bytes (scipy's ``ckdtreenode``)."""
+    points = _indexed(n, "uniform")
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        structure = _ready_index(kind, n, "uniform")
+        allocated = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    tree = structure if kind == FLOOR else getattr(structure, "_tree", None)
+    if tree is not None:
+        allocated += int(tree.size) * 72
+    del points
+    return allocated
+
+
+class IndexMemory:
+    """Memory held by an index, per 1 000 entities."""
+
+    version = 1
+    params = (KINDS, [1_000, 10_000])
+    param_names = ["kind", "entities"]
+    unit = "bytes"
+    timeout = 60
+
+    def setup(self, kind, entities):
+        _require_api()
+
+    def track_bytes_per_1000_entities(self, kind, entities):
+        return _structure_bytes(kind, entities) * 1000.0 / entities
+
+
+def _ratio(index_call, floor_call, number: int, repeat: int = 9) -> float:
+    """Best time of ``index_call`` over best time of ``floor_call``; the two alternate so that
+    both see the same machine load."""
+    index_best = floor_best = float("inf")
+    for _ in range(repeat):
+        index_best = min(index_best, timeit.timeit(index_call, number=number))
+        floor_best = min(floor_best, timeit.timeit(floor_call, number=number))
+    return index_best / floor_best
+
+
+class TargetRatios:
+    """The issue's targets as index time / floor time, both measured here in one process."""
+
+    version = 1
+    unit = "ratio"
+    timeout = 120
+
+    def setup(self):
+        _require_api()
+
+    def _batched_ratio(self, kind: str) -> float:
+        floor = _ready_index(FLOOR, 1_000, "uniform")
+        index = _ready_index(kind, 1_000, "uniform")
+        queries = _queries(1_000, "uniform")
+        return _ratio(lambda: _radius(index, kind, queries, 5.0), lambda: _radius(floor, FLOOR, queries, 5.0), 10)
+
+    def track_kdtree_batched_radius_vs_ckdtree(self):
+        """Target <= 1.3 (N = 1 000, r = 5)."""
+        return self._batched_ratio("kdtree")
+
+    def track_spatial_hash_batched_radius_vs_ckdtree(self):
+        """Target <= 2 (N = 1 000, r = 5)."""
+        return self._batched_ratio("spatial_hash")
+
+    def track_quadtree_batched_radius_vs_ckdtree(self):
+        """Target <= 5 (N = 1 000, r = 5)."""
+        return self._batched_ratio("quadtree")
+
+    def track_spatial_hash_build_vs_ckdtree_build(self):
+        """Target <= 1 (N = 10 000)."""
+        points = _indexed(10_000, "uniform")
+        return _ratio(lambda: _build("spatial_hash", points), lambda: _build(FLOOR, points), 5)
+
+    def track_kdtree_single_radius_vs_ckdtree_single(self):
+        """Target <= 2: 200 single-point queries (N = 1 000, r = 5), one call each."""
+        floor = _ready_index(FLOOR, 1_000, "uniform")
+        index = _ready_index("kdtree", 1_000, "uniform")
+        single = _queries(1_000, "uniform")[:200]
+        return _ratio(
+            lambda: _single_queries(index, "kdtree", single, 5.0), lambda: _single_queries(floor, FLOOR, single, 5.0), 5
+        )
+
+    def _batched_vs_immediate(self, kind: str) -> float:
+        batched = _Mover(kind, 1_000, "batched")
+        immediate = _Mover(kind, 1_000, "immediate")
+        return _ratio(batched.move_and_query, immediate.move_and_query, 4)
+
+    def track_kdtree_batched_vs_immediate_update_then_query(self):
+        """Target <= 1 (N = 1 000, 10 % moved in 10 calls, then a radius query)."""
+        return self._batched_vs_immediate("kdtree")
+
+    def track_quadtree_batched_vs_immediate_update_then_query(self):
+        """Target <= 1."""
+        return self._batched_vs_immediate("quadtree")
+
+    def track_spatial_hash_batched_vs_immediate_update_then_query(self):
+        """Target <= 1."""
+        return self._batched_vs_immediate("spatial_hash")
