@@ -6,7 +6,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Policy", "LearningPolicy"]
+__all__ = ["Policy", "LearningPolicy", "AgentAwarePolicy"]
 
 
 @runtime_checkable
@@ -43,3 +43,14 @@ class LearningPolicy(Policy, Protocol):
         rewards: np.ndarray,
         dones: np.ndarray,
     ) -> dict[str, float]: ...
+
+
+@runtime_checkable
+class AgentAwarePolicy(Protocol):
+    """A policy whose choice depends on which agent each row is (e.g. one network per agent).
+
+    The loop prefers ``act_agents(agent_ids (n,) int64, observations, action_mask)`` over
+    ``act`` when a policy has it; arrays and the result are as in :class:`Policy`.
+    """
+
+    def act_agents(self, agent_ids: np.ndarray, observations: np.ndarray, action_mask: np.ndarray) -> np.ndarray: ...
