@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", default=None, help="TOML or JSON config file; flags override it")
     parser.add_argument("--db", default="simulation.db",
                         help="SQLite log path, ':memory:', or 'none' to log nothing (default simulation.db)")
+    parser.add_argument("--policy", default=None, metavar="KIND",
+                        help="policy of every agent type: random, rule, ddqn or ppo (default: the config's)")
+    for name in _AGENT_TYPES:
+        parser.add_argument(f"--policy-{name}", default=None, metavar="KIND",
+                            help=f"policy of the {name} agents (overrides --policy)")
     parser.add_argument("--perf-profile", action="store_true",
                         help="run under cProfile: write a .prof file and print the top-20 hotspots")
     parser.add_argument("--profile-out", default="simulation.prof", help="where --perf-profile writes its .prof")
@@ -90,6 +95,10 @@ def config_from_args(args: argparse.Namespace) -> SimulationConfig:
         overrides["seed"] = args.seed
     if args.world_size is not None:
         overrides["world.width"], overrides["world.height"] = _parse_world(args.world_size)
+    for name in _AGENT_TYPES:
+        kind = getattr(args, f"policy_{name}") or args.policy
+        if kind is not None:
+            overrides[f"decision.{name}"] = kind
     db = None if args.db.lower() == "none" else args.db
     overrides["storage.db_path"] = db
     return config.with_overrides(overrides)

@@ -194,7 +194,10 @@ class Simulation:
         for agent_type, policy in self.policies.items():
             rows = np.flatnonzero(state.agent_types == agent_type)
             if rows.size:
-                actions[rows] = policy.act(self._observations[rows], self._mask[rows])
+                if hasattr(policy, "act_agents"):  # AgentAwarePolicy, e.g. one network per agent
+                    actions[rows] = policy.act_agents(state.ids[rows], self._observations[rows], self._mask[rows])
+                else:
+                    actions[rows] = policy.act(self._observations[rows], self._mask[rows])
         if actions.size and not self._mask[np.arange(actions.size), actions].all():
             bad = np.flatnonzero(~self._mask[np.arange(actions.size), actions])[0]
             raise RuntimeError(

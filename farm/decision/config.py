@@ -127,10 +127,10 @@ class DDQNConfig:
     per_agent_buffer_size: int = 1_000
     batch_size: int = 64
     learning_starts: int = 256
-    train_every: int = 4
+    train_every: int = 2
     epsilon_start: float = 1.0
     epsilon_end: float = 0.05
-    epsilon_decay_steps: int = 2_000
+    epsilon_decay_steps: int = 250
     target_update: TargetUpdate = TargetUpdate.SOFT
     target_update_every: int = 100
     tau: float = 0.01

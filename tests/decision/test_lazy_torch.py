@@ -10,7 +10,13 @@ PROGRAM = """
 import sys
 import farm, farm.config, farm.decision, farm.decision.config, farm.decision.base
 import farm.decision.replay_buffer, farm.decision.transitions
+from farm.core.simulation import Simulation
+from farm.decision import PolicyKind, make_policy
 config = farm.config.SimulationConfig().with_overrides({"decision.system": "ddqn"})
+make_policy(PolicyKind.RANDOM, config.decision, 0, (4, 11, 11), seed=0)
+make_policy(PolicyKind.RULE, config.decision, 0, (4, 11, 11), seed=0)
+with Simulation(farm.config.SimulationConfig().with_overrides({"decision.control": "rule"})) as sim:
+    sim.run(3)
 assert "torch" not in sys.modules, "torch imported without a learning policy being built"
 import farm.decision.ddqn
 assert "torch" in sys.modules
