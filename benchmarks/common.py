@@ -161,3 +161,15 @@ def step_logs(
             )
         )
     return logs
+# --- decision inputs (appended by the decision issue) ---------------------------------------
+
+def decision_batch(n: int, obs_shape: tuple[int, int, int] = (4, 11, 11), seed: int = 0):
+    """Inputs of a policy's ``act``/``record`` for ``n`` agents: ``(agent_ids (n,) int64,
+    observations (n, C, H, W) float32 in [0, 1), action_mask (n, 7) bool, rewards (n,) float64)``.
+    MOVE, DEFEND and PASS are always allowed, every other action with probability 1/2."""
+    rng = np.random.default_rng(seed)
+    observations = rng.random((n,) + tuple(obs_shape), dtype=np.float32)
+    action_mask = rng.random((n, 7)) < 0.5
+    action_mask[:, [0, 4, 6]] = True
+    rewards = rng.normal(0.0, 1.0, size=n)
+    return np.arange(n, dtype=np.int64), observations, action_mask, rewards
