@@ -161,7 +161,10 @@ def step_logs(
             )
         )
     return logs
+
+
 # --- decision inputs (appended by the decision issue) ---------------------------------------
+
 
 def decision_batch(n: int, obs_shape: tuple[int, int, int] = (4, 11, 11), seed: int = 0):
     """Inputs of a policy's ``act``/``record`` for ``n`` agents: ``(agent_ids (n,) int64,
