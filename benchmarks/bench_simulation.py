@@ -1,0 +1,98 @@
+"""End to end: a full run, each stage of the step loop, and the steps-per-second throughput.
+
+The reference world is :data:`REFERENCE_AGENTS` agents in a 100x100 world at medium resource
+density, random policies, logging to a SQLite file in a temporary directory (the log stage is
+part of what a user's run pays for). Per-agent-count scaling lives in ``bench_scalability``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+from pathlib import Path
+
+from .common import simulation_config
+
+try:
+    from farm import Simulation, run_simulation
+except ImportError:  # a commit older than the step loop
+    Simulation = run_simulation = None
+
+# The six stages of one step, in loop order (methods of farm.Simulation).
+STAGES = ("observe", "decide", "act", "regenerate_resources", "update_spatial_index", "log_step")
+REFERENCE_AGENTS = 300
+RUN_STEPS = 200  # steps of one full run
+WARMUP_STEPS = 5  # steps run before a stage is timed, so every stage sees a lived-in world
+
+
+def _require_engine() -> None:
+    if Simulation is None:
+        raise NotImplementedError("farm.Simulation is not available at this commit")
+
+
+def reference_config(db_path: str | None):
+    """The reference world, logging to ``db_path`` (None: no logging)."""
+    return simulation_config(agents=REFERENCE_AGENTS, world=100.0, density="medium", seed=42, storage__db_path=db_path)
+
+
+class FullRun:
+    """``farm.run_simulation`` for :data:`RUN_STEPS` steps: build, run, log, close."""
+
+    version = 1
+    timeout = 300
+    repeat = (3, 6, 30.0)
+
+    def setup(self):
+        _require_engine()
+        self._tmp = tempfile.TemporaryDirectory(prefix="asv-farm-")
+        self.config = reference_config(str(Path(self._tmp.name) / "run.db"))
+
+    def teardown(self):
+        self._tmp.cleanup()
+
+    def time_run(self):
+        run_simulation(self.config, RUN_STEPS)
+
+    def peakmem_run(self):
+        run_simulation(self.config, RUN_STEPS)
+
+    def track_steps_per_second(self):
+        """Median over three runs of the steps per second the run reports (larger is better)."""
+        rates = []
+        for attempt in range(3):
+            config = reference_config(str(Path(self._tmp.name) / f"rate{attempt}.db"))
+            rates.append(run_simulation(config, RUN_STEPS).steps_per_second)
+        return statistics.median(rates)
+
+    track_steps_per_second.unit = "steps/s"
+
+
+class StageTime:
+    """One call of one stage (or of the whole ``step``), on a fresh simulation each call.
+
+    ``setup`` builds the reference world, runs :data:`WARMUP_STEPS` steps and then the stages
+    that precede ``stage`` in the loop, so every timed call sees the same state.
+    """
+
+    version = 1
+    params = [list(STAGES) + ["step"]]
+    param_names = ["stage"]
+    repeat = (10, 30, 5.0)
+    timeout = 180
+
+    def setup(self, stage):
+        _require_engine()
+        self._tmp = tempfile.TemporaryDirectory(prefix="asv-farm-")
+        self.sim = Simulation(reference_config(str(Path(self._tmp.name) / "run.db")))
+        self.sim.run(WARMUP_STEPS)
+        if stage != "step":
+            for earlier in STAGES[: STAGES.index(stage)]:
+                getattr(self.sim, earlier)()
+        self.call = getattr(self.sim, stage)
+
+    def teardown(self, stage):
+        self.sim.close()
+        self._tmp.cleanup()
+
+    def time_stage(self, stage):
+        self.call()
