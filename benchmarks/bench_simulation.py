@@ -48,7 +48,9 @@ class FullRun:
         self.config = reference_config(str(Path(self._tmp.name) / "run.db"))
 
     def teardown(self):
-        self._tmp.cleanup()
+        # asv runs teardown even after setup raised NotImplementedError.
+        if hasattr(self, "_tmp"):
+            self._tmp.cleanup()
 
     def time_run(self):
         run_simulation(self.config, RUN_STEPS)
@@ -91,8 +93,9 @@ class StageTime:
         self.call = getattr(self.sim, stage)
 
     def teardown(self, stage):
-        self.sim.close()
-        self._tmp.cleanup()
+        if hasattr(self, "sim"):
+            self.sim.close()
+            self._tmp.cleanup()
 
     def time_stage(self, stage):
         self.call()

@@ -1,0 +1,75 @@
+"""Resource regeneration: time and peak memory per storage backend, algorithm and node count.
+
+``Regeneration`` builds one :class:`farm.resources.manager.ResourceManager` per process (setup is
+memoized, so the interleaved per-call setup asv runs is free) and times single ``regenerate()``
+calls. ``DefaultRegeneration`` is the regeneration of the default 100x100 medium-density world,
+the benchmark the regression drill (``tools/regression_drill.py``) bisects with ``asv find``.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+try:
+    from farm.resources.config import ResourceConfig
+    from farm.resources.manager import ResourceManager
+except ImportError:  # a commit older than the resource manager
+    ResourceConfig = ResourceManager = None
+
+STORAGES = ["list", "array", "memmap"]
+REGENERATIONS = ["probabilistic", "deterministic"]
+NODE_COUNTS = [1_000, 100_000]
+WORLD = 1_000.0  # node count is explicit; the world only bounds placement
+
+
+def build_manager(storage: str, regeneration: str, nodes: int | None, world: float, seed: int = 7):
+    """A manager whose nodes start at half their cap (so regeneration has room to work),
+    closed at interpreter exit (memmap files live in a temporary directory)."""
+    if ResourceManager is None:
+        raise NotImplementedError("farm.resources.manager.ResourceManager is not available at this commit")
+    config = ResourceConfig(count=nodes, storage=storage, regeneration=regeneration, initial_amount=15.0,
+                            max_amount=30.0)
+    manager = ResourceManager(config, world, world, np.random.default_rng(seed))
+    weakref.finalize(manager, manager.close)
+    return manager
+
+
+class Regeneration:
+    """One ``regenerate()`` call; ``peakmem_regenerate`` adds the built nodes to the floor."""
+
+    version = 1
+    params = [STORAGES, REGENERATIONS, NODE_COUNTS]
+    param_names = ["storage", "regeneration", "nodes"]
+    number = 20
+    repeat = (5, 15, 4.0)
+    rounds = 1
+    timeout = 120
+
+    def setup(self, storage, regeneration, nodes):
+        if getattr(self, "_built_for", None) != (storage, regeneration, nodes):
+            self.manager = build_manager(storage, regeneration, nodes, WORLD)
+            self._built_for = (storage, regeneration, nodes)
+
+    def time_regenerate(self, storage, regeneration, nodes):
+        self.manager.regenerate()
+
+    def peakmem_regenerate(self, storage, regeneration, nodes):
+        self.manager.regenerate()
+
+
+class DefaultRegeneration:
+    """``regenerate()`` of the default world: 100x100, medium density (300 nodes), array backend,
+    probabilistic regeneration."""
+
+    version = 1
+    number = 200
+    repeat = (10, 30, 4.0)
+
+    def setup(self):
+        if getattr(self, "manager", None) is None:
+            self.manager = build_manager("array", "probabilistic", None, 100.0)
+
+    def time_regenerate(self):
+        self.manager.regenerate()
