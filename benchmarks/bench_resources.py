@@ -2,8 +2,9 @@
 
 ``Regeneration`` builds one :class:`farm.resources.manager.ResourceManager` per process (setup is
 memoized, so the interleaved per-call setup asv runs is free) and times single ``regenerate()``
-calls. ``DefaultRegeneration`` is the regeneration of the default 100x100 medium-density world,
-the benchmark the regression drill (``tools/regression_drill.py``) bisects with ``asv find``.
+calls. ``DefaultRegeneration`` is the regeneration of the default 100x100 medium-density world;
+``LargeWorldRegeneration`` that of the grid's largest world (500x500, dense), the benchmark the
+regression drill (``tools/regression_drill.py``) bisects with ``asv find``.
 """
 
 from __future__ import annotations
@@ -24,13 +25,15 @@ NODE_COUNTS = [1_000, 100_000]
 WORLD = 1_000.0  # node count is explicit; the world only bounds placement
 
 
-def build_manager(storage: str, regeneration: str, nodes: int | None, world: float, seed: int = 7):
+def build_manager(storage: str, regeneration: str, nodes: int | None, world: float, density: str = "medium",
+                  seed: int = 7):
     """A manager whose nodes start at half their cap (so regeneration has room to work),
-    closed at interpreter exit (memmap files live in a temporary directory)."""
+    closed at interpreter exit (memmap files live in a temporary directory). ``nodes`` None:
+    the ``density`` preset for a square ``world``."""
     if ResourceManager is None:
         raise NotImplementedError("farm.resources.manager.ResourceManager is not available at this commit")
-    config = ResourceConfig(count=nodes, storage=storage, regeneration=regeneration, initial_amount=15.0,
-                            max_amount=30.0)
+    config = ResourceConfig(count=nodes, density=density, storage=storage, regeneration=regeneration,
+                            initial_amount=15.0, max_amount=30.0)
     manager = ResourceManager(config, world, world, np.random.default_rng(seed))
     weakref.finalize(manager, manager.close)
     return manager
@@ -70,6 +73,22 @@ class DefaultRegeneration:
     def setup(self):
         if getattr(self, "manager", None) is None:
             self.manager = build_manager("array", "probabilistic", None, 100.0)
+
+    def time_regenerate(self):
+        self.manager.regenerate()
+
+
+class LargeWorldRegeneration:
+    """``regenerate()`` of the scalability grid's largest world: 500x500 at dense density
+    (25,000 nodes), array backend, probabilistic regeneration."""
+
+    version = 1
+    number = 20
+    repeat = (10, 30, 4.0)
+
+    def setup(self):
+        if getattr(self, "manager", None) is None:
+            self.manager = build_manager("array", "probabilistic", None, 500.0, density="dense")
 
     def time_regenerate(self):
         self.manager.regenerate()
