@@ -79,7 +79,7 @@ class StageTime:
     version = 1
     params = [list(STAGES) + ["step"]]
     param_names = ["stage"]
-    repeat = (10, 30, 5.0)
+    repeat = (10, 20, 3.0)
     timeout = 180
 
     def setup(self, stage):

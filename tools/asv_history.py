@@ -37,7 +37,9 @@ DEFAULT_MACHINE = "agentfarm-reference"
 ASV_VERSION = "0.6.6"
 # A commit belongs to the history when it changed one of these (not results, docs or tools).
 ENGINE_PATHS = ("farm", "setup.py")
-DEFAULT_LAST = 6
+DEFAULT_LAST = 5
+# One process per benchmark and parameter combination per commit (asv's default is two rounds).
+DEFAULT_ATTRIBUTES = ("rounds=1",)
 # The default selection of the history run: every module at its own repeat settings except the
 # 45-point step grid and the long runs, which are measured on demand (`run --bench all`).
 DEFAULT_BENCH = (
@@ -46,6 +48,8 @@ DEFAULT_BENCH = (
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 PERCENT_LINE = re.compile(r"^\[\s*(\d+(?:\.\d+)?)%\]\s*(·+)\s*(.*)$")
 COMMIT_LINE = re.compile(r"For \S+ commit ([0-9a-f]{7,40})")
+# asv lines with a percentage that are table rows or details, not progress.
+NOT_PROGRESS = ("=", "-", "For parameters", "asv:", "Traceback")
 FOUND_LINE = re.compile(r"Greatest (?:regression|improvement) found: ([0-9a-f]{7,40})")
 
 
@@ -128,7 +132,7 @@ def run_asv(*args: str, config: Path | None = None, cwd: Path = REPO_ROOT, log_p
             if found:
                 commit_no, commit = commit_no + 1, found.group(1)[:8]
             match = PERCENT_LINE.match(line.rstrip())
-            if match:
+            if match and not match.group(3).lstrip().startswith(NOT_PROGRESS):
                 elapsed = int(time.monotonic() - started)
                 what = match.group(3).strip()
                 status = (
@@ -179,7 +183,7 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
     hashfile.write_text("\n".join(commits) + "\n")
     log_path = log_path or REPO_ROOT / ".asv" / "history.log"
     args = ["run", f"HASHFILE:{hashfile}", "--machine", machine, "--show-stderr"]
-    args += bench_args(bench) + attribute_args(attributes)
+    args += bench_args(bench) + attribute_args(list(DEFAULT_ATTRIBUTES) if attributes is None else attributes)
     if not force:
         args.append("--skip-existing-successful")
     print(f"measuring {len(commits)} commit(s) {commits[0][:8]}..{commits[-1][:8]} on machine {machine!r}; "
@@ -206,7 +210,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_publish(args) -> int:
-    rc, _ = run_asv("publish")
+    rc = publish()
     if rc == 0:
         html = load_asv_config().get("html_dir", "html")
         print(f"published {REPO_ROOT / html}; preview it with `python tools/asv_history.py preview` "
@@ -284,7 +288,7 @@ def cmd_main(args) -> int:
     commits = engine_commits("main", args.last)
     print(f"history of main: the last {len(commits)} engine commit(s), machine {args.machine!r}")
     rc = run_history(commits, args.machine, args.bench, args.attribute, args.force)
-    rc_publish, _ = run_asv("publish")
+    rc_publish = publish()
     minutes = (time.monotonic() - started) / 60
     html = REPO_ROOT / load_asv_config().get("html_dir", "html")
     print(f"done in {minutes:.1f} min. Dashboard: {html}/index.html")
@@ -298,6 +302,81 @@ def cmd_drill(args) -> int:
     import regression_drill
 
     return regression_drill.main(args.drill_args)
+
+
+# -------------------------------------------------------------------------- offline dashboard
+# asv's index.html loads these from CDNs; `publish` copies them from npm into html/vendor/ so the
+# dashboard also works offline (and in the headless-browser check). (CDN URL, npm package, file).
+VENDORED_ASSETS = (
+    ("https://code.jquery.com/jquery-3.3.1.min.js", "jquery@3.3.1", "dist/jquery.min.js"),
+    ("https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.min.js", "flot@0.8.3", "jquery.flot.js"),
+    ("https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.time.min.js", "flot@0.8.3", "jquery.flot.time.js"),
+    ("https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.selection.min.js", "flot@0.8.3",
+     "jquery.flot.selection.js"),
+    ("https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.categories.min.js", "flot@0.8.3",
+     "jquery.flot.categories.js"),
+    ("https://cdn.jsdelivr.net/npm/flot-orderbars@1.0.0/js/jquery.flot.orderBars.js", "flot-orderbars@1.0.0",
+     "js/jquery.flot.orderBars.js"),
+    # 1.0.1 is not on npm; 1.1.3 has the same $.fn.stupidtable API.
+    ("https://cdnjs.cloudflare.com/ajax/libs/stupidtable/1.0.1/stupidtable.min.js", "stupid-table-plugin@1.1.3",
+     "stupidtable.min.js"),
+    ("https://cdnjs.cloudflare.com/ajax/libs/blueimp-md5/2.19.0/js/md5.min.js", "blueimp-md5@2.19.0", "js/md5.min.js"),
+    ("https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/js/bootstrap.min.js", "bootstrap@3.1.1",
+     "dist/js/bootstrap.min.js"),
+    ("https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/css/bootstrap.min.css", "bootstrap@3.1.1",
+     "dist/css/bootstrap.min.css"),
+)
+TAG_WITH_URL = re.compile(r'<(script|link)\b[^>]*?(?:src|href)="(https://[^"]+)"[^>]*>')
+
+
+def vendor_dashboard(html_dir: Path, cache_dir: Path = REPO_ROOT / ".asv" / "vendor") -> bool:
+    """Copy the dashboard's CDN scripts and styles into ``html_dir/vendor`` (fetched once with
+    ``npm pack`` into ``cache_dir``) and point the pages at them. Returns False (pages unchanged)
+    when npm or a package is unavailable."""
+    import tarfile
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    local: dict[str, str] = {}
+    for url, package, member in VENDORED_ASSETS:
+        name, version = package.rsplit("@", 1)
+        tarball = cache_dir / f"{name}-{version}.tgz"
+        if not tarball.exists():
+            try:
+                subprocess.run(["npm", "pack", package, "--silent"], cwd=cache_dir, check=True, capture_output=True,
+                               timeout=120)
+            except (OSError, subprocess.SubprocessError):
+                print(f"could not fetch {package} with npm; the dashboard keeps its CDN links")
+                return False
+        target = html_dir / "vendor" / package / member
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(tarball) as archive:
+            source = archive.extractfile(f"package/{member}")
+            if source is None:
+                return False
+            target.write_bytes(source.read())
+        local[url] = f"vendor/{package}/{member}"
+    for page in html_dir.glob("*.html"):
+        text = page.read_text()
+
+        def replace(match: re.Match) -> str:
+            url = match.group(2)
+            if url not in local:
+                return match.group(0)
+            tag = re.sub(r'\s(integrity|crossorigin|referrerpolicy)="[^"]*"', "", match.group(0))
+            return tag.replace(url, local[url])
+
+        page.write_text(TAG_WITH_URL.sub(replace, text))
+    return True
+
+
+def publish(config: Path | None = None) -> int:
+    """``asv publish``, then make the dashboard self-contained (see :func:`vendor_dashboard`)."""
+    rc, _ = run_asv("publish", config=config)
+    if rc == 0:
+        conf = load_asv_config(config or ASV_CONFIG)
+        html = Path(conf.get("html_dir", "html"))
+        vendor_dashboard(html if html.is_absolute() else REPO_ROOT / html)
+    return rc
 
 
 # ------------------------------------------------------------------------------------- spread
@@ -377,7 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--bench", "-b", action="append",
                            help=f"benchmark regex (repeatable); default {DEFAULT_BENCH!r}; 'all' = whole suite")
             p.add_argument("--attribute", "-a", action="append",
-                           help="benchmark attribute override passed to asv, e.g. rounds=1")
+                           help=f"benchmark attribute override passed to asv (repeatable); default {' '.join(DEFAULT_ATTRIBUTES)}")
         return p
 
     p = sub.add_parser("commits", help="list the engine commits of a branch")
