@@ -36,7 +36,7 @@ DRILL_MACHINE = "agentfarm-drill"
 # The component made slower, as module:qualified.name of the method that does its work, and the
 # one benchmark that must catch it.
 DEFAULT_TARGET = "farm.resources.manager:ResourceManager.regenerate"
-DEFAULT_BENCHMARK = r"bench_resources\.LargeWorldRegeneration\.time_regenerate$"
+DEFAULT_BENCHMARK = r"bench_resources\.LargeWorldRegeneration\.track_regenerate_min_seconds$"
 HARMLESS_BEFORE = 3
 HARMLESS_AFTER = 2
 

@@ -74,7 +74,7 @@ def test_history_publish_compare_continuous(tmp_path):
     # Publish: the dashboard's index lists the benchmark and its graph data exists.
     tool_run("publish")
     index = json.loads((clone / "html" / "index.json").read_text())
-    name = "bench_resources.LargeWorldRegeneration.time_regenerate"
+    name = "bench_resources.LargeWorldRegeneration.track_regenerate_min_seconds"
     assert name in index["benchmarks"]
     assert list((clone / "html" / "graphs").rglob(f"{name}.json"))
 
