@@ -81,7 +81,7 @@ def test_history_publish_compare_continuous(tmp_path):
     # Compare: one row for the benchmark, ratio about 2 (a slowdown), sorted by ratio.
     table = tool_run("compare", listed[0], bad, "--machine", MACHINE)
     row = next(line for line in table.splitlines() if name in line)
-    ratio = float(re.search(r"\s(\d+\.\d+)\s+" + re.escape(name), row).group(1))
+    ratio = float(re.search(r"(\d+\.\d+)\s*\|?\s*" + re.escape(name), row).group(1))
     assert ratio > 1.5, table
 
     # Continuous gate: fails on the slowdown, passes between two harmless commits.
