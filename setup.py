@@ -1,5 +1,14 @@
 from setuptools import find_packages, setup
 
+BENCH = ["asv==0.6.6", "virtualenv>=20"]
+PROFILE = [
+    "snakeviz>=2.2.0",
+    "line_profiler>=4.1.0",
+    "memory_profiler>=0.61.0",
+    "py-spy>=0.3.14",
+    "yappi>=1.4.0",
+]
+
 setup(
     name="agentfarm-bench",
     version="0.1.0",
@@ -16,15 +25,10 @@ setup(
         "matplotlib>=3.7",
     ],
     extras_require={
-        "dev": ["pytest>=8", "hypothesis>=6.100"],
-        "bench": ["asv==0.6.6", "virtualenv>=20"],
-        "profile": [
-            "snakeviz>=2.2.0",
-            "line_profiler>=4.1.0",
-            "memory_profiler>=0.61.0",
-            "py-spy>=0.3.14",
-            "yappi>=1.4.0",
-        ],
+        "bench": BENCH,
+        "profile": PROFILE,
+        # Everything the test suite exercises: the benchmark workflows and every profiler.
+        "dev": ["pytest>=8", "hypothesis>=6.100"] + BENCH + PROFILE,
     },
     entry_points={"console_scripts": ["agentfarm=farm.cli:main"]},
 )
