@@ -1,0 +1,435 @@
+"""The profiling suite: the plan's phases 1-4 in one command, written up as a report directory.
+
+``run_profiling_suite [--quick] [--output DIR]`` (or ``python -m farm.profiling``) writes
+``report.md``, ``report.html`` (self-contained), ``figures/*.png``, ``cprofile.prof`` (for
+snakeviz), ``flamegraph.svg`` (py-spy) and the raw line/memory profiler texts. Every number in
+the report is measured by this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from farm.profiling.availability import ToolStatus, ToolUnavailable, import_tool
+from farm.profiling.comparisons import find_switch, OptionUnavailable, plan_comparisons, run_comparison
+from farm.profiling.cprofile_runner import Hotspot, profile_call
+from farm.profiling.line_profiling import line_profile
+from farm.profiling.memory_profiling import memory_line_profile, trace_allocations
+from farm.profiling.plots import bar_plot, scaling_plot, timeline_plot
+from farm.profiling.pyspy_runner import py_spy_record, py_spy_top
+from farm.profiling.report import Figure, Preformatted, Report, ReportFiles, Section, Table, Text, write_report
+from farm.profiling.scaling import memory_vs_agents, query_seconds_vs_density, stage_seconds_vs_agents
+from farm.profiling.targets import simulation_targets
+from farm.profiling.thread_profiling import profile_threads
+from farm.profiling.workload import workload_command, workload_config
+from farm.utils.profiling_utils import monitor_resources
+
+__all__ = ["SuiteSizes", "QUICK", "FULL", "SuiteResult", "run_suite", "main"]
+
+logger = logging.getLogger(__name__)
+
+TOOLS = ("cprofile", "py-spy", "line_profiler", "tracemalloc", "memory_profiler", "yappi")
+
+
+@dataclass(frozen=True)
+class SuiteSizes:
+    """How big each experiment is. Attributes are agent counts, step counts and repeat counts."""
+
+    baseline_agents: int
+    baseline_steps: int
+    pyspy_steps: int
+    scaling_agents: tuple[int, ...]
+    scaling_steps: int
+    scaling_repeats: int
+    memory_steps: int
+    density_entities: tuple[int, ...]
+    density_queries: int
+    compare_agents: int
+    compare_steps: int
+    compare_repeats: int
+    line_steps: int
+    memprof_agents: int
+    memprof_steps: int
+    thread_steps: int
+
+
+QUICK = SuiteSizes(
+    baseline_agents=100, baseline_steps=60, pyspy_steps=150,
+    scaling_agents=(25, 50, 100, 200, 400), scaling_steps=8, scaling_repeats=1, memory_steps=4,
+    density_entities=(250, 500, 1_000, 2_000, 4_000), density_queries=500,
+    compare_agents=60, compare_steps=15, compare_repeats=3,
+    line_steps=15, memprof_agents=40, memprof_steps=2, thread_steps=30,
+)
+FULL = SuiteSizes(
+    baseline_agents=200, baseline_steps=500, pyspy_steps=1_000,
+    scaling_agents=(50, 100, 200, 500, 1_000), scaling_steps=30, scaling_repeats=3, memory_steps=10,
+    density_entities=(500, 1_000, 2_000, 4_000, 8_000, 16_000), density_queries=2_000,
+    compare_agents=100, compare_steps=100, compare_repeats=5,
+    line_steps=100, memprof_agents=100, memprof_steps=5, thread_steps=200,
+)
+
+
+@dataclass
+class SuiteResult:
+    """Attributes: files (the written report), statuses (one per tool), seconds (suite wall
+    time), hotspots (top by self time)."""
+
+    files: ReportFiles
+    statuses: list[ToolStatus]
+    seconds: float
+    hotspots: tuple[Hotspot, ...] = field(default=())
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3f}"
+
+
+def _mib(n_bytes: float) -> str:
+    return f"{n_bytes / 1024**2:.2f}"
+
+
+def _hotspot_table(rows: tuple[Hotspot, ...], caption: str) -> Table:
+    return Table(
+        ("#", "function", "calls", "self s", "cumulative s"),
+        tuple((str(i + 1), h.function, str(h.calls), f"{h.self_seconds:.4f}", f"{h.cumulative_seconds:.4f}") for i, h in enumerate(rows)),
+        caption,
+    )
+
+
+def _fit_table(series, what: str) -> Table:
+    rows = []
+    for s in series:
+        fit = s.fit
+        rows.append((s.label, "n/a" if fit is None else f"{fit.exponent:.2f}", "n/a" if fit is None else f"{fit.r_squared:.3f}"))
+    return Table(("series", "fitted exponent", "R²"), tuple(rows), f"log-log slope of {what}")
+
+
+def _subprocess_env() -> dict[str, str]:
+    import farm
+
+    root = str(Path(farm.__file__).resolve().parents[1])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+class _Suite:
+    def __init__(self, sizes: SuiteSizes, out: Path, seed: int, skip: Sequence[str]) -> None:
+        self.sizes = sizes
+        self.out = out
+        self.seed = seed
+        self.skip = set(skip)
+        self.statuses: list[ToolStatus] = []
+        self.hotspots: tuple[Hotspot, ...] = ()
+
+    def config(self, agents: int, overrides: dict[str, Any] | None = None):
+        return workload_config(agents, seed=self.seed, overrides=overrides)
+
+    def tool(self, name: str, detail: str, section: list, body: Callable[[], None]) -> None:
+        """Run one profiler's part; a missing or refused tool becomes a status line, not a crash."""
+        if name in self.skip:
+            self.statuses.append(ToolStatus(name, False, "skipped on request (--skip)"))
+            section.append(Text(f"{name}: skipped on request."))
+            return
+        start = time.perf_counter()
+        try:
+            body()
+        except ToolUnavailable as exc:
+            logger.warning("%s", exc)
+            self.statuses.append(ToolStatus(name, False, str(exc)))
+            section.append(Text(f"{name} skipped: {exc}"))
+            return
+        self.statuses.append(ToolStatus(name, True, f"{detail}; {time.perf_counter() - start:.1f} s"))
+
+    # Phase 1 -----------------------------------------------------------------------------------
+    def phase1(self) -> Section:
+        s = self.sizes
+        blocks: list = [Text(
+            f"Baseline workload: {s.baseline_agents} agents, {s.baseline_steps} steps, 100 x 100 world, seed {self.seed}, "
+            "logging off, default config otherwise."
+        )]
+        from farm import Simulation
+
+        with monitor_resources("baseline run") as monitor:
+            with Simulation(self.config(s.baseline_agents)) as sim:
+                sim.run(s.baseline_steps)
+                stage_seconds = dict(sim.stage_seconds)
+        self.baseline_usage = monitor.result
+        total = sum(stage_seconds.values())
+        ordered = sorted(stage_seconds.items(), key=lambda kv: -kv[1])
+        blocks.append(Table(
+            ("stage", "seconds", "ms per step", "share of step time"),
+            tuple((k, f"{v:.4f}", _ms(v / s.baseline_steps), f"{100 * v / total:.1f} %") for k, v in ordered),
+            f"Component share of step time (sim.stage_seconds, un-profiled run; total {total:.3f} s, "
+            f"{s.baseline_steps / self.baseline_usage.wall_seconds:.1f} steps/s including construction)",
+        ))
+        blocks.append(Figure("stage_share", bar_plot([k for k, _ in ordered], [100 * v / total for _, v in ordered],
+                                                      "Share of step time by stage", "% of step time"),
+                             "Each stage's share of step time (baseline run)"))
+
+        def cprofile() -> None:
+            def run() -> None:
+                with Simulation(self.config(s.baseline_agents)) as sim:
+                    sim.run(s.baseline_steps)
+
+            result = profile_call(run, self.out / "cprofile.prof", limit=10)
+            self.hotspots = result.by_self
+            blocks.append(Text(f"cProfile: cprofile.prof (open with `snakeviz cprofile.prof`); {result.total_seconds:.3f} s profiled."))
+            blocks.append(_hotspot_table(result.by_self, "Top 10 hotspots by self time (cProfile)"))
+            blocks.append(_hotspot_table(result.by_cumulative, "Top 10 by cumulative time (cProfile)"))
+
+        self.tool("cprofile", "cprofile.prof + hotspot tables", blocks, cprofile)
+
+        def pyspy() -> None:
+            command = workload_command(s.baseline_agents, s.pyspy_steps, seed=self.seed)
+            env = _subprocess_env()
+            flame = py_spy_record(command, self.out / "flamegraph.svg", rate=100, env=env, cwd=self.out)
+            blocks.append(Text(f"py-spy record: flamegraph.svg, {flame.samples} samples ({flame.errors} errors), "
+                               f"{s.baseline_agents} agents x {s.pyspy_steps} steps in a subprocess."))
+            top = py_spy_top(command, rate=100, env=env, cwd=self.out)
+            blocks.append(Table(
+                ("function", "own %", "total %", "own s", "total s"),
+                tuple((r.function, f"{r.own_percent:.1f}", f"{r.total_percent:.1f}", f"{r.own_seconds:.2f}", f"{r.total_seconds:.2f}")
+                      for r in top.rows[:10]),
+                f"py-spy top, last screen ({top.total_samples} samples)",
+            ))
+
+        self.tool("py-spy", "record (flamegraph.svg) + top", blocks, pyspy)
+        return Section("Phase 1: macro-level profiling", tuple(blocks))
+
+    # Phase 2 -----------------------------------------------------------------------------------
+    def phase2(self) -> Section:
+        s = self.sizes
+        blocks: list = []
+        stages = stage_seconds_vs_agents(s.scaling_agents, s.scaling_steps, s.scaling_repeats, seed=self.seed)
+        blocks.append(Figure("time_vs_agents", scaling_plot(stages, "Time per step against agents", "initial agents",
+                                                            "seconds per step"),
+                             f"Seconds per step of each stage against agents ({s.scaling_steps} steps, best of {s.scaling_repeats})"))
+        blocks.append(_fit_table(stages, "seconds per step against agents"))
+        memory = memory_vs_agents(s.scaling_agents, s.memory_steps, seed=self.seed)
+        blocks.append(Figure("memory_vs_agents", scaling_plot(memory, "Memory against agents", "initial agents",
+                                                              "MiB (tracemalloc)"),
+                             f"Traced memory (numpy buffers included) against agents ({s.memory_steps} steps)"))
+        blocks.append(_fit_table(memory, "MiB against agents"))
+        density = query_seconds_vs_density(s.density_entities, query_count=s.density_queries, seed=self.seed)
+        blocks.append(Figure("query_vs_density", scaling_plot(density, "Radius query (r = 5) against entity density",
+                                                              "entities per square unit", "µs per query point"),
+                             f"Batched query_radius, {s.density_queries} query points, one series per index kind"))
+        blocks.append(_fit_table(density, "µs per query against density"))
+
+        rows = []
+        base = self.config(s.compare_agents)
+        for comparison in plan_comparisons():
+            try:
+                result = run_comparison(comparison, base, s.compare_steps, s.compare_repeats)
+            except Exception as exc:  # a variant that exists but fails is reported, the table goes on
+                logger.exception("comparison %s failed", comparison.name)
+                rows.append((comparison.name, comparison.baseline_label, comparison.variant_label, "failed", f"{type(exc).__name__}: {exc}", "", ""))
+                continue
+            if not result.measured:
+                rows.append((comparison.name, comparison.baseline_label, comparison.variant_label, "—", result.status, "", ""))
+                continue
+            rows.append((
+                comparison.name, comparison.baseline_label, comparison.variant_label,
+                f"{result.median_ratio:.3f}",
+                f"{result.ratios.min():.3f} – {result.ratios.max():.3f}",
+                f"{np.median(result.baseline_seconds):.3f}",
+                f"{np.median(result.variant_seconds):.3f}",
+            ))
+        blocks.append(Table(
+            ("comparison", "baseline", "variant", "ratio variant/baseline (median)", "spread (min – max) or status",
+             "baseline s", "variant s"),
+            tuple(rows),
+            f"Configuration comparison: {s.compare_agents} agents, {s.compare_steps} steps, {s.compare_repeats} paired "
+            "repeats after a warm-up pair, order alternated; time of run + close (construction excluded). "
+            "Ratio > 1: the variant is slower.",
+        ))
+        return Section("Phase 2: component-level profiling", tuple(blocks))
+
+    # Phase 3 -----------------------------------------------------------------------------------
+    def phase3(self) -> Section:
+        s = self.sizes
+        blocks: list = []
+        from farm import Simulation
+
+        def line() -> None:
+            sim = Simulation(self.config(s.baseline_agents))
+            try:
+                targets = simulation_targets(sim)
+                result = line_profile(lambda: sim.run(s.line_steps), targets)
+            finally:
+                sim.close()
+            (self.out / "line_profile.txt").write_text(result.text, encoding="utf-8")
+            rows = []
+            for f in result.functions:
+                hot = f.hottest(1)[0] if f.lines else None
+                share = f"{100 * hot.seconds / f.total_seconds:.0f} %" if hot and f.total_seconds > 0 else ""
+                rows.append((f.label, f"{f.total_seconds:.4f}", f"{hot.lineno}: {hot.source.strip()}" if hot else "", share))
+            blocks.append(Table(("target", "seconds", "hottest line", "its share"), tuple(rows),
+                                f"line_profiler over {s.line_steps} steps, {s.baseline_agents} agents (full listing: line_profile.txt)"))
+            missing = sorted({t.label for t in targets} - {f.label for f in result.functions})
+            if missing:
+                blocks.append(Text("Targets never called in this run: " + ", ".join(missing)))
+
+        self.tool("line_profiler", "line_profile.txt", blocks, line)
+
+        def allocations() -> None:
+            def run() -> None:
+                with Simulation(self.config(s.baseline_agents)) as sim:
+                    sim.run(s.line_steps)
+                    self._held = sim  # keep it alive until the snapshot so its memory is attributed
+
+            result = trace_allocations(run, top=10)
+            self._held = None
+            blocks.append(Table(
+                ("allocation site", "KiB", "blocks", "source"),
+                tuple((site.location.split("/farm/")[-1] if "/farm/" in site.location else site.location,
+                       f"{site.size_bytes / 1024:.1f}", str(site.count), site.source) for site in result.sites),
+                f"tracemalloc: top sites of memory allocated during build + {s.line_steps} steps and still held at its end; "
+                f"peak traced {_mib(result.peak_bytes)} MiB, net {_mib(result.net_bytes)} MiB",
+            ))
+
+        self.tool("tracemalloc", "allocation sites", blocks, allocations)
+
+        def memprof() -> None:
+            sim = Simulation(self.config(s.memprof_agents))
+            try:
+                result = memory_line_profile(lambda: sim.run(s.memprof_steps), simulation_targets(sim))
+            finally:
+                sim.close()
+            (self.out / "memory_profile.txt").write_text(result.text, encoding="utf-8")
+            rows = []
+            for f in result.functions:
+                body = f.lines[1:] if len(f.lines) > 1 else f.lines  # the def line carries the baseline
+                top = max(body, key=lambda line: (line.increment_mib, -line.lineno))
+                rows.append((f.label, str(len(f.lines)), f"{top.lineno}: {top.source.strip()}", f"{top.increment_mib:.2f}",
+                             f"{max(line.usage_mib for line in f.lines):.1f}"))
+            blocks.append(Table(("target", "lines traced", "largest RSS increment line", "increment MiB", "max RSS MiB"),
+                                tuple(rows),
+                                f"memory_profiler over {s.memprof_steps} steps, {s.memprof_agents} agents (full listing: memory_profile.txt)"))
+
+        self.tool("memory_profiler", "memory_profile.txt", blocks, memprof)
+        return Section("Phase 3: line-level profiling", tuple(blocks))
+
+    # Phase 4 -----------------------------------------------------------------------------------
+    def phase4(self) -> Section:
+        s = self.sizes
+        usage = self.baseline_usage
+        io = "n/a (psutil cannot read I/O counters here)" if usage.read_bytes is None else (
+            f"read {_mib(usage.read_bytes)} MiB, write {_mib(usage.write_bytes)} MiB")
+        blocks: list = [Table(
+            ("metric", "value"),
+            (("wall time", f"{usage.wall_seconds:.3f} s"), ("CPU", f"{usage.cpu_percent:.0f} % ({usage.cpu_seconds:.3f} s)"),
+             ("RSS delta", f"{usage.rss_delta_bytes / 1024**2:+.2f} MiB"), ("peak RSS", f"{_mib(usage.peak_rss_bytes)} MiB"),
+             ("I/O", io), ("RSS samples", str(usage.sample_rss.size))),
+            "monitor_resources over the baseline run (construction + steps + close)",
+        )]
+        blocks.append(Figure("rss_timeline", timeline_plot(usage.sample_times, usage.sample_rss / 1024**2,
+                                                           "RSS during the baseline run", "RSS MiB"),
+                             "Resident set size over time, sampled every 10 ms by a psutil thread"))
+
+        def threads() -> None:
+            from farm import Simulation
+
+            work = Path(tempfile.mkdtemp(prefix="farm-yappi-"))
+            overrides: dict[str, Any] = {"storage.db_path": str(work / "run.db")}
+            note = "disk database, synchronous logging (no asynchronous writer option in this build)"
+            try:
+                name, on, _off = find_switch(self.config(s.baseline_agents).storage, "async")
+                overrides[f"storage.{name}"] = on
+                note = f"disk database, storage.{name} = {on!r}"
+            except OptionUnavailable:
+                pass
+
+            def run() -> None:
+                with Simulation(self.config(s.baseline_agents, overrides)) as sim:
+                    sim.run(s.thread_steps)
+
+            try:
+                result = profile_threads(run)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            rows = []
+            for t in result.threads:
+                top = "; ".join(f"{f.function.split('/')[-1]} {f.self_seconds:.3f} s" for f in t.functions[:3])
+                rows.append((t.name, f"{t.seconds:.3f}", top))
+            blocks.append(Table(("thread", "CPU s", "top functions by self time"), tuple(rows),
+                                f"yappi (CPU clock), {s.baseline_agents} agents, {s.thread_steps} steps, {note}"))
+            if result.only_main_thread:
+                blocks.append(Text("Only the main thread ran Python code during this run."))
+
+        self.tool("yappi", "per-thread profile", blocks, threads)
+        return Section("Phase 4: system-level profiling", tuple(blocks))
+
+
+def _environment_table(quick: bool, seed: int) -> Table:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return Table(("item", "value"), (
+        ("mode", "quick" if quick else "full"),
+        ("seed", str(seed)),
+        ("python", platform.python_version()),
+        ("numpy", np.__version__),
+        ("platform", platform.platform()),
+        ("CPUs", str(os.cpu_count())),
+        ("load average at start (1/5/15 min)", " / ".join(f"{x:.2f}" for x in load)),
+    ))
+
+
+def run_suite(output_dir: str | Path, quick: bool = True, seed: int = 42, skip: Sequence[str] = (),
+              sizes: SuiteSizes | None = None) -> SuiteResult:
+    """Run phases 1-4 and write the report into ``output_dir``."""
+    start = time.perf_counter()
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    suite = _Suite(sizes or (QUICK if quick else FULL), out, seed, skip)
+    environment = _environment_table(quick, seed)
+    sections = [suite.phase1(), suite.phase2(), suite.phase3(), suite.phase4()]
+    statuses = list(suite.statuses)
+    for module, tool in (("line_profiler", "line_profiler"), ("memory_profiler", "memory_profiler"), ("yappi", "yappi")):
+        try:
+            version = getattr(import_tool(module, tool), "__version__", "")
+        except ToolUnavailable:
+            continue
+        statuses = [ToolStatus(st.tool, st.available, f"{version} — {st.detail}") if st.tool == tool and st.available and version else st
+                    for st in statuses]
+    seconds = time.perf_counter() - start
+    summary = Section("Run", (
+        environment,
+        Table(("tool", "ran", "detail"), tuple((st.tool, "yes" if st.available else "no", st.detail) for st in statuses), "Profilers"),
+        Text(f"Suite wall time: {seconds:.1f} s."),
+    ))
+    report = Report("AgentFarm profiling report", (summary, *sections))
+    files = write_report(report, out)
+    return SuiteResult(files, statuses, seconds, suite.hotspots)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="run_profiling_suite",
+        description="Profile the AgentFarm engine (phases 1-4 of the profiling plan) and write a report directory.",
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes (about two minutes)")
+    parser.add_argument("--output", "-o", default="profiling_report", help="report directory (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--skip", action="append", default=[], choices=TOOLS, help="skip a profiler (repeatable)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    result = run_suite(args.output, quick=args.quick, seed=args.seed, skip=args.skip)
+    for status in result.statuses:
+        if not status.available:
+            logger.warning("%s", status.detail)
+    logger.info("report: %s (%.1f s)", result.files.html, result.seconds)
+    return 0
