@@ -69,12 +69,19 @@ def _label(key: tuple[str, int, str]) -> str:
     return f"{_short_path(filename)}:{line}({name})"
 
 
+# The profiler's own frames: never hotspots of the code under study.
+_OWN_FRAMES = ("farm/profiling/", "<method 'disable' of '_lsprof.Profiler' objects>")
+
+
 def hotspots(stats: pstats.Stats, order: HotspotOrder, limit: int = 20) -> tuple[Hotspot, ...]:
     """The ``limit`` functions with the most time in ``order``; ties broken by name, so the table
-    is stable."""
+    is stable. Frames of this toolkit (the wrapper that started the run) are left out."""
     rows = []
     for key, (_primitive, calls, self_s, cumulative_s, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        rows.append(Hotspot(_label(key), int(calls), float(self_s), float(cumulative_s)))
+        label = _label(key)
+        if label.startswith(_OWN_FRAMES):
+            continue
+        rows.append(Hotspot(label, int(calls), float(self_s), float(cumulative_s)))
     if order is HotspotOrder.CUMULATIVE:
         rows.sort(key=lambda h: (-h.cumulative_seconds, h.function))
     else:

@@ -52,7 +52,7 @@ def scaling_plot(series: list[Series], title: str, xlabel: str, ylabel: str) -> 
     """Log-log plot: markers for measurements, a dashed fitted line per series, the exponent in
     the legend."""
     plt = _figure()
-    fig, ax = plt.subplots(figsize=(7.0, 4.6))
+    fig, ax = plt.subplots(figsize=(9.0, 4.6))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, s in enumerate(series):
         color = colors[i % len(colors)]
@@ -65,12 +65,24 @@ def scaling_plot(series: list[Series], title: str, xlabel: str, ylabel: str) -> 
             ax.plot(grid, fit.predict(grid), "--", color=color, linewidth=0.9, alpha=0.7)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _plain_log_labels(ax)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="dashed: fitted power law", title_fontsize=8)
     return _png(plt, fig)
+
+
+def _plain_log_labels(ax) -> None:
+    """Tick labels as plain numbers (0.5, 2, 300) instead of 5x10^-1; minor ticks labelled only
+    on an axis spanning less than a decade (otherwise they crowd)."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    plain = FuncFormatter(lambda value, _pos: f"{value:g}")
+    for axis, (low, high) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+        axis.set_major_formatter(plain)
+        axis.set_minor_formatter(plain if high / low < 10 else NullFormatter())
 
 
 def timeline_plot(times_s: np.ndarray, values: np.ndarray, title: str, ylabel: str, marks: Mapping[str, float] | None = None) -> bytes:

@@ -77,9 +77,11 @@ def query_seconds_vs_density(
     query_count: int = 500,
     repeats: int = 3,
     seed: int = 7,
-) -> list[Series]:
+) -> tuple[list[Series], dict[str, str]]:
     """Microseconds per query point of a batched ``query_radius`` against entity density
-    (entities per square world unit), one series per index kind; best of ``repeats``."""
+    (entities per square world unit), one series per index kind; best of ``repeats``.
+
+    Returns the series and, for each kind this build cannot make, the reason (its ValueError)."""
     from farm.spatial import make_index
     from farm.spatial.config import SpatialIndexKind
 
@@ -87,8 +89,14 @@ def query_seconds_vs_density(
     rng = np.random.default_rng(seed)
     queries = rng.random((query_count, 2)) * world
     area = world * world
-    series = []
+    series, unavailable = [], {}
     for kind in kinds:
+        label = str(getattr(kind, "value", kind))
+        try:
+            make_index(kind, queries[:2], bounds=(world, world))
+        except ValueError as exc:
+            unavailable[label] = str(exc)
+            continue
         micros = []
         for count in entity_counts:
             points = np.random.default_rng(seed + count).random((count, 2)) * world
@@ -100,6 +108,5 @@ def query_seconds_vs_density(
                 index.query_radius(queries, radius)
                 best = min(best, time.perf_counter() - start)
             micros.append(best / query_count * 1e6)
-        label = getattr(kind, "value", str(kind))
-        series.append(Series(str(label), np.asarray(entity_counts, dtype=np.float64) / area, np.asarray(micros)))
-    return series
+        series.append(Series(label, np.asarray(entity_counts, dtype=np.float64) / area, np.asarray(micros)))
+    return series, unavailable

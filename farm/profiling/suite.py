@@ -67,18 +67,18 @@ class SuiteSizes:
 
 
 QUICK = SuiteSizes(
-    baseline_agents=100, baseline_steps=60, pyspy_steps=150,
-    scaling_agents=(25, 50, 100, 200, 400), scaling_steps=8, scaling_repeats=1, memory_steps=4,
-    density_entities=(250, 500, 1_000, 2_000, 4_000), density_queries=500,
-    compare_agents=60, compare_steps=15, compare_repeats=3,
-    line_steps=15, memprof_agents=40, memprof_steps=2, thread_steps=30,
+    baseline_agents=300, baseline_steps=300, pyspy_steps=5_000,
+    scaling_agents=(100, 250, 500, 1_000, 2_000, 4_000), scaling_steps=15, scaling_repeats=2, memory_steps=5,
+    density_entities=(1_000, 2_000, 4_000, 8_000, 16_000, 32_000), density_queries=2_000,
+    compare_agents=200, compare_steps=150, compare_repeats=5,
+    line_steps=100, memprof_agents=100, memprof_steps=5, thread_steps=100,
 )
 FULL = SuiteSizes(
-    baseline_agents=200, baseline_steps=500, pyspy_steps=1_000,
-    scaling_agents=(50, 100, 200, 500, 1_000), scaling_steps=30, scaling_repeats=3, memory_steps=10,
-    density_entities=(500, 1_000, 2_000, 4_000, 8_000, 16_000), density_queries=2_000,
-    compare_agents=100, compare_steps=100, compare_repeats=5,
-    line_steps=100, memprof_agents=100, memprof_steps=5, thread_steps=200,
+    baseline_agents=1_000, baseline_steps=1_000, pyspy_steps=5_000,
+    scaling_agents=(100, 250, 500, 1_000, 2_000, 4_000, 8_000), scaling_steps=50, scaling_repeats=3, memory_steps=10,
+    density_entities=(1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000), density_queries=5_000,
+    compare_agents=500, compare_steps=200, compare_repeats=7,
+    line_steps=300, memprof_agents=300, memprof_steps=10, thread_steps=300,
 )
 
 
@@ -203,8 +203,9 @@ class _Suite:
             blocks.append(Table(
                 ("function", "own %", "total %", "own s", "total s"),
                 tuple((r.function, f"{r.own_percent:.1f}", f"{r.total_percent:.1f}", f"{r.own_seconds:.2f}", f"{r.total_seconds:.2f}")
-                      for r in top.rows[:10]),
-                f"py-spy top, last screen ({top.total_samples} samples)",
+                      for r in sorted(top.rows, key=lambda r: -r.own_seconds)[:10]),
+                f"py-spy top, last screen ({top.total_samples} samples in it), sorted by own seconds over the run; "
+                "the percentages are of the last refresh interval",
             ))
 
         self.tool("py-spy", "record (flamegraph.svg) + top", blocks, pyspy)
@@ -224,11 +225,13 @@ class _Suite:
                                                               "MiB (tracemalloc)"),
                              f"Traced memory (numpy buffers included) against agents ({s.memory_steps} steps)"))
         blocks.append(_fit_table(memory, "MiB against agents"))
-        density = query_seconds_vs_density(s.density_entities, query_count=s.density_queries, seed=self.seed)
+        density, no_index = query_seconds_vs_density(s.density_entities, query_count=s.density_queries, seed=self.seed)
         blocks.append(Figure("query_vs_density", scaling_plot(density, "Radius query (r = 5) against entity density",
                                                               "entities per square unit", "µs per query point"),
                              f"Batched query_radius, {s.density_queries} query points, one series per index kind"))
         blocks.append(_fit_table(density, "µs per query against density"))
+        for kind, reason in no_index.items():
+            blocks.append(Text(f"Index kind {kind}: not available in this build ({reason})."))
 
         rows = []
         base = self.config(s.compare_agents)
@@ -305,21 +308,31 @@ class _Suite:
         self.tool("tracemalloc", "allocation sites", blocks, allocations)
 
         def memprof() -> None:
-            sim = Simulation(self.config(s.memprof_agents))
-            try:
-                result = memory_line_profile(lambda: sim.run(s.memprof_steps), simulation_targets(sim))
-            finally:
-                sim.close()
-            (self.out / "memory_profile.txt").write_text(result.text, encoding="utf-8")
+            # One target per run: memory_profiler misattributes RSS when a traced function calls
+            # another traced one, so each target is traced alone on a fresh simulation.
+            functions, texts = [], []
+            probe = Simulation(self.config(s.memprof_agents))
+            targets = simulation_targets(probe)
+            probe.close()
+            for target in targets:
+                sim = Simulation(self.config(s.memprof_agents))
+                try:
+                    result = memory_line_profile(lambda: sim.run(s.memprof_steps), [target])
+                finally:
+                    sim.close()
+                functions += result.functions
+                texts.append(result.text)
+            (self.out / "memory_profile.txt").write_text("\n".join(texts), encoding="utf-8")
             rows = []
-            for f in result.functions:
+            for f in functions:
                 body = f.lines[1:] if len(f.lines) > 1 else f.lines  # the def line carries the baseline
                 top = max(body, key=lambda line: (line.increment_mib, -line.lineno))
                 rows.append((f.label, str(len(f.lines)), f"{top.lineno}: {top.source.strip()}", f"{top.increment_mib:.2f}",
                              f"{max(line.usage_mib for line in f.lines):.1f}"))
-            blocks.append(Table(("target", "lines traced", "largest RSS increment line", "increment MiB", "max RSS MiB"),
+            blocks.append(Table(("target", "lines traced", "largest RSS increment line", "increment MiB", "RSS after MiB"),
                                 tuple(rows),
-                                f"memory_profiler over {s.memprof_steps} steps, {s.memprof_agents} agents (full listing: memory_profile.txt)"))
+                                f"memory_profiler, each target traced alone over {s.memprof_steps} steps, {s.memprof_agents} "
+                                "agents (full listing: memory_profile.txt). RSS moves in pages: small allocations show 0."))
 
         self.tool("memory_profiler", "memory_profile.txt", blocks, memprof)
         return Section("Phase 3: line-level profiling", tuple(blocks))
