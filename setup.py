@@ -30,5 +30,10 @@ setup(
         # Everything the test suite exercises: the benchmark workflows and every profiler.
         "dev": ["pytest>=8", "hypothesis>=6.100"] + BENCH + PROFILE,
     },
-    entry_points={"console_scripts": ["agentfarm=farm.cli:main"]},
+    entry_points={
+        "console_scripts": [
+            "agentfarm=farm.cli:main",
+            "run_profiling_suite=farm.profiling.suite:main",
+        ]
+    },
 )

@@ -11,6 +11,7 @@ from pathlib import Path
 from farm.config import SimulationConfig, load_config
 from farm.core.simulation import Simulation
 from farm.storage import open_run
+from farm.utils.profiling_utils import monitor_resources
 
 __all__ = ["main", "build_parser", "config_from_args"]
 
@@ -131,24 +132,15 @@ def _run(config: SimulationConfig, steps: int, show_progress: bool):
 
 
 def _run_profiled(config: SimulationConfig, steps: int, show_progress: bool, prof_path: str):
-    import cProfile
-    import pstats
+    from farm.profiling.cprofile_runner import format_hotspot_table, profile_call
 
-    profiler = cProfile.Profile()
-    profiler.enable()
-    try:
-        summary = _run(config, steps, show_progress)
-    finally:
-        profiler.disable()
-        profiler.dump_stats(prof_path)
-    text = io.StringIO()
-    stats = pstats.Stats(prof_path, stream=text)
-    text.write(f"cProfile written to {prof_path} (view with: snakeviz {prof_path})\n")
-    text.write("\nTop 20 by cumulative time:\n")
-    stats.sort_stats("cumulative").print_stats(20)
-    text.write("\nTop 20 by self time:\n")
-    stats.sort_stats("tottime").print_stats(20)
-    return summary, text.getvalue()
+    result = profile_call(lambda: _run(config, steps, show_progress), prof_path, limit=20)
+    text = (
+        f"cProfile written to {prof_path} (view with: snakeviz {prof_path})\n\n"
+        f"{format_hotspot_table(result.by_cumulative, 'Top 20 by cumulative time:')}\n\n"
+        f"{format_hotspot_table(result.by_self, 'Top 20 by self time:')}\n"
+    )
+    return result.value, text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,11 +153,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.perf_profile:
             Path(args.profile_out).parent.mkdir(parents=True, exist_ok=True)
         show_progress = not args.no_progress and args.steps >= 100
+        with monitor_resources("run") as monitor:
+            if args.perf_profile:
+                summary, report = _run_profiled(config, args.steps, show_progress, args.profile_out)
+            else:
+                summary = _run(config, args.steps, show_progress)
         if args.perf_profile:
-            summary, report = _run_profiled(config, args.steps, show_progress, args.profile_out)
             print(report)
-        else:
-            summary = _run(config, args.steps, show_progress)
     except ValueError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
@@ -180,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
                 population_by_type = run.final_population() or population_by_type
                 db = f"{summary.db_path} (run {summary.run_id}, {sum(run.row_counts().values())} rows)"
     population = " ".join(f"{name}={count}" for name, count in population_by_type.items())
+    usage = monitor.result
+    print(f"wall={usage.wall_seconds:.2f}s cpu={usage.cpu_percent:.0f}% peak_rss={usage.peak_rss_bytes / 1024**2:.1f}MiB "
+          f"rss_delta={usage.rss_delta_bytes / 1024**2:+.1f}MiB")
     print(f"steps={summary.steps} steps/s={summary.steps_per_second:.1f} population: {population} db={db}")
     return 0
 
