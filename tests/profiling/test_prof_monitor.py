@@ -1,0 +1,79 @@
+"""monitor_resources: every figure checked against what the block is known to do."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from farm.utils.profiling_utils import RssSampler, monitor_resources
+
+MIB = 1024**2
+
+
+def test_peak_rss_catches_a_transient_allocation_that_start_and_end_miss():
+    with monitor_resources("transient") as monitor:
+        block = np.ones(80 * MIB // 8)  # 80 MiB, touched
+        time.sleep(0.1)  # several sampler periods
+        del block
+    usage = monitor.result
+    assert usage.peak_rss_bytes >= usage.rss_start_bytes + 60 * MIB
+    assert usage.peak_rss_bytes >= usage.rss_end_bytes + 60 * MIB
+    assert usage.sample_rss.shape == usage.sample_times.shape and usage.sample_rss.size >= 5
+    assert np.all(np.diff(usage.sample_times) >= 0)
+    assert usage.peak_rss_bytes == usage.sample_rss.max()
+
+
+def test_rss_delta_of_memory_kept_alive():
+    keep = []
+    with monitor_resources("kept") as monitor:
+        keep.append(np.ones(40 * MIB // 8))
+    assert monitor.result.rss_delta_bytes >= 30 * MIB
+    assert monitor.result.rss_delta_bytes == monitor.result.rss_end_bytes - monitor.result.rss_start_bytes
+
+
+def test_wall_and_cpu_time_of_sleeping_and_spinning():
+    with monitor_resources("sleep") as sleeping:
+        time.sleep(0.3)
+    assert 0.3 <= sleeping.result.wall_seconds < 1.5
+    assert sleeping.result.cpu_percent < 50
+    with monitor_resources("spin") as spinning:
+        end = time.perf_counter() + 0.3
+        while time.perf_counter() < end:
+            pass
+    assert spinning.result.cpu_seconds > 0.1  # the machine is shared: the spin may be descheduled
+    assert spinning.result.cpu_percent == pytest.approx(100 * spinning.result.cpu_seconds / spinning.result.wall_seconds)
+
+
+def test_write_bytes_count_a_synced_file(tmp_path):
+    with monitor_resources("write") as monitor:
+        with open(tmp_path / "blob", "wb") as handle:
+            handle.write(os.urandom(4 * MIB))
+            handle.flush()
+            os.fsync(handle.fileno())
+    usage = monitor.result
+    if usage.write_bytes is None:
+        pytest.skip("psutil cannot read I/O counters on this platform")
+    assert usage.write_bytes >= 4 * MIB
+    assert "I/O read" in usage.summary()
+
+
+def test_result_exists_only_after_exit_and_also_when_the_block_raises():
+    with pytest.raises(ZeroDivisionError):
+        with monitor_resources("fails") as monitor:
+            with pytest.raises(RuntimeError, match="has not exited"):
+                monitor.result
+            1 / 0
+    assert monitor.result.name == "fails" and monitor.result.wall_seconds >= 0
+
+
+def test_sampler_rejects_bad_interval_and_double_start():
+    with pytest.raises(ValueError, match="interval_s"):
+        RssSampler(0)
+    sampler = RssSampler(0.01).start()
+    with pytest.raises(RuntimeError):
+        sampler.start()
+    sampler.stop()
+    assert sampler.rss.size >= 2

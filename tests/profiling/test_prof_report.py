@@ -1,0 +1,161 @@
+"""Report rendering, the comparison table's option detection, and the whole suite end to end."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+import pytest
+
+from farm.profiling import suite as suite_module
+from farm.profiling.availability import ToolUnavailable
+from farm.profiling.comparisons import NOT_AVAILABLE, Comparison, OptionUnavailable, find_switch, plan_comparisons, run_comparison
+from farm.profiling.plots import Series, bar_plot, scaling_plot, timeline_plot
+from farm.profiling.report import Figure, Preformatted, Report, Section, Table, Text, write_report
+from farm.profiling.suite import SuiteSizes, run_suite
+
+
+def test_markdown_and_html_hold_the_same_tables_and_figures(tmp_path):
+    png = scaling_plot([Series("a", np.array([1.0, 2.0, 4.0]), np.array([1.0, 4.0, 16.0]))], "t", "x", "y")
+    report = Report("R", (Section("S", (Text("hello <world>"), Table(("k", "v|x"), (("a", "1"), ("b", "2"))),
+                                          Figure("fig_one", png, "a caption"), Preformatted("raw\n  text"))),))
+    files = write_report(report, tmp_path)
+    markdown = files.markdown.read_text()
+    assert "| k | v\\|x |" in markdown and "| b | 2 |" in markdown
+    assert "![a caption](figures/fig_one.png)" in markdown and "```text\nraw\n  text\n```" in markdown
+    assert files.figures[0].read_bytes() == png
+    page = files.html.read_text()
+    assert "hello &lt;world&gt;" in page and "<td>b</td><td>2</td>" in page
+    (embedded,) = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert base64.b64decode(embedded) == png
+    assert "figures/" not in page  # self-contained
+
+
+def test_report_blocks_validate():
+    with pytest.raises(ValueError, match="cells"):
+        Table(("a", "b"), (("1",),))
+    with pytest.raises(ValueError, match="not a PNG"):
+        Figure("x", b"GIF89a", "c")
+    with pytest.raises(ValueError, match="figure name"):
+        Figure("bad name", b"\x89PNG", "c")
+
+
+def test_plots_are_pngs():
+    for png in (
+        scaling_plot([Series("s", np.array([1.0, 10.0]), np.array([2.0, 20.0]))], "t", "x", "y"),
+        timeline_plot(np.array([0.0, 1.0, 2.0]), np.array([5.0, 9.0, 6.0]), "t", "MiB"),
+        bar_plot(["a", "b"], [70.0, 30.0], "t", "%"),
+    ):
+        assert png.startswith(b"\x89PNG") and len(png) > 1000
+
+
+class Mode(Enum):
+    SYNC = "sync"
+    ASYNC = "async"
+
+
+@dataclass(frozen=True)
+class WithBool:
+    batch_updates: bool = False
+    size: int = 3
+
+
+@dataclass(frozen=True)
+class WithEnum:
+    writer: Mode = Mode.SYNC
+
+
+@dataclass(frozen=True)
+class Without:
+    size: int = 3
+
+
+def test_find_switch_detects_bool_and_enum_options():
+    assert find_switch(WithBool(), "batch") == ("batch_updates", True, False)
+    assert find_switch(WithEnum(), "async") == ("writer", "async", "sync")
+    with pytest.raises(OptionUnavailable, match=NOT_AVAILABLE):
+        find_switch(Without(), "async")
+
+
+def test_comparison_rows_measure_or_say_not_available(tiny_config):
+    rows = {c.name: c for c in plan_comparisons()}
+    assert len(rows) == 7  # disk/memory, memmap/RAM, batched spatial, radius 10 and 20, DDQN/PPO, async
+    radius = run_comparison(rows["observation radius 20 vs 5"], tiny_config, steps=3, repeats=3)
+    assert radius.measured and radius.ratios.shape == (3,)
+    assert np.allclose(radius.ratios, radius.variant_seconds / radius.baseline_seconds)
+    assert np.all(radius.baseline_seconds > 0)
+
+    def refuse(_config):
+        raise OptionUnavailable(f"{NOT_AVAILABLE}: no such thing")
+
+    missing = run_comparison(Comparison("x", "a", "b", refuse), tiny_config, steps=3, repeats=2)
+    assert not missing.measured and missing.status.startswith(NOT_AVAILABLE) and missing.ratios.size == 0
+    # an enum value this build lacks is detected through with_overrides' ValueError
+    ppo = run_comparison(rows["decision: PPO vs DDQN"], tiny_config, steps=2, repeats=1)
+    try:
+        tiny_config.with_overrides({"decision.system": "ppo"})
+        assert ppo.measured
+    except ValueError:
+        assert ppo.status.startswith(NOT_AVAILABLE)
+
+
+TINY = SuiteSizes(
+    baseline_agents=30, baseline_steps=20, pyspy_steps=300,
+    scaling_agents=(20, 40, 80), scaling_steps=3, scaling_repeats=1, memory_steps=2,
+    density_entities=(200, 400, 800), density_queries=100,
+    compare_agents=30, compare_steps=3, compare_repeats=2,
+    line_steps=3, memprof_agents=20, memprof_steps=1, thread_steps=3,
+)
+FIGURES = ("stage_share", "time_vs_agents", "memory_vs_agents", "query_vs_density", "rss_timeline")
+
+
+def test_suite_writes_report_with_every_plot_and_table(tmp_path):
+    result = run_suite(tmp_path / "report", sizes=TINY, skip=("py-spy",))
+    markdown = result.files.markdown.read_text()
+    page = result.files.html.read_text()
+    for name in FIGURES:
+        assert f"figures/{name}.png" in markdown
+        assert (tmp_path / "report" / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+    assert page.count("data:image/png;base64,") == len(FIGURES)
+    for heading in ("Top 10 hotspots by self time", "Component share of step time", "Configuration comparison",
+                    "fitted exponent", "line_profiler", "tracemalloc", "memory_profiler", "yappi", "monitor_resources"):
+        assert heading in markdown, heading
+    for comparison in plan_comparisons():
+        assert comparison.name in markdown
+    assert len(result.hotspots) == 10
+    assert (tmp_path / "report" / "cprofile.prof").stat().st_size > 0
+    assert (tmp_path / "report" / "line_profile.txt").read_text().strip()
+    statuses = {s.tool: s for s in result.statuses}
+    assert not statuses["py-spy"].available and "skipped on request" in statuses["py-spy"].detail
+    assert all(statuses[t].available for t in ("cprofile", "line_profiler", "tracemalloc", "memory_profiler", "yappi"))
+
+
+def test_suite_reports_and_skips_missing_profilers(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "yappi", None)
+    monkeypatch.setitem(sys.modules, "line_profiler", None)
+
+    def refused(*_args, **_kwargs):
+        raise ToolUnavailable("py-spy: ptrace is not permitted here (test)")
+
+    monkeypatch.setattr(suite_module, "py_spy_record", refused)
+    result = run_suite(tmp_path / "r", sizes=dataclasses.replace(TINY, scaling_agents=(20, 40)), seed=3)
+    statuses = {s.tool: s for s in result.statuses}
+    for tool in ("yappi", "line_profiler", "py-spy"):
+        assert not statuses[tool].available
+    assert "ptrace is not permitted" in statuses["py-spy"].detail
+    markdown = result.files.markdown.read_text()
+    assert "yappi skipped: yappi is not installed" in markdown
+    assert "py-spy skipped: py-spy: ptrace is not permitted here (test)" in markdown
+    assert statuses["memory_profiler"].available and statuses["cprofile"].available
+
+
+def test_module_entry_point_help(tmp_path, subprocess_env):
+    proc = subprocess.run([sys.executable, "-m", "farm.profiling", "--help"], cwd=tmp_path, env=subprocess_env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "--quick" in proc.stdout and "report directory" in proc.stdout
