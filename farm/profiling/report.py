@@ -8,7 +8,7 @@ import html
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Text", "Preformatted", "Table", "Figure", "Section", "Report", "ReportFiles", "render_markdown", "render_html", "write_report"]
+__all__ = ["Text", "Bullets", "Preformatted", "Table", "Figure", "Section", "Report", "ReportFiles", "render_markdown", "render_html", "write_report"]
 
 FIGURE_DIR = "figures"
 
@@ -18,6 +18,13 @@ class Text:
     """A paragraph of plain text."""
 
     body: str
+
+
+@dataclass(frozen=True)
+class Bullets:
+    """An unordered list of plain-text items."""
+
+    items: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,7 @@ class Figure:
             raise ValueError(f"figure {self.name!r} is not a PNG")
 
 
-Block = Text | Preformatted | Table | Figure
+Block = Text | Bullets | Preformatted | Table | Figure
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,8 @@ def render_markdown(report: Report) -> str:
         for block in section.blocks:
             if isinstance(block, Text):
                 out += [block.body, ""]
+            elif isinstance(block, Bullets):
+                out += [f"- {item}" for item in block.items] + [""]
             elif isinstance(block, Preformatted):
                 out += ["```text", block.body.rstrip("\n"), "```", ""]
             elif isinstance(block, Table):
@@ -131,6 +140,8 @@ def render_html(report: Report) -> str:
         for block in section.blocks:
             if isinstance(block, Text):
                 out.append(f"<p>{esc(block.body)}</p>")
+            elif isinstance(block, Bullets):
+                out.append("<ul>" + "".join(f"<li>{esc(item)}</li>" for item in block.items) + "</ul>")
             elif isinstance(block, Preformatted):
                 out.append(f"<pre>{esc(block.body)}</pre>")
             elif isinstance(block, Table):

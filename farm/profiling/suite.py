@@ -24,13 +24,14 @@ from typing import Any
 import numpy as np
 
 from farm.profiling.availability import ToolStatus, ToolUnavailable, import_tool
+from farm.profiling.complexity import fit_power_law
 from farm.profiling.comparisons import find_switch, OptionUnavailable, plan_comparisons, run_comparison
 from farm.profiling.cprofile_runner import Hotspot, profile_call
 from farm.profiling.line_profiling import line_profile
 from farm.profiling.memory_profiling import memory_line_profile, trace_allocations
 from farm.profiling.plots import bar_plot, scaling_plot, timeline_plot
 from farm.profiling.pyspy_runner import py_spy_record, py_spy_top
-from farm.profiling.report import Figure, Preformatted, Report, ReportFiles, Section, Table, Text, write_report
+from farm.profiling.report import Bullets, Figure, Preformatted, Report, ReportFiles, Section, Table, Text, write_report
 from farm.profiling.scaling import memory_vs_agents, query_seconds_vs_density, stage_seconds_vs_agents
 from farm.profiling.targets import simulation_targets
 from farm.profiling.thread_profiling import profile_threads
@@ -110,11 +111,20 @@ def _hotspot_table(rows: tuple[Hotspot, ...], caption: str) -> Table:
 
 
 def _fit_table(series, what: str) -> Table:
+    """Exponent over every point, and over the three largest sizes only (where fixed per-call
+    overhead has stopped dominating, so closer to the asymptotic order)."""
     rows = []
     for s in series:
         fit = s.fit
-        rows.append((s.label, "n/a" if fit is None else f"{fit.exponent:.2f}", "n/a" if fit is None else f"{fit.r_squared:.3f}"))
-    return Table(("series", "fitted exponent", "R²"), tuple(rows), f"log-log slope of {what}")
+        keep = (s.x > 0) & (s.y > 0)
+        tail = fit_power_law(s.x[keep][-3:], s.y[keep][-3:]) if keep.sum() >= 4 else None
+        rows.append((
+            s.label,
+            "n/a" if fit is None else f"{fit.exponent:.2f}",
+            "n/a" if fit is None else f"{fit.r_squared:.3f}",
+            "n/a" if tail is None else f"{tail.exponent:.2f}",
+        ))
+    return Table(("series", "fitted exponent", "R²", "exponent, 3 largest sizes"), tuple(rows), f"log-log slope of {what}")
 
 
 def _subprocess_env() -> dict[str, str]:
@@ -134,6 +144,7 @@ class _Suite:
         self.skip = set(skip)
         self.statuses: list[ToolStatus] = []
         self.hotspots: tuple[Hotspot, ...] = ()
+        self.findings: list[str] = []
 
     def config(self, agents: int, overrides: dict[str, Any] | None = None):
         return workload_config(agents, seed=self.seed, overrides=overrides)
@@ -176,6 +187,12 @@ class _Suite:
             f"Component share of step time (sim.stage_seconds, un-profiled run; total {total:.3f} s, "
             f"{s.baseline_steps / self.baseline_usage.wall_seconds:.1f} steps/s including construction)",
         ))
+        top_stage, top_seconds = ordered[0]
+        self.findings.append(
+            f"Step time: {top_stage} takes {100 * top_seconds / total:.0f} % of it "
+            f"({_ms(top_seconds / s.baseline_steps)} ms of {_ms(total / s.baseline_steps)} ms per step at "
+            f"{s.baseline_agents} agents); next: " + ", ".join(f"{k} {100 * v / total:.0f} %" for k, v in ordered[1:3]) + "."
+        )
         blocks.append(Figure("stage_share", bar_plot([k for k, _ in ordered], [100 * v / total for _, v in ordered],
                                                       "Share of step time by stage", "% of step time"),
                              "Each stage's share of step time (baseline run)"))
@@ -187,6 +204,8 @@ class _Suite:
 
             result = profile_call(run, self.out / "cprofile.prof", limit=10)
             self.hotspots = result.by_self
+            self.findings.append("Top self-time hotspots (cProfile): " + "; ".join(
+                f"{h.function} {h.self_seconds:.3f} s" for h in result.by_self[:3]) + ".")
             blocks.append(Text(f"cProfile: cprofile.prof (open with `snakeviz cprofile.prof`); {result.total_seconds:.3f} s profiled."))
             blocks.append(_hotspot_table(result.by_self, "Top 10 hotspots by self time (cProfile)"))
             blocks.append(_hotspot_table(result.by_cumulative, "Top 10 by cumulative time (cProfile)"))
@@ -220,20 +239,38 @@ class _Suite:
                                                             "seconds per step"),
                              f"Seconds per step of each stage against agents ({s.scaling_steps} steps, best of {s.scaling_repeats})"))
         blocks.append(_fit_table(stages, "seconds per step against agents"))
+        fitted = {x.label: x.fit for x in stages if x.fit is not None}
+        per_stage = {label: fit for label, fit in fitted.items() if label != "whole step"}
+        if per_stage:
+            steepest = max(per_stage, key=lambda label: per_stage[label].exponent)
+            whole = f"whole step ~ agents^{fitted['whole step'].exponent:.2f}; " if "whole step" in fitted else ""
+            self.findings.append(
+                f"Scaling over {s.scaling_agents[0]}-{s.scaling_agents[-1]} agents: {whole}steepest stage {steepest} ~ "
+                f"agents^{per_stage[steepest].exponent:.2f} (R² {per_stage[steepest].r_squared:.2f})."
+            )
         memory = memory_vs_agents(s.scaling_agents, s.memory_steps, seed=self.seed)
         blocks.append(Figure("memory_vs_agents", scaling_plot(memory, "Memory against agents", "initial agents",
                                                               "MiB (tracemalloc)"),
                              f"Traced memory (numpy buffers included) against agents ({s.memory_steps} steps)"))
         blocks.append(_fit_table(memory, "MiB against agents"))
+        if memory[0].fit is not None and memory[1].fit is not None:
+            self.findings.append(
+                f"Memory: peak traced {memory[0].y[-1]:.1f} MiB at {s.scaling_agents[-1]} agents; peak ~ agents^"
+                f"{memory[0].fit.exponent:.2f}, held ~ agents^{memory[1].fit.exponent:.2f}."
+            )
         density, no_index = query_seconds_vs_density(s.density_entities, query_count=s.density_queries, seed=self.seed)
         blocks.append(Figure("query_vs_density", scaling_plot(density, "Radius query (r = 5) against entity density",
                                                               "entities per square unit", "µs per query point"),
                              f"Batched query_radius, {s.density_queries} query points, one series per index kind"))
         blocks.append(_fit_table(density, "µs per query against density"))
+        if density:
+            self.findings.append("Radius queries against density: " + ", ".join(
+                f"{x.label} ~ density^{x.fit.exponent:.2f}" for x in density if x.fit is not None) + ".")
         for kind, reason in no_index.items():
             blocks.append(Text(f"Index kind {kind}: not available in this build ({reason})."))
 
         rows = []
+        self.measured_ratios: list[str] = []
         base = self.config(s.compare_agents)
         for comparison in plan_comparisons():
             try:
@@ -245,6 +282,8 @@ class _Suite:
             if not result.measured:
                 rows.append((comparison.name, comparison.baseline_label, comparison.variant_label, "—", result.status, "", ""))
                 continue
+            self.measured_ratios.append(f"{comparison.name} x{result.median_ratio:.2f} "
+                                        f"({result.ratios.min():.2f}-{result.ratios.max():.2f})")
             rows.append((
                 comparison.name, comparison.baseline_label, comparison.variant_label,
                 f"{result.median_ratio:.3f}",
@@ -260,6 +299,9 @@ class _Suite:
             "repeats after a warm-up pair, order alternated; time of run + close (construction excluded). "
             "Ratio > 1: the variant is slower.",
         ))
+        unavailable = [r[0] for r in rows if r[3] == "—"]
+        self.findings.append("Configuration ratios (variant/baseline, median and range): " + "; ".join(self.measured_ratios)
+                             + (f". Not available in this build: {', '.join(unavailable)}." if unavailable else "."))
         return Section("Phase 2: component-level profiling", tuple(blocks))
 
     # Phase 3 -----------------------------------------------------------------------------------
@@ -424,7 +466,10 @@ def run_suite(output_dir: str | Path, quick: bool = True, seed: int = 42, skip: 
         Table(("tool", "ran", "detail"), tuple((st.tool, "yes" if st.available else "no", st.detail) for st in statuses), "Profilers"),
         Text(f"Suite wall time: {seconds:.1f} s."),
     ))
-    report = Report("AgentFarm profiling report", (summary, *sections))
+    skipped = [f"{st.tool}: {st.detail}" for st in statuses if not st.available]
+    findings = suite.findings + ([f"Skipped: {'; '.join(skipped)}."] if skipped else [])
+    findings_section = Section("Findings (computed from this run)", (Bullets(tuple(findings)),))
+    report = Report("AgentFarm profiling report", (summary, findings_section, *sections))
     files = write_report(report, out)
     return SuiteResult(files, statuses, seconds, suite.hotspots)
 
