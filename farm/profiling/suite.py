@@ -9,6 +9,7 @@ the report is measured by this run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import platform
@@ -69,7 +70,7 @@ class SuiteSizes:
 
 QUICK = SuiteSizes(
     baseline_agents=300, baseline_steps=300, pyspy_steps=5_000,
-    scaling_agents=(100, 250, 500, 1_000, 2_000, 4_000), scaling_steps=15, scaling_repeats=2, memory_steps=5,
+    scaling_agents=(100, 250, 500, 1_000, 2_000, 4_000), scaling_steps=25, scaling_repeats=3, memory_steps=5,
     density_entities=(1_000, 2_000, 4_000, 8_000, 16_000, 32_000), density_queries=2_000,
     compare_agents=200, compare_steps=150, compare_repeats=5,
     line_steps=100, memprof_agents=100, memprof_steps=5, thread_steps=100,
@@ -273,6 +274,8 @@ class _Suite:
         self.measured_ratios: list[str] = []
         base = self.config(s.compare_agents)
         for comparison in plan_comparisons():
+            if comparison.step_fraction != 1.0:
+                comparison = dataclasses.replace(comparison, name=f"{comparison.name} ({comparison.steps(s.compare_steps)} steps)")
             try:
                 result = run_comparison(comparison, base, s.compare_steps, s.compare_repeats)
             except Exception as exc:  # a variant that exists but fails is reported, the table goes on
@@ -296,7 +299,8 @@ class _Suite:
              "baseline s", "variant s"),
             tuple(rows),
             f"Configuration comparison: {s.compare_agents} agents, {s.compare_steps} steps, {s.compare_repeats} paired "
-            "repeats after a warm-up pair, order alternated; time of run + close (construction excluded). "
+            "repeats after a warm-up pair, order alternated; time of run + close (construction excluded); rows naming their "
+            "own step count run fewer steps (learning policies cost far more per step). "
             "Ratio > 1: the variant is slower.",
         ))
         unavailable = [r[0] for r in rows if r[3] == "—"]
