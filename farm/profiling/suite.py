@@ -29,7 +29,8 @@ from farm.profiling.complexity import fit_power_law
 from farm.profiling.comparisons import find_switch, OptionUnavailable, plan_comparisons, run_comparison
 from farm.profiling.cprofile_runner import Hotspot, profile_call
 from farm.profiling.line_profiling import line_profile
-from farm.profiling.memory_profiling import memory_line_profile, trace_allocations
+from farm.profiling.isolated_memory import memory_profile_isolated
+from farm.profiling.memory_profiling import trace_allocations
 from farm.profiling.plots import bar_plot, scaling_plot, timeline_plot
 from farm.profiling.pyspy_runner import py_spy_record, py_spy_top
 from farm.profiling.report import Bullets, Figure, Preformatted, Report, ReportFiles, Section, Table, Text, write_report
@@ -73,14 +74,14 @@ QUICK = SuiteSizes(
     scaling_agents=(100, 250, 500, 1_000, 2_000, 4_000), scaling_steps=25, scaling_repeats=3, memory_steps=5,
     density_entities=(1_000, 2_000, 4_000, 8_000, 16_000, 32_000), density_queries=2_000,
     compare_agents=200, compare_steps=150, compare_repeats=5,
-    line_steps=100, memprof_agents=100, memprof_steps=5, thread_steps=100,
+    line_steps=100, memprof_agents=1_000, memprof_steps=3, thread_steps=100,
 )
 FULL = SuiteSizes(
     baseline_agents=1_000, baseline_steps=1_000, pyspy_steps=5_000,
     scaling_agents=(100, 250, 500, 1_000, 2_000, 4_000, 8_000), scaling_steps=50, scaling_repeats=3, memory_steps=10,
     density_entities=(1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000), density_queries=5_000,
     compare_agents=500, compare_steps=200, compare_repeats=7,
-    line_steps=300, memprof_agents=300, memprof_steps=10, thread_steps=300,
+    line_steps=300, memprof_agents=2_000, memprof_steps=5, thread_steps=300,
 )
 
 
@@ -354,30 +355,30 @@ class _Suite:
         self.tool("tracemalloc", "allocation sites", blocks, allocations)
 
         def memprof() -> None:
-            # One target per run: memory_profiler misattributes RSS when a traced function calls
-            # another traced one, so each target is traced alone on a fresh simulation.
-            functions, texts = [], []
+            # One target per fresh process: memory_profiler misattributes RSS when a traced function
+            # calls another traced one, and this process's allocator already holds freed pages from
+            # the earlier phases (every increment would read 0).
             probe = Simulation(self.config(s.memprof_agents))
-            targets = simulation_targets(probe)
+            labels = [t.label for t in simulation_targets(probe)]
             probe.close()
-            for target in targets:
-                sim = Simulation(self.config(s.memprof_agents))
-                try:
-                    result = memory_line_profile(lambda: sim.run(s.memprof_steps), [target])
-                finally:
-                    sim.close()
-                functions += result.functions
-                texts.append(result.text)
+            functions, texts = [], []
+            env = _subprocess_env()
+            for label in labels:
+                profile, text = memory_profile_isolated(s.memprof_agents, s.memprof_steps, label, self.seed, env=env, cwd=self.out)
+                if profile is not None:
+                    functions.append(profile)
+                texts.append(text)
             (self.out / "memory_profile.txt").write_text("\n".join(texts), encoding="utf-8")
             rows = []
             for f in functions:
                 body = f.lines[1:] if len(f.lines) > 1 else f.lines  # the def line carries the baseline
                 top = max(body, key=lambda line: (line.increment_mib, -line.lineno))
-                rows.append((f.label, str(len(f.lines)), f"{top.lineno}: {top.source.strip()}", f"{top.increment_mib:.2f}",
+                where = f"{top.lineno}: {top.source.strip()}" if top.increment_mib > 0 else "(no line grew RSS)"
+                rows.append((f.label, str(len(f.lines)), where, f"{top.increment_mib:.2f}",
                              f"{max(line.usage_mib for line in f.lines):.1f}"))
             blocks.append(Table(("target", "lines traced", "largest RSS increment line", "increment MiB", "RSS after MiB"),
                                 tuple(rows),
-                                f"memory_profiler, each target traced alone over {s.memprof_steps} steps, {s.memprof_agents} "
+                                f"memory_profiler, each target traced alone in a fresh process over {s.memprof_steps} steps, {s.memprof_agents} "
                                 "agents (full listing: memory_profile.txt). RSS moves in pages: small allocations show 0."))
 
         self.tool("memory_profiler", "memory_profile.txt", blocks, memprof)

@@ -226,3 +226,19 @@ def test_custom_targets_are_accepted():
     result = line_profile(lambda: [square(np.arange(10.0)) for _ in range(3)], [ProfileTarget("square", square)])
     (profile,) = result.functions
     assert [line.hits for line in profile.lines] == [3, 3]
+
+
+def test_memory_profiler_in_a_fresh_process_sees_the_observation_buffer(tmp_path, subprocess_env):
+    from farm.profiling.isolated_memory import memory_profile_isolated
+
+    profile, text = memory_profile_isolated(600, 2, "Simulation.observe", seed=5, env=subprocess_env, cwd=tmp_path)
+    assert profile is not None and profile.label == "Simulation.observe"
+    from farm import Simulation
+    from farm.profiling.workload import workload_config
+
+    with Simulation(workload_config(600, seed=5)) as sim:
+        buffer_mib = 600 * np.prod(sim.observation_builder.shape) * 4 / 1024**2  # (n, C, S, S) float32
+    build_line = next(line for line in profile.lines if "observation_builder.build()" in line.source)
+    # the first build in a fresh process must grow RSS by a good part of its output buffer
+    assert build_line.increment_mib > 0.3 * buffer_mib and build_line.occurrences == 2
+    assert "Mem usage" in text

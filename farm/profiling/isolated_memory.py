@@ -1,0 +1,78 @@
+"""memory_profiler on one target in a fresh interpreter.
+
+memory_profiler reads the process RSS, and an allocator that has already grown (an earlier,
+larger run in the same process) satisfies new arrays from freed pages: every increment reads 0.
+Tracing each target in its own short-lived process shows the memory the target really adds.
+``python -m farm.profiling.isolated_memory --agents N --steps S --target LABEL`` prints the
+result as JSON; :func:`memory_profile_isolated` runs it and reads that back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from farm.profiling.availability import ToolUnavailable, import_tool
+from farm.profiling.memory_profiling import FunctionMemoryProfile, MemoryLine, memory_line_profile
+
+__all__ = ["memory_profile_isolated", "main"]
+
+
+def memory_profile_isolated(
+    agents: int, steps: int, target_label: str, seed: int = 42,
+    env: Mapping[str, str] | None = None, cwd: str | Path | None = None, timeout_s: float = 300.0,
+) -> tuple[FunctionMemoryProfile | None, str]:
+    """Trace ``target_label`` (a label of :func:`~farm.profiling.targets.simulation_targets`) over
+    ``steps`` steps of a fresh ``agents``-agent workload; returns its profile (None if the target
+    never ran) and memory_profiler's text."""
+    import_tool("memory_profiler")  # fail here, in one line, when it is missing
+    proc = subprocess.run(
+        [sys.executable, "-m", "farm.profiling.isolated_memory", "--agents", str(agents), "--steps", str(steps),
+         "--seed", str(seed), "--target", target_label],
+        env=dict(env) if env is not None else None, cwd=cwd, capture_output=True, text=True, timeout=timeout_s,
+    )
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()
+        raise RuntimeError(f"memory_profiler subprocess for {target_label} failed: {tail[-1] if tail else proc.returncode}")
+    data = json.loads(proc.stdout)
+    profile = None
+    if data["function"] is not None:
+        f = data["function"]
+        profile = FunctionMemoryProfile(f["label"], f["filename"], tuple(MemoryLine(**line) for line in f["lines"]))
+    return profile, data["text"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="memory_profiler on one simulation target, JSON on stdout")
+    parser.add_argument("--agents", type=int, required=True)
+    parser.add_argument("--steps", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--target", required=True)
+    args = parser.parse_args(argv)
+    from farm import Simulation
+    from farm.profiling.targets import simulation_targets
+    from farm.profiling.workload import workload_config
+
+    sim = Simulation(workload_config(args.agents, seed=args.seed))
+    try:
+        targets = [t for t in simulation_targets(sim) if t.label == args.target]
+        if not targets:
+            raise SystemExit(f"unknown target {args.target!r}")
+        try:
+            result = memory_line_profile(lambda: sim.run(args.steps), targets)
+        except ToolUnavailable as exc:
+            raise SystemExit(str(exc)) from None
+    finally:
+        sim.close()
+    function = asdict(result.functions[0]) if result.functions else None
+    json.dump({"function": function, "text": result.text}, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
