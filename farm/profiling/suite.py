@@ -14,7 +14,6 @@ import logging
 import os
 import platform
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -33,7 +32,7 @@ from farm.profiling.isolated_memory import memory_profile_isolated
 from farm.profiling.memory_profiling import trace_allocations
 from farm.profiling.plots import bar_plot, scaling_plot, timeline_plot
 from farm.profiling.pyspy_runner import py_spy_record, py_spy_top
-from farm.profiling.report import Bullets, Figure, Preformatted, Report, ReportFiles, Section, Table, Text, write_report
+from farm.profiling.report import Bullets, Figure, Report, ReportFiles, Section, Table, Text, write_report
 from farm.profiling.scaling import memory_vs_agents, query_seconds_vs_density, stage_seconds_vs_agents
 from farm.profiling.targets import simulation_targets
 from farm.profiling.thread_profiling import profile_threads
