@@ -259,10 +259,10 @@ class _Suite:
                 f"Memory: peak traced {memory[0].y[-1]:.1f} MiB at {s.scaling_agents[-1]} agents; peak ~ agents^"
                 f"{memory[0].fit.exponent:.2f}, held ~ agents^{memory[1].fit.exponent:.2f}."
             )
-        density, no_index = query_seconds_vs_density(s.density_entities, query_count=s.density_queries, seed=self.seed)
+        density, no_index = query_seconds_vs_density(s.density_entities, query_count=s.density_queries, repeats=5, seed=self.seed)
         blocks.append(Figure("query_vs_density", scaling_plot(density, "Radius query (r = 5) against entity density",
                                                               "entities per square unit", "µs per query point"),
-                             f"Batched query_radius, {s.density_queries} query points, one series per index kind"))
+                             f"Batched query_radius, {s.density_queries} query points in a 100 x 100 world, best of 5, one series per index kind"))
         blocks.append(_fit_table(density, "µs per query against density"))
         if density:
             self.findings.append("Radius queries against density: " + ", ".join(
