@@ -57,8 +57,11 @@ class ComparisonResult:
     """Attributes:
     comparison: the row's definition.
     status: "measured", or why it was not (starts with "not available in this build").
-    ratios: ``(repeats,)`` variant seconds / baseline seconds, one per paired repeat.
-    baseline_seconds, variant_seconds: ``(repeats,)`` run times.
+    ratios: ``(repeats,)`` variant seconds / baseline seconds (wall clock), one per paired repeat.
+    baseline_seconds, variant_seconds: ``(repeats,)`` wall-clock run times.
+    cpu_ratios: ``(repeats,)`` the same ratio of the main thread's CPU time: blind to waiting
+        (disk, a background writer) but barely moved by other processes competing for the CPU.
+    baseline_cpu_seconds, variant_cpu_seconds: ``(repeats,)`` main-thread CPU times.
     """
 
     comparison: Comparison
@@ -66,6 +69,9 @@ class ComparisonResult:
     ratios: np.ndarray
     baseline_seconds: np.ndarray
     variant_seconds: np.ndarray
+    cpu_ratios: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    baseline_cpu_seconds: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    variant_cpu_seconds: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
     @property
     def measured(self) -> bool:
@@ -74,6 +80,10 @@ class ComparisonResult:
     @property
     def median_ratio(self) -> float:
         return float(np.median(self.ratios)) if self.ratios.size else float("nan")
+
+    @property
+    def median_cpu_ratio(self) -> float:
+        return float(np.median(self.cpu_ratios)) if self.cpu_ratios.size else float("nan")
 
 
 def find_switch(section_config: Any, keyword: str) -> tuple[str, Any, Any]:
@@ -170,15 +180,16 @@ def plan_comparisons() -> tuple[Comparison, ...]:
     )
 
 
-def _timed_run(config: Any, steps: int) -> float:
+def _timed_run(config: Any, steps: int) -> tuple[float, float]:
+    """(wall seconds, main-thread CPU seconds) of ``run(steps)`` + ``close()``."""
     from farm import Simulation
 
     sim = Simulation(config)
     try:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         sim.run(steps)
         sim.close()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.thread_time() - start_cpu
     except BaseException:
         sim.close(status="failed")
         raise
@@ -195,7 +206,7 @@ def run_comparison(comparison: Comparison, config: Any, steps: int, repeats: int
     try:
         counter = iter(range(10**9))
 
-        def once(build: Overrides) -> float:
+        def once(build: Overrides) -> tuple[float, float]:
             run_dir = work / f"run{next(counter)}"
             run_dir.mkdir()
             return _timed_run(config.with_overrides(build(run_dir)), comparison.steps(steps))
@@ -213,8 +224,11 @@ def run_comparison(comparison: Comparison, config: Any, steps: int, repeats: int
             variant_times.append(v)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    b_arr, v_arr = np.asarray(base_times), np.asarray(variant_times)
-    return ComparisonResult(comparison, "measured", v_arr / b_arr, b_arr, v_arr)
+    b_arr, v_arr = np.asarray(base_times), np.asarray(variant_times)  # (repeats, 2): wall, CPU
+    return ComparisonResult(
+        comparison, "measured", v_arr[:, 0] / b_arr[:, 0], b_arr[:, 0], v_arr[:, 0],
+        v_arr[:, 1] / b_arr[:, 1], b_arr[:, 1], v_arr[:, 1],
+    )
 
 
 def run_comparisons(comparisons: Sequence[Comparison], config: Any, steps: int, repeats: int) -> list[ComparisonResult]:

@@ -72,7 +72,7 @@ QUICK = SuiteSizes(
     baseline_agents=300, baseline_steps=300, pyspy_steps=5_000,
     scaling_agents=(100, 250, 500, 1_000, 2_000, 4_000), scaling_steps=25, scaling_repeats=3, memory_steps=5,
     density_entities=(1_000, 2_000, 4_000, 8_000, 16_000, 32_000), density_queries=2_000,
-    compare_agents=200, compare_steps=150, compare_repeats=5,
+    compare_agents=200, compare_steps=150, compare_repeats=7,
     line_steps=100, memprof_agents=1_000, memprof_steps=3, thread_steps=100,
 )
 FULL = SuiteSizes(
@@ -280,10 +280,11 @@ class _Suite:
                 result = run_comparison(comparison, base, s.compare_steps, s.compare_repeats)
             except Exception as exc:  # a variant that exists but fails is reported, the table goes on
                 logger.exception("comparison %s failed", comparison.name)
-                rows.append((comparison.name, comparison.baseline_label, comparison.variant_label, "failed", f"{type(exc).__name__}: {exc}", "", ""))
+                rows.append((comparison.name, comparison.baseline_label, comparison.variant_label, "failed",
+                             f"{type(exc).__name__}: {exc}", "", "", ""))
                 continue
             if not result.measured:
-                rows.append((comparison.name, comparison.baseline_label, comparison.variant_label, "—", result.status, "", ""))
+                rows.append((comparison.name, comparison.baseline_label, comparison.variant_label, "—", result.status, "", "", ""))
                 continue
             self.measured_ratios.append(f"{comparison.name} x{result.median_ratio:.2f} "
                                         f"({result.ratios.min():.2f}-{result.ratios.max():.2f})")
@@ -291,17 +292,19 @@ class _Suite:
                 comparison.name, comparison.baseline_label, comparison.variant_label,
                 f"{result.median_ratio:.3f}",
                 f"{result.ratios.min():.3f} – {result.ratios.max():.3f}",
+                f"{result.median_cpu_ratio:.3f} ({result.cpu_ratios.min():.3f} – {result.cpu_ratios.max():.3f})",
                 f"{np.median(result.baseline_seconds):.3f}",
                 f"{np.median(result.variant_seconds):.3f}",
             ))
         blocks.append(Table(
-            ("comparison", "baseline", "variant", "ratio variant/baseline (median)", "spread (min – max) or status",
-             "baseline s", "variant s"),
+            ("comparison", "baseline", "variant", "wall-time ratio variant/baseline (median)", "spread (min – max) or status",
+             "main-thread CPU ratio (median, min – max)", "baseline wall s", "variant wall s"),
             tuple(rows),
             f"Configuration comparison: {s.compare_agents} agents, {s.compare_steps} steps, {s.compare_repeats} paired "
             "repeats after a warm-up pair, order alternated; time of run + close (construction excluded); rows naming their "
             "own step count run fewer steps (learning policies cost far more per step). "
-            "Ratio > 1: the variant is slower.",
+            "Ratio > 1: the variant is slower. The CPU ratio ignores waiting (disk, background threads) and is "
+            "barely moved by other processes on a shared machine.",
         ))
         unavailable = [r[0] for r in rows if r[3] == "—"]
         self.findings.append("Configuration ratios (variant/baseline, median and range): " + "; ".join(self.measured_ratios)

@@ -89,7 +89,10 @@ def test_comparison_rows_measure_or_say_not_available(tiny_config):
     radius = run_comparison(rows["observation radius 20 vs 5"], tiny_config, steps=3, repeats=3)
     assert radius.measured and radius.ratios.shape == (3,)
     assert np.allclose(radius.ratios, radius.variant_seconds / radius.baseline_seconds)
-    assert np.all(radius.baseline_seconds > 0)
+    assert np.allclose(radius.cpu_ratios, radius.variant_cpu_seconds / radius.baseline_cpu_seconds)
+    assert np.all(radius.baseline_seconds > 0) and np.all(radius.baseline_cpu_seconds > 0)
+    # CPU time of the main thread never exceeds its wall time (small slack for clock granularity)
+    assert np.all(radius.variant_cpu_seconds <= radius.variant_seconds + 0.01)
 
     def refuse(_config):
         raise OptionUnavailable(f"{NOT_AVAILABLE}: no such thing")
