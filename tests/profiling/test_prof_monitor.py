@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import time
 
@@ -13,11 +14,21 @@ from farm.utils.profiling_utils import RssSampler, monitor_resources
 MIB = 1024**2
 
 
+def _fresh_pages(n_bytes: int) -> mmap.mmap:
+    """Anonymous memory with every page touched: RSS grows by ``n_bytes`` whatever the allocator
+    already holds (freed heap pages from earlier tests would hide a numpy allocation)."""
+    region = mmap.mmap(-1, n_bytes)
+    view = np.frombuffer(region, dtype=np.uint8)
+    view[:: mmap.PAGESIZE] = 1
+    del view
+    return region
+
+
 def test_peak_rss_catches_a_transient_allocation_that_start_and_end_miss():
     with monitor_resources("transient") as monitor:
-        block = np.ones(80 * MIB // 8)  # 80 MiB, touched
+        block = _fresh_pages(80 * MIB)
         time.sleep(0.1)  # several sampler periods
-        del block
+        block.close()  # unmapped: RSS falls back
     usage = monitor.result
     assert usage.peak_rss_bytes >= usage.rss_start_bytes + 60 * MIB
     assert usage.peak_rss_bytes >= usage.rss_end_bytes + 60 * MIB
@@ -29,9 +40,10 @@ def test_peak_rss_catches_a_transient_allocation_that_start_and_end_miss():
 def test_rss_delta_of_memory_kept_alive():
     keep = []
     with monitor_resources("kept") as monitor:
-        keep.append(np.ones(40 * MIB // 8))
+        keep.append(_fresh_pages(40 * MIB))
     assert monitor.result.rss_delta_bytes >= 30 * MIB
     assert monitor.result.rss_delta_bytes == monitor.result.rss_end_bytes - monitor.result.rss_start_bytes
+    keep[0].close()
 
 
 def test_wall_and_cpu_time_of_sleeping_and_spinning():
