@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import deque
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -19,6 +20,20 @@ __all__ = ["KDTreeIndex"]
 # Below this many query points a batched query walks the tree once per point; above it, it
 # builds a tree over the query points and runs one dual-tree traversal.
 _DUAL_TREE_MIN_QUERIES = 24
+
+
+# The last trees any KD-tree index built. A batched query over points that another index has
+# just built a tree on (the engine queries resources around the agents right after the agent
+# index rebuilt over the same positions) reuses that tree instead of building its own.
+_RECENT_TREES: deque[cKDTree] = deque(maxlen=2)
+
+
+def _recent_tree_over(points: np.ndarray) -> cKDTree | None:
+    """A recently built tree whose data equals ``points (m, 2)``, or None."""
+    for tree in _RECENT_TREES:
+        if tree.data.shape == points.shape and np.array_equal(tree.data, points):
+            return tree
+    return None
 
 
 def _flatten(lists: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -54,6 +69,7 @@ class KDTreeIndex(BaseSpatialIndex):
         if tree is not None and tree.n == len(points) and np.array_equal(tree.data, points):
             return False
         self._tree = cKDTree(points, leafsize=self._leaf_size, copy_data=True)
+        _RECENT_TREES.appendleft(self._tree)
         return True
 
     @property
@@ -104,9 +120,13 @@ class KDTreeIndex(BaseSpatialIndex):
         if m < _DUAL_TREE_MIN_QUERIES:
             return _flatten(tree.query_ball_point(points, radius))
         if points.shape == tree.data.shape and np.array_equal(points, tree.data):
-            query_tree = tree  # the common "neighbours of every indexed point" query
-        else:
-            query_tree = cKDTree(points, leafsize=self._leaf_size)
+            # Neighbours of every indexed point: each unordered pair once (i < j, several times
+            # cheaper than a dual-tree pass over the tree with itself), mirrored, plus itself.
+            pairs = tree.query_pairs(radius, output_type="ndarray")
+            own = np.arange(m, dtype=np.int64)
+            first, second = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+            return np.concatenate([first, second, own]), np.concatenate([second, first, own])
+        query_tree = _recent_tree_over(points) or cKDTree(points, leafsize=self._leaf_size)
         pairs = query_tree.sparse_distance_matrix(tree, radius, output_type="ndarray")
         return pairs["i"], pairs["j"]
 
