@@ -60,15 +60,15 @@ class _TeamHealth(Channel):
         grid = self.context.grid
         live = state.alive
         types = state.agent_types[live].astype(np.intp)
-        gy, gx = grid.cells_of(state.positions[live])
-        flat = grid.padded_flat(gy, gx)
+        all_gy, all_gx = self.context.per_build["agent_cells"]
+        flat = grid.padded_flat(all_gy[live], all_gx[live])
         health = state.health[live] / self.context.max_health
         cells = self.layers.shape[1] * self.layers.shape[2]
-        # One bincount over (observer type, cell): agent b adds to layer t when it is a member.
-        member = ALLY_MATRIX[:, types] if self.allies else ~ALLY_MATRIX[:, types]  # [T, n]
-        index = (np.arange(_TYPES)[:, None] * cells + flat[None, :])[member]
-        weights = np.broadcast_to(health, member.shape)[member]
-        self.layers.reshape(-1)[:] = np.bincount(index, weights, minlength=_TYPES * cells)
+        # Health per (agent type, cell) in one bincount, then layer t (observer type t) sums the
+        # types t counts as members: [T, T] @ [T, cells].
+        per_type = np.bincount(types * cells + flat, health, minlength=_TYPES * cells).reshape(_TYPES, cells)
+        membership = (ALLY_MATRIX if self.allies else ~ALLY_MATRIX).astype(np.float64)  # [observer, other]
+        self.layers.reshape(_TYPES, cells)[:] = membership @ per_type
 
     def observer_layer(self, agent_types: np.ndarray) -> np.ndarray:
         return agent_types

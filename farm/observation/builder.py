@@ -117,6 +117,7 @@ class ObservationBuilder:
 
     def refresh(self) -> None:
         """Rebuild the INSTANT layers from the current state (``build`` calls it)."""
+        self.context.per_build["agent_cells"] = self.grid.cells_of(self.context.state.positions)
         for ch in self._instant:
             ch.refresh()
 
@@ -137,7 +138,8 @@ class ObservationBuilder:
         rows = self._rows(agent_ids)
         self.refresh()
         state = self.context.state
-        gy, gx = self.grid.cells_of(state.positions[rows])
+        all_gy, all_gx = self.context.per_build["agent_cells"]
+        gy, gx = all_gy[rows], all_gx[rows]
         if not self.cache_enabled:
             return self._gather(rows, gy, gx)
         return self._build_cached(rows, gy, gx)
@@ -193,8 +195,7 @@ class ObservationBuilder:
         """Reference observation of one agent: ``(C, S, S)`` float32 from each channel's plain
         per-agent code (slow; the oracle of the tests)."""
         row = int(self.context.state.rows_of(np.array([agent_id]))[0])
-        for ch in self._instant:
-            ch.refresh()  # the reference reads the same persistent/static world state
+        self.refresh()  # the reference reads the same persistent/static world state
         return np.stack([ch.reference(row) for ch in self.channels]).astype(np.float32)
 
     # -- per step -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ cell by cell (right for persistent memories, whose world layer *is* the state).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +53,9 @@ class ObservationContext:
     state: "AgentState"
     resources: Any
     max_health: float = 100.0
+    # Per-build values the builder computes once for every channel: "agent_cells" holds
+    # ``(gy, gx)`` of every row of ``state`` during a build.
+    per_build: dict = field(default_factory=dict)
 
 
 class Channel:

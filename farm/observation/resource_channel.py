@@ -85,7 +85,6 @@ class Resources(Channel):
     def refresh(self) -> None:
         positions, amounts = self._node_values()
         old_p, old_a = self._positions, self._amounts
-        hp, wp = self.context.grid.padded_shape
         if old_p is None or old_p.shape != positions.shape:
             changed = None  # everything
         else:
@@ -93,22 +92,26 @@ class Resources(Channel):
             changed = np.flatnonzero(moved)
         if changed is not None and changed.size == 0:
             return
-        # Cells touched by changed nodes (old and new places), accumulated until the builder
-        # collects them with dirty_cells().
-        if self._dirty is None:
-            self._dirty = np.zeros((hp, wp), dtype=bool)
-        if changed is None:
-            self._dirty[...] = True
-        else:
-            flat_dirty = self._dirty.reshape(-1)
-            flat_dirty[self._touched(old_p[changed])] = True
-            flat_dirty[self._touched(positions[changed])] = True
+        if self.context.config.cache:
+            self._mark_dirty(old_p, positions, changed)
         self._positions = positions.copy()
         self._amounts = amounts.copy()
         if self.source is ResourceSource.GRID:
             self.layers.reshape(-1)[:] = self._world_grid(positions, amounts)
         elif self.source is ResourceSource.MEMMAP:
             self._memmap.reshape(-1)[:] = self._world_grid(positions, amounts)
+
+    def _mark_dirty(self, old_p: np.ndarray | None, positions: np.ndarray, changed: np.ndarray | None) -> None:
+        """Record the cells touched by changed nodes (old and new places) until the builder's
+        cache collects them with :meth:`dirty_cells` (``changed`` None: every cell)."""
+        if self._dirty is None:
+            self._dirty = np.zeros(self.context.grid.padded_shape, dtype=bool)
+        if changed is None:
+            self._dirty[...] = True
+            return
+        flat_dirty = self._dirty.reshape(-1)
+        flat_dirty[self._touched(old_p[changed])] = True
+        flat_dirty[self._touched(positions[changed])] = True
 
     def dirty_cells(self) -> np.ndarray | None:
         # GRID changes show in the stack itself; the other sources hold data outside it.
