@@ -30,7 +30,7 @@ from farm.config import SimulationConfig
 from farm.core.actions import NUM_ACTIONS, Action
 from farm.core.records import InteractionKind, StepLog
 from farm.core.state import ALLY_MATRIX, AgentState, AgentType
-from farm.core.targets import nearest_valid, pair_distances
+from farm.core.targets import NeighborPairs
 from farm.decision import make_policy
 from farm.observation import make_observation_builder
 from farm.resources.manager import ResourceManager
@@ -155,25 +155,37 @@ class Simulation:
         n = len(state)
 
         social_radius = max(cfg.share_range, cfg.attack_range)
-        near_agents = self.agent_index.query_radius(positions, _query_radius(social_radius))
-        rows, d2 = pair_distances(positions, positions, near_agents)
-        others = near_agents.indices
+        near_agents = NeighborPairs(
+            positions, positions, self.agent_index.query_radius(positions, _query_radius(social_radius))
+        )
+        rows, others, d2 = near_agents.rows, near_agents.indices, near_agents.d2
         ally = ALLY_MATRIX[state.agent_types[rows], state.agent_types[others]]
-        ally &= others != rows
-        enemy = ~ally
-        enemy &= others != rows
+        not_self = others != rows
+        enemy = not_self & ~ally
+        ally &= not_self
         ally &= d2 <= cfg.share_range * cfg.share_range
         enemy &= d2 <= cfg.attack_range * cfg.attack_range
-        ally_target = nearest_valid(n, rows, others, d2, ally)
-        enemy_target = nearest_valid(n, rows, others, d2, enemy)
+        ally_target = near_agents.nearest(ally)
+        enemy_target = near_agents.nearest(enemy)
 
         resource_radius = max(cfg.perception_radius, cfg.gather_range)
-        near_nodes = self.resource_index.query_radius(positions, _query_radius(resource_radius))
-        rows, d2 = pair_distances(positions, self.resources.positions, near_nodes)
-        nodes = near_nodes.indices
-        nonempty = self.resources.amounts[nodes] > 0
-        move_target = nearest_valid(n, rows, nodes, d2, nonempty & (d2 <= cfg.perception_radius ** 2))
-        gather_target = nearest_valid(n, rows, nodes, d2, nonempty & (d2 <= cfg.gather_range ** 2))
+        node_positions = self.resources.positions
+        near_nodes = NeighborPairs(
+            positions, node_positions, self.resource_index.query_radius(positions, _query_radius(resource_radius))
+        )
+        nonempty = self.resources.amounts[near_nodes.indices] > 0
+        move_target = near_nodes.nearest(nonempty & (near_nodes.d2 <= cfg.perception_radius * cfg.perception_radius))
+        gather_reach = cfg.gather_range * cfg.gather_range
+        if cfg.gather_range <= cfg.perception_radius:
+            # The nearest non-empty node within perception is also the nearest within reach,
+            # if it is within reach at all.
+            seeking = np.flatnonzero(move_target >= 0)
+            delta = node_positions[move_target[seeking]] - positions[seeking]
+            gather_target = np.full(n, -1, dtype=np.int64)
+            in_reach = delta[:, 0] * delta[:, 0] + delta[:, 1] * delta[:, 1] <= gather_reach
+            gather_target[seeking[in_reach]] = move_target[seeking[in_reach]]
+        else:
+            gather_target = near_nodes.nearest(nonempty & (near_nodes.d2 <= gather_reach))
 
         mask = np.zeros((n, NUM_ACTIONS), dtype=np.bool_)
         mask[:, [Action.MOVE, Action.DEFEND, Action.PASS]] = True
@@ -194,10 +206,15 @@ class Simulation:
         for agent_type, policy in self.policies.items():
             rows = np.flatnonzero(state.agent_types == agent_type)
             if rows.size:
+                if getattr(policy, "reads_observations", True):
+                    observations = self._observations[rows]
+                else:  # no copy for a policy that decides from the mask alone
+                    observations = np.broadcast_to(np.zeros((1,) + self._observations.shape[1:], np.float32),
+                                                   (rows.size,) + self._observations.shape[1:])
                 if hasattr(policy, "act_agents"):  # AgentAwarePolicy, e.g. one network per agent
-                    actions[rows] = policy.act_agents(state.ids[rows], self._observations[rows], self._mask[rows])
+                    actions[rows] = policy.act_agents(state.ids[rows], observations, self._mask[rows])
                 else:
-                    actions[rows] = policy.act(self._observations[rows], self._mask[rows])
+                    actions[rows] = policy.act(observations, self._mask[rows])
         if actions.size and not self._mask[np.arange(actions.size), actions].all():
             bad = np.flatnonzero(~self._mask[np.arange(actions.size), actions])[0]
             raise RuntimeError(

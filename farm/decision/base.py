@@ -18,6 +18,10 @@ class Policy(Protocol):
         action_mask: ``(n, NUM_ACTIONS) bool``; True where the action is allowed. MOVE, DEFEND
             and PASS are always allowed, so every row has at least one True.
         returns: ``(n,) int64`` actions; ``action_mask[i, actions[i]]`` is always True.
+
+    A policy that decides from the mask alone sets the class attribute
+    ``reads_observations = False``; the loop then passes a read-only all-zero array of the same
+    shape instead of copying every agent's observation (the attribute defaults to True).
     """
 
     def act(self, observations: np.ndarray, action_mask: np.ndarray) -> np.ndarray: ...

@@ -20,6 +20,8 @@ assert BEHAVIOUR_WEIGHTS.shape[1] == len(Action)
 class RandomPolicy:
     """Samples each agent's action among the allowed ones, in proportion to its type's weights."""
 
+    reads_observations = False  # decides from the action mask alone
+
     def __init__(self, agent_type: AgentType, seed: int) -> None:
         self.weights = BEHAVIOUR_WEIGHTS[agent_type]
         self.rng = np.random.default_rng(seed)

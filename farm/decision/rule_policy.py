@@ -21,6 +21,8 @@ PRIORITIES = {
 class RulePolicy:
     """Reproduce when possible, else gather, else the type's social action, else move."""
 
+    reads_observations = False  # decides from the action mask alone
+
     def __init__(self, agent_type: AgentType) -> None:
         self.priority = np.array(PRIORITIES[agent_type], dtype=np.int64)
 
