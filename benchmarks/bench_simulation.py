@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 from .common import simulation_config
@@ -23,6 +24,7 @@ STAGES = ("observe", "decide", "act", "regenerate_resources", "update_spatial_in
 REFERENCE_AGENTS = 300
 RUN_STEPS = 200  # steps of one full run
 WARMUP_STEPS = 5  # steps run before a stage is timed, so every stage sees a lived-in world
+TARGET_STEPS = 60  # timed steps of the engine speed target
 
 
 def _require_engine() -> None:
@@ -99,3 +101,37 @@ class StageTime:
 
     def time_stage(self, stage):
         self.call()
+
+
+class EngineSpeedTarget:
+    """The engine's speed target: median wall time of one step with 1 000 agents and 1 000
+    resource nodes, random policies, logging off, observations included (target <= 2.5 ms).
+
+    The population cap is the initial 1 000, so births cannot grow the world being timed; the
+    :data:`TARGET_STEPS` timed steps follow :data:`WARMUP_STEPS` untimed ones.
+    """
+
+    version = 1
+    rounds = 1
+    repeat = 1
+    number = 1
+    timeout = 180
+
+    def setup(self):
+        _require_engine()
+        self.config = simulation_config(
+            agents=1_000, world=100.0, seed=42, resources__count=1_000, agents__max_population=1_000
+        )
+
+    def track_median_step_ms(self):
+        """Median milliseconds per ``step()`` over :data:`TARGET_STEPS` steps (smaller is better)."""
+        with Simulation(self.config) as sim:
+            sim.run(WARMUP_STEPS)
+            times = []
+            for _ in range(TARGET_STEPS):
+                started = time.perf_counter()
+                sim.step()
+                times.append(time.perf_counter() - started)
+        return 1e3 * statistics.median(times)
+
+    track_median_step_ms.unit = "ms"
