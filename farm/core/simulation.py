@@ -40,6 +40,8 @@ from farm.storage import make_logger
 __all__ = ["Stage", "Simulation", "RunSummary", "run_simulation"]
 
 _EMPTY_I64 = np.zeros(0, dtype=np.int64)
+# ALLY_MATRIX flattened, read with ``take`` at ``observer_type * 3 + other_type``.
+_ALLY_FLAT = ALLY_MATRIX.ravel()
 
 
 class Stage(Enum):
@@ -159,7 +161,8 @@ class Simulation:
             positions, positions, self.agent_index.query_radius(positions, _query_radius(social_radius))
         )
         rows, others, d2 = near_agents.rows, near_agents.indices, near_agents.d2
-        ally = ALLY_MATRIX[state.agent_types[rows], state.agent_types[others]]
+        types = state.agent_types.astype(np.intp)
+        ally = _ALLY_FLAT.take(types.take(rows) * len(AgentType) + types.take(others))
         not_self = others != rows
         enemy = not_self & ~ally
         ally &= not_self
@@ -173,7 +176,7 @@ class Simulation:
         near_nodes = NeighborPairs(
             positions, node_positions, self.resource_index.query_radius(positions, _query_radius(resource_radius))
         )
-        nonempty = self.resources.amounts[near_nodes.indices] > 0
+        nonempty = self.resources.amounts.take(near_nodes.indices) > 0
         move_target = near_nodes.nearest(nonempty & (near_nodes.d2 <= cfg.perception_radius * cfg.perception_radius))
         gather_reach = cfg.gather_range * cfg.gather_range
         if cfg.gather_range <= cfg.perception_radius:
