@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from farm.core.actions import NUM_ACTIONS
 from farm.decision.config import DDQNConfig, DecisionConfig, SharingMode, TargetUpdate
 from farm.decision.learning import PooledPolicy, seeded_init
-from farm.decision.networks import build_network, mask_invalid
+from farm.decision.networks import build_network, forward_in_chunks, mask_invalid
 from farm.decision.replay_buffer import ReplayBuffer, TransitionBatch
 from farm.decision.transitions import TransitionPairer
 
@@ -91,7 +91,8 @@ class DDQNLearner:
     def q_values(self, observations: np.ndarray) -> np.ndarray:
         """``(n, A) float32`` online Q-values (no masking)."""
         with torch.inference_mode():
-            return self.online(torch.from_numpy(np.ascontiguousarray(observations, dtype=np.float32))).numpy()
+            batch = torch.from_numpy(np.ascontiguousarray(observations, dtype=np.float32))
+            return forward_in_chunks(self.online, batch).numpy()
 
     def act(self, observations: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
         """Epsilon-greedy over valid actions: ``(n, C, H, W), (n, A) bool -> (n,) int64``."""

@@ -13,7 +13,7 @@ from torch import nn
 
 from farm.decision.config import NetworkConfig, NetworkKind
 
-__all__ = ["MLP", "CNN", "build_network", "mask_invalid"]
+__all__ = ["forward_in_chunks", "MLP", "CNN", "build_network", "mask_invalid"]
 
 
 def _dense_stack(in_features: int, hidden_sizes: tuple[int, ...], num_outputs: int) -> list[nn.Module]:
@@ -68,6 +68,19 @@ class CNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+
+# Rows per forward pass at inference: a CNN's activations for 1 000 observations (~8 MB) do not
+# stay in cache; chunks of 256 halve the per-agent time there and cost the MLP nothing.
+INFERENCE_CHUNK = 256
+
+
+def forward_in_chunks(network: nn.Module, x: torch.Tensor, chunk: int = INFERENCE_CHUNK) -> torch.Tensor:
+    """``network(x)`` computed ``chunk`` rows at a time (call under ``torch.inference_mode``):
+    ``x [B, ...] -> [B, num_outputs]``."""
+    if x.shape[0] <= chunk:
+        return network(x)
+    return torch.cat([network(x[start : start + chunk]) for start in range(0, x.shape[0], chunk)])
 
 
 def build_network(config: NetworkConfig, obs_shape: tuple[int, int, int], num_outputs: int) -> nn.Module:

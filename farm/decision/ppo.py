@@ -19,7 +19,7 @@ import torch
 from farm.core.actions import NUM_ACTIONS
 from farm.decision.config import DecisionConfig, PPOConfig
 from farm.decision.learning import PooledPolicy, seeded_init
-from farm.decision.networks import build_network, mask_invalid
+from farm.decision.networks import build_network, forward_in_chunks, mask_invalid
 from farm.decision.transitions import match_ids
 
 __all__ = ["PPOConfig", "compute_gae", "RolloutBuffer", "Rollout", "PPOLearner", "PPOPolicy"]
@@ -163,7 +163,8 @@ class PPOLearner:
         """Sample from the masked policy (Gumbel-max with the learner's numpy generator):
         ``(n, C, H, W), (n, A) bool -> (n,) int64``."""
         with torch.inference_mode():
-            out = self.network(torch.from_numpy(np.ascontiguousarray(observations, dtype=np.float32)))  # [n, A + 1]
+            batch = torch.from_numpy(np.ascontiguousarray(observations, dtype=np.float32))
+            out = forward_in_chunks(self.network, batch)  # [n, A + 1]
         logits = out[:, : self.num_actions].numpy().astype(np.float64)  # [n, A]
         scores = np.where(action_mask, logits + self.rng.gumbel(size=logits.shape), -np.inf)  # [n, A]
         return scores.argmax(axis=1).astype(np.int64)
