@@ -80,8 +80,13 @@ def test_history_publish_compare_continuous(tmp_path):
 
     # Compare: one row for the benchmark, ratio about 2 (a slowdown), sorted by ratio.
     table = tool_run("compare", listed[0], bad, "--machine", MACHINE)
+    # asv prints a github table through tabulate, which re-formats a numeric ratio with "g":
+    # an exact 2.00 shows as "2". The ratio is the cell just before the benchmark's name.
     row = next(line for line in table.splitlines() if name in line)
-    ratio = float(re.search(r"(\d+\.\d+)\s*\|?\s*" + re.escape(name), row).group(1))
+    cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+    ratio_cell = cells[cells.index(name) - 1]
+    assert re.fullmatch(r"~?\d+(\.\d+)?", ratio_cell), f"no ratio in the row {row!r}:\n{table}\n{out[-3000:]}"
+    ratio = float(ratio_cell.lstrip("~"))
     assert ratio > 1.5, table
 
     # Continuous gate: fails on the slowdown, passes between two harmless commits.
