@@ -271,6 +271,14 @@ def cmd_find(args) -> int:
     return 0
 
 
+def already_measured(commits: list[str], machine: str, results_dir: Path | None = None) -> list[str]:
+    """The ``commits`` that have a result file (``<hash8>-<env>.json``) of ``machine`` in
+    ``results_dir`` (default: asv.conf.json's)."""
+    results_dir = results_dir or REPO_ROOT / load_asv_config().get("results_dir", "results")
+    stored = {path.name.split("-")[0] for path in (results_dir / machine).glob("*-*.json")}
+    return [commit for commit in commits if commit[:8] in stored]
+
+
 def cmd_main(args) -> int:
     started = time.monotonic()
     missing = []
@@ -287,6 +295,10 @@ def cmd_main(args) -> int:
     ensure_machine(args.machine)
     commits = engine_commits("main", args.last)
     print(f"history of main: the last {len(commits)} engine commit(s), machine {args.machine!r}")
+    measured = already_measured(commits, args.machine)
+    if measured and not args.force:
+        print(f"{len(measured)} of them already measured on {args.machine!r} (results/{args.machine}/), "
+              f"skipped; --force re-measures, --machine NAME starts this hardware's own series")
     rc = run_history(commits, args.machine, args.bench, args.attribute, args.force)
     rc_publish = publish()
     minutes = (time.monotonic() - started) / 60

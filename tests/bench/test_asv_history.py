@@ -114,3 +114,16 @@ def test_default_selection_excludes_the_big_grids_only():
     assert selection.search("bench_scalability.ComplexityExponent.track_complexity_exponent")
     assert not selection.search("bench_scalability.StepScaling.time_step")
     assert not selection.search("bench_scalability.RunLength.peakmem_run")
+
+
+def test_already_measured_reads_result_file_names(tmp_path):
+    machine_dir = tmp_path / "box"
+    machine_dir.mkdir()
+    (machine_dir / "machine.json").write_text("{}")
+    (machine_dir / "aaaaaaaa-env-0123.json").write_text("{}")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "bbbbbbbb-env-0123.json").write_text("{}")
+    commits = ["a" * 40, "b" * 40, "c" * 40]
+    assert asv_history.already_measured(commits, "box", tmp_path) == ["a" * 40]
+    assert asv_history.already_measured(commits, "other", tmp_path) == ["b" * 40]
+    assert asv_history.already_measured(commits, "missing", tmp_path) == []
