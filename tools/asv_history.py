@@ -297,8 +297,9 @@ def cmd_main(args) -> int:
     print(f"history of main: the last {len(commits)} engine commit(s), machine {args.machine!r}")
     measured = already_measured(commits, args.machine)
     if measured and not args.force:
-        print(f"{len(measured)} of them already measured on {args.machine!r} (results/{args.machine}/), "
-              f"skipped; --force re-measures, --machine NAME starts this hardware's own series")
+        print(f"{len(measured)} of them already have results on {args.machine!r} (results/{args.machine}/): "
+              f"asv measures only the benchmarks they lack; --force re-measures, --machine NAME starts this "
+              f"hardware's own series")
     rc = run_history(commits, args.machine, args.bench, args.attribute, args.force)
     rc_publish = publish()
     minutes = (time.monotonic() - started) / 60
