@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from farm.decision.config import DecisionConfig, SharingMode
+from farm.utils.allocator import retain_freed_memory
 
 __all__ = ["Learner", "PooledPolicy", "learner_seed", "seeded_init"]
 
@@ -80,6 +81,8 @@ class PooledPolicy:
         name: str,
     ) -> None:
         torch.set_num_threads(decision_config.torch_threads)
+        if decision_config.retain_freed_memory:
+            retain_freed_memory()
         self.decision_config = decision_config
         self.seed = int(seed)
         self.name = name

@@ -70,8 +70,11 @@ class CNN(nn.Module):
         return self.head(self.features(x))
 
 
-# Rows per forward pass at inference: a CNN's activations for 1 000 observations (~8 MB) do not
-# stay in cache; chunks of 256 halve the per-agent time there and cost the MLP nothing.
+# Rows per forward pass at inference. It bounds the size of each activation buffer (a CNN's first
+# layer: 256 x 16 x 11 x 11 floats, 2 MB) whatever the population, so the buffers stay below the
+# allocator's mmap threshold and are reused from call to call (see farm.utils.allocator). With the
+# thresholds raised, 1 000 observations in one pass or in chunks of 256 cost the same to within
+# noise (CNN 4.4 vs 4.5 ms, MLP 0.73 vs 0.80 ms).
 INFERENCE_CHUNK = 256
 
 
