@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: the config's, 0)")
     parser.add_argument("--world-size", default=None,
                         help="world extent: 'S' for SxS or 'WxH' (default: the config's, 100x100)")
+    parser.add_argument("--preset", default=None, metavar="NAME",
+                        help="a named workload: 'agentfarm' (13 channels, DDQN, SQLite log) or 'light' "
+                             "(the defaults); --config and flags apply on top")
     parser.add_argument("--config", default=None, help="TOML or JSON config file; flags override it")
     parser.add_argument("--db", default="simulation.db",
                         help="SQLite log path, ':memory:', or 'none' to log nothing (default simulation.db)")
@@ -88,6 +91,13 @@ def _parse_world(text: str) -> tuple[float, float]:
 def config_from_args(args: argparse.Namespace) -> SimulationConfig:
     """The run's config: the file (or defaults) with the flags applied on top."""
     config = load_config(args.config) if args.config else SimulationConfig()
+    if args.preset is not None:
+        from farm.presets import preset_overrides
+
+        # The preset replaces the defaults; what the config file sets differently from the
+        # defaults still wins over the preset.
+        preset_base = SimulationConfig().with_overrides(preset_overrides(args.preset))
+        config = preset_base.with_overrides(_changed_fields(SimulationConfig(), config)) if args.config else preset_base
     overrides: dict[str, object] = {}
     if args.agents is not None:
         overrides.update({f"agents.{k}": v for k, v in _parse_agents(args.agents).items()})
@@ -102,6 +112,23 @@ def config_from_args(args: argparse.Namespace) -> SimulationConfig:
     db = None if args.db.lower() == "none" else args.db
     overrides["storage.db_path"] = db
     return config.with_overrides(overrides)
+
+
+def _changed_fields(default: SimulationConfig, config: SimulationConfig) -> dict[str, object]:
+    """Dotted keys where ``config`` differs from ``default``."""
+    from farm.config import config_to_dict
+
+    out: dict[str, object] = {}
+
+    def walk(a: dict, b: dict, prefix: str) -> None:
+        for key, value in b.items():
+            if isinstance(value, dict):
+                walk(a[key], value, f"{prefix}{key}.")
+            elif a[key] != value:
+                out[prefix + key] = value
+
+    walk(config_to_dict(default), config_to_dict(config), "")
+    return out
 
 
 class _ProgressBar:

@@ -142,6 +142,13 @@ class SimulationConfig:
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
 
+    @classmethod
+    def preset(cls, name: str) -> "SimulationConfig":
+        """A named workload, e.g. ``SimulationConfig.preset("agentfarm")``; see :mod:`farm.presets`."""
+        from farm.presets import preset_config
+
+        return preset_config(name)
+
     def with_overrides(self, overrides: dict[str, Any]) -> "SimulationConfig":
         """A copy with dotted keys replaced, e.g. ``{"world.width": 50, "seed": 3}``."""
         data = config_to_dict(self)

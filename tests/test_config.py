@@ -59,3 +59,22 @@ def test_unreadable_and_malformed_files_are_value_errors(tmp_path):
     wrong.write_text(json.dumps({"agents": {"wizards": 3}}))
     with pytest.raises(ValueError, match="wizards"):
         load_config(wrong)
+
+
+def test_agentfarm_preset_is_the_workload_users_run():
+    from farm.config import SimulationConfig
+    from farm.decision.config import NetworkKind, PolicyKind, SharingMode
+    from farm.observation.config import ALL_CHANNELS, ResourceInterpolation
+    from farm.storage.config import PragmaProfile
+
+    config = SimulationConfig.preset("agentfarm")
+    assert (config.world.width, config.world.height) == (100.0, 100.0)
+    assert config.agents.counts() == (34, 33, 33)
+    assert config.observation.channels == ALL_CHANNELS and config.observation.radius == 5
+    assert config.observation.interpolation is ResourceInterpolation.BILINEAR
+    assert [config.decision.policy_for(t) for t in ("system", "independent", "control")] == [PolicyKind.DDQN] * 3
+    assert config.decision.sharing is SharingMode.SHARED and config.decision.network.kind is NetworkKind.MLP
+    assert config.storage.db_path == "simulation.db" and config.storage.pragma_profile is PragmaProfile.BALANCED
+    assert SimulationConfig.preset("light") == SimulationConfig()
+    with pytest.raises(ValueError, match="'nope'"):
+        SimulationConfig.preset("nope")
