@@ -1,21 +1,10 @@
-"""The step loop: observe -> decide -> act -> regenerate resources -> update index -> log.
+"""The step loop: observe -> decide -> act -> learn -> regenerate resources -> update index ->
+log -> update observation channels.
 
-Every stage is a method, so benchmarks and profilers can call and time each one alone. Within
-the act stage all actions resolve simultaneously against the state at the start of the stage:
-
-* MOVE: toward the nearest perceived non-empty node (stopping on it), else in a random heading;
-  positions are clamped to the world.
-* GATHER: requests on one node are granted in full when they fit its amount; otherwise the node
-  is emptied and split in proportion to the requests (:meth:`ResourceManager.consume`).
-* SHARE: the giver hands ``min(share_amount, its resources)`` to its nearest ally; gifts add up.
-* ATTACK: damage to one target adds up over attackers; a DEFENDing target takes
-  ``defend_factor`` of each hit. Health is floored at 0.
-* REPRODUCE: when more agents ask than the population cap leaves room for, the lowest agent ids
-  reproduce first. The parent pays ``reproduce_cost``; the child appears within
-  ``birth_radius`` of the parent at the end of the step.
-* Then every agent consumes ``consumption``; an agent with no resources left adds one to its
-  starvation counter (otherwise it resets); agents with health 0 or a counter past
-  ``starvation_threshold`` die.
+Every stage is a method, so benchmarks and profilers can call and time each one alone, in loop
+order; :meth:`Simulation.step` runs them all and adds each one's wall time to
+:attr:`Simulation.stage_seconds`. The rules the act stage applies are written, one function per
+rule, in :mod:`farm.core.rules`.
 """
 
 from __future__ import annotations
@@ -27,37 +16,60 @@ from enum import Enum
 import numpy as np
 
 from farm.config import SimulationConfig
+from farm.core import rules
 from farm.core.actions import NUM_ACTIONS, Action
+from farm.core.outcomes import ActionTargets, ActOutcome, Interactions, LearnOutcome
 from farm.core.records import InteractionKind, StepLog
-from farm.core.state import ALLY_MATRIX, AgentState, AgentType
+from farm.core.state import ALLY_MATRIX, NUM_AGENT_TYPES, AgentState, AgentType
 from farm.core.targets import NeighborPairs
 from farm.decision import make_policy
+from farm.decision.base import AgentAwarePolicy, LearningPolicy
 from farm.observation import make_observation_builder
 from farm.resources.manager import ResourceManager
 from farm.spatial import make_index
 from farm.storage import make_logger
+from farm.storage.status import RunStatus
+from farm.utils.validation import coerce_enum
 
 __all__ = ["Stage", "Simulation", "RunSummary", "run_simulation"]
 
 _EMPTY_I64 = np.zeros(0, dtype=np.int64)
-# ALLY_MATRIX flattened, read with ``take`` at ``observer_type * 3 + other_type``.
+# ALLY_MATRIX flattened, read with ``take`` at ``observer_type * NUM_AGENT_TYPES + other_type``.
 _ALLY_FLAT = ALLY_MATRIX.ravel()
 
 
 class Stage(Enum):
-    """The loop's stages, in order; values are the method names."""
+    """The loop's stages, in order; values are the method names (and the keys of
+    :attr:`Simulation.stage_seconds`).
+
+    OBSERVE builds views, masks and action targets; DECIDE asks the policies; ACT applies the
+    rules (no learning); LEARN hands transitions to learning policies and trains; REGENERATE
+    grows the resource nodes; UPDATE_INDEX moves agents in the spatial index; LOG assembles the
+    :class:`StepLog` and writes it (if logging); UPDATE_CHANNELS feeds the persistent observation
+    channels (memories of attacks, trails) with the step's log.
+    """
 
     OBSERVE = "observe"
     DECIDE = "decide"
     ACT = "act"
+    LEARN = "learn"
     REGENERATE = "regenerate_resources"
     UPDATE_INDEX = "update_spatial_index"
     LOG = "log_step"
+    UPDATE_CHANNELS = "update_observation_channels"
 
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What :meth:`Simulation.run` reports."""
+    """What :meth:`Simulation.run` reports.
+
+    Attributes:
+        steps: steps run.
+        seconds: wall seconds they took.
+        population_by_type: agent-type name -> live agents at the end.
+        db_path: the log's database path, or None when not logging.
+        run_id: the run's id in the log, or None when not logging.
+    """
 
     steps: int
     seconds: float
@@ -67,6 +79,7 @@ class RunSummary:
 
     @property
     def steps_per_second(self) -> float:
+        """Steps per wall second of the run (inf for a run that took no measurable time)."""
         return self.steps / self.seconds if self.seconds > 0 else float("inf")
 
 
@@ -77,7 +90,23 @@ def _query_radius(radius: float) -> float:
 
 
 class Simulation:
-    """One seeded simulation run. Use as a context manager, or call :meth:`close`."""
+    """One seeded simulation run. Use as a context manager, or call :meth:`close`.
+
+    Args:
+        config: the whole configuration; its seed fixes every random stream, so two runs of one
+            config are identical bit for bit.
+
+    Attributes:
+        state: the live agents (:class:`~farm.core.state.AgentState`).
+        resources: the resource nodes (:class:`~farm.resources.manager.ResourceManager`).
+        agent_index, resource_index: spatial indexes over agent and node positions.
+        policies: :class:`AgentType` -> policy.
+        step_index: steps completed.
+        stage_seconds: :class:`Stage` value -> wall seconds spent in that stage by :meth:`step`.
+
+    Raises:
+        TypeError: ``config`` is not a :class:`SimulationConfig`.
+    """
 
     def __init__(self, config: SimulationConfig) -> None:
         if not isinstance(config, SimulationConfig):
@@ -94,7 +123,7 @@ class Simulation:
         try:
             self._build(config, streams)
         except BaseException:
-            self.close("failed")
+            self.close(RunStatus.FAILED)
             raise
 
     def _build(self, config: SimulationConfig, streams) -> None:
@@ -137,11 +166,15 @@ class Simulation:
         if self.logger is not None:
             s = self.state
             self.logger.log_initial_agents(s.ids, s.agent_types, s.parent_ids, s.generation)
+        # Decided once: which protocol each policy follows (they are runtime-checkable).
+        self._agent_aware = {t: isinstance(p, AgentAwarePolicy) for t, p in self.policies.items()}
+        self._learning_policies = {t: p for t, p in self.policies.items() if isinstance(p, LearningPolicy)}
         self.step_index = 0
         self.stage_seconds = {stage.value: 0.0 for stage in Stage}
         self._observations = self._mask = self._actions = None
-        self._targets: dict[str, np.ndarray] = {}
-        self._outcome: dict[str, np.ndarray] | None = None
+        self._targets = ActionTargets.none(n)
+        self._outcome: ActOutcome | None = None
+        self._learned = LearnOutcome()
         self._last_log: StepLog | None = None
 
     # ------------------------------------------------------------------ stages
@@ -162,7 +195,7 @@ class Simulation:
         )
         rows, others, d2 = near_agents.rows, near_agents.indices, near_agents.d2
         types = state.agent_types.astype(np.intp)
-        ally = _ALLY_FLAT.take(types.take(rows) * len(AgentType) + types.take(others))
+        ally = _ALLY_FLAT.take(types.take(rows) * NUM_AGENT_TYPES + types.take(others))
         not_self = others != rows
         enemy = not_self & ~ally
         ally &= not_self
@@ -197,7 +230,7 @@ class Simulation:
         mask[:, Action.ATTACK] = enemy_target >= 0
         mask[:, Action.REPRODUCE] = (state.resources >= cfg.reproduce_threshold) & (n < cfg.population_cap)
 
-        self._targets = {"ally": ally_target, "enemy": enemy_target, "move": move_target, "gather": gather_target}
+        self._targets = ActionTargets(move=move_target, gather=gather_target, ally=ally_target, enemy=enemy_target)
         self._observations = self.observation_builder.build()
         self._mask = mask
         return self._observations, mask
@@ -214,7 +247,7 @@ class Simulation:
                 else:  # no copy for a policy that decides from the mask alone
                     observations = np.broadcast_to(np.zeros((1,) + self._observations.shape[1:], np.float32),
                                                    (rows.size,) + self._observations.shape[1:])
-                if hasattr(policy, "act_agents"):  # AgentAwarePolicy, e.g. one network per agent
+                if self._agent_aware[agent_type]:  # e.g. one network per agent
                     actions[rows] = policy.act_agents(state.ids[rows], observations, self._mask[rows])
                 else:
                     actions[rows] = policy.act(observations, self._mask[rows])
@@ -226,141 +259,137 @@ class Simulation:
         self._actions = actions
         return actions
 
-    def act(self) -> dict[str, np.ndarray]:
-        """Resolve every agent's action simultaneously, then consumption, deaths and births."""
+    def act(self) -> ActOutcome:
+        """Resolve every agent's action simultaneously, then consumption, deaths and births.
+
+        Composes the rules of :mod:`farm.core.rules` in order and applies what they return to
+        :attr:`state` and the resource nodes; then drops the dead rows and appends the newborns.
+
+        Returns:
+            The step's :class:`~farm.core.outcomes.ActOutcome` (also kept for ``learn`` and
+            ``log_step``).
+        """
         cfg = self.config.agents
         state = self.state
         actions = self._actions
+        targets = self._targets
         n = len(state)
         resources_before = state.resources.copy()
         health_before = state.health.copy()
         success = np.zeros(n, dtype=np.bool_)
-        targets = np.full(n, -1, dtype=np.int64)
+        action_targets = np.full(n, -1, dtype=np.int64)
         interactions: list[tuple[np.ndarray, np.ndarray, InteractionKind, np.ndarray]] = []
 
-        # MOVE
         movers = np.flatnonzero(actions == Action.MOVE)
         if movers.size:
-            start = state.positions[movers]
-            node = self._targets["move"][movers]
-            heading = np.empty_like(start)
-            seeking = node >= 0
-            delta = self.resources.positions[node[seeking]] - start[seeking]
-            distance = np.hypot(delta[:, 0], delta[:, 1])
-            stride = np.minimum(cfg.move_speed, distance)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                heading[seeking] = np.where(distance[:, None] > 0, delta * (stride / distance)[:, None], 0.0)
-            angle = self.rng_move.random(int((~seeking).sum())) * (2.0 * np.pi)
-            heading[~seeking] = cfg.move_speed * np.column_stack((np.cos(angle), np.sin(angle)))
-            end = np.clip(start + heading, 0.0, self.bounds)
-            state.positions[movers] = end
-            success[movers] = np.any(end != start, axis=1)
+            wanderers = int((targets.move[movers] < 0).sum())
+            angles = self.rng_move.random(wanderers) * (2.0 * np.pi)
+            moved = rules.move(state.positions, movers, targets.move, self.resources.positions, angles,
+                               cfg.move_speed, self.bounds)
+            state.positions[movers] = moved.positions
+            success[movers] = moved.success
 
-        # GATHER
         gatherers = np.flatnonzero(actions == Action.GATHER)
         if gatherers.size:
-            nodes = self._targets["gather"][gatherers]
-            granted = self.resources.consume(nodes, np.full(gatherers.size, cfg.gather_amount))
-            state.resources[gatherers] += granted
-            success[gatherers] = granted > 0
-            targets[gatherers] = nodes
-            interactions.append((state.ids[gatherers], nodes, InteractionKind.GATHER, granted))
+            gathered = rules.gather(gatherers, targets.gather, self.resources.amounts, cfg.gather_amount)
+            self.resources.backend.subtract(gathered.drawn_nodes, gathered.taken)
+            state.resources[gatherers] += gathered.granted
+            success[gatherers] = gathered.granted > 0
+            action_targets[gatherers] = gathered.nodes
+            interactions.append((state.ids[gatherers], gathered.nodes, InteractionKind.GATHER, gathered.granted))
 
-        # SHARE
         givers = np.flatnonzero(actions == Action.SHARE)
         if givers.size:
-            receivers = self._targets["ally"][givers]
-            gift = np.minimum(cfg.share_amount, resources_before[givers])
-            state.resources[givers] -= gift
-            state.resources += np.bincount(receivers, weights=gift, minlength=n)
-            success[givers] = gift > 0
-            targets[givers] = state.ids[receivers]
-            interactions.append((state.ids[givers], state.ids[receivers], InteractionKind.SHARE, gift))
+            shared = rules.share(givers, targets.ally, resources_before, cfg.share_amount)
+            state.resources[givers] -= shared.gifts
+            state.resources += shared.received
+            success[givers] = shared.gifts > 0
+            action_targets[givers] = state.ids[shared.receivers]
+            interactions.append((state.ids[givers], state.ids[shared.receivers], InteractionKind.SHARE, shared.gifts))
 
-        # DEFEND and ATTACK
-        defending = actions == Action.DEFEND
+        defending = rules.defend(actions)
         success[defending] = True
         attackers = np.flatnonzero(actions == Action.ATTACK)
         if attackers.size:
-            victims = self._targets["enemy"][attackers]
-            damage = cfg.attack_damage * np.where(defending[victims], cfg.defend_factor, 1.0)
-            state.health -= np.bincount(victims, weights=damage, minlength=n)
+            hits = rules.attack(attackers, targets.enemy, defending, cfg.attack_damage, cfg.defend_factor)
+            state.health -= hits.damage_taken
             np.maximum(state.health, 0.0, out=state.health)
             success[attackers] = True
-            targets[attackers] = state.ids[victims]
-            interactions.append((state.ids[attackers], state.ids[victims], InteractionKind.ATTACK, damage))
+            action_targets[attackers] = state.ids[hits.victims]
+            interactions.append((state.ids[attackers], state.ids[hits.victims], InteractionKind.ATTACK, hits.damage))
 
-        # REPRODUCE (lowest ids first when the cap binds; rows are in id order)
-        parents = np.flatnonzero(actions == Action.REPRODUCE)[: max(cfg.population_cap - n, 0)]
+        parents = rules.reproduce(actions, cfg.population_cap)
         if parents.size:
             state.resources[parents] -= cfg.reproduce_cost
             success[parents] = True
-        offset = self.rng_agents.uniform(-cfg.birth_radius, cfg.birth_radius, size=(parents.size, 2))
-        child_positions = np.clip(state.positions[parents] + offset, 0.0, self.bounds)
+        offsets = self.rng_agents.uniform(-cfg.birth_radius, cfg.birth_radius, size=(parents.size, 2))
+        child_positions = rules.place_offspring(state.positions[parents], offsets, self.bounds)
 
-        # Consumption, starvation, death
-        state.resources -= cfg.consumption
-        starving = state.resources <= 0.0
-        np.maximum(state.resources, 0.0, out=state.resources)
-        state.starvation = np.where(starving, state.starvation + 1, 0).astype(np.int32)
+        upkeep = rules.death(state.resources, state.health, state.starvation, cfg.consumption,
+                             cfg.starvation_threshold)
+        state.resources = upkeep.resources
+        state.starvation = upkeep.starvation
         state.age += 1
-        died = (state.health <= 0.0) | (state.starvation > cfg.starvation_threshold)
-        state.alive &= ~died
+        state.alive &= ~upkeep.died
+        rewards = rules.reward(resources_before, state.resources, health_before, state.health, upkeep.died,
+                               cfg.health_reward_weight, cfg.death_penalty, cfg.survival_bonus)
 
-        rewards = (
-            (state.resources - resources_before)
-            + cfg.health_reward_weight * (state.health - health_before)
-            + np.where(died, -cfg.death_penalty, cfg.survival_bonus)
-        )
-
-        training_metrics = {}
-        for agent_type, policy in self.policies.items():
-            if not hasattr(policy, "record"):
-                continue
-            rows = np.flatnonzero(state.agent_types == agent_type)
-            if rows.size:
-                metrics = policy.record(state.ids[rows], self._observations[rows], self._mask[rows],
-                                        actions[rows], rewards[rows], died[rows])
-                if metrics:
-                    training_metrics[agent_type.name.lower()] = metrics
-
-        # Snapshot of the acting agents for the log, then end-of-step bookkeeping.
-        acted = {
-            "agent_ids": state.ids, "agent_types": state.agent_types, "positions": state.positions.copy(),
-            "resources": state.resources.copy(), "health": state.health.copy(),
-            "starvation": state.starvation, "rewards": rewards, "actions": actions.astype(np.int8),
-            "action_success": success, "died": died,
-        }
+        # Snapshot of the acting agents, then end-of-step bookkeeping.
+        agent_ids, agent_types = state.ids, state.agent_types
+        positions, resources, health = state.positions.copy(), state.resources.copy(), state.health.copy()
+        starvation = state.starvation
         parent_ids = state.ids[parents]
         parent_types = state.agent_types[parents]
-        parent_generations = state.generation[parents]
+        child_generations = state.generation[parents] + 1
         died_ids = state.compact()
         born_ids = state.append(
             positions=child_positions,
             agent_types=parent_types,
             resources=np.full(parents.size, cfg.offspring_resources),
             health=np.full(parents.size, cfg.max_health),
-            generation=parent_generations + 1,
+            generation=child_generations,
             parent_ids=parent_ids,
         ) if parents.size else _EMPTY_I64
-        targets[parents] = born_ids
+        action_targets[parents] = born_ids
         if parents.size:
-            interactions.append((parent_ids, born_ids, InteractionKind.REPRODUCE, np.full(parents.size, cfg.reproduce_cost)))
-        acted["action_targets"] = targets
+            interactions.append((parent_ids, born_ids, InteractionKind.REPRODUCE,
+                                 np.full(parents.size, cfg.reproduce_cost)))
 
-        self._population_changed = bool(died_ids.size or born_ids.size)
-        self._moved_rows = movers
-        self._outcome = {
-            **acted,
-            "died_ids": died_ids,
-            "born_ids": born_ids,
-            "born_types": parent_types,
-            "born_parent_ids": parent_ids,
-            "born_generations": parent_generations + 1,
-            "interactions": interactions,
-            "training_metrics": training_metrics,
-        }
+        self._outcome = ActOutcome(
+            agent_ids=agent_ids, agent_types=agent_types, positions=positions, resources=resources,
+            health=health, starvation=starvation, actions=actions, action_targets=action_targets,
+            action_success=success, rewards=rewards, died=upkeep.died, died_ids=died_ids,
+            born_ids=born_ids, born_types=parent_types, born_parent_ids=parent_ids,
+            born_generations=child_generations.astype(np.int32),
+            interactions=Interactions.concatenate(interactions), moved_rows=movers,
+            population_changed=bool(died_ids.size or born_ids.size),
+        )
+        self._learned = LearnOutcome()
         return self._outcome
+
+    def learn(self) -> LearnOutcome:
+        """Hand each learning policy its agents' transitions of this step (``record``), which
+        may train.
+
+        Reads the act stage's snapshot (ids, types, actions, rewards, deaths, taken before dead
+        rows were dropped) and the observations and mask ``observe`` built, so it runs after
+        ``act`` and before the next ``observe``.
+
+        Returns:
+            :class:`~farm.core.outcomes.LearnOutcome` with the training metrics of the policies
+            that trained (also put in this step's :class:`StepLog`).
+        """
+        out = self._outcome
+        training_metrics = {}
+        for agent_type, policy in self._learning_policies.items():
+            rows = np.flatnonzero(out.agent_types == agent_type)
+            if rows.size:
+                metrics = policy.record(out.agent_ids[rows], self._observations[rows], self._mask[rows],
+                                        out.actions[rows], out.rewards[rows], out.died[rows])
+                if metrics:
+                    training_metrics[agent_type.name.lower()] = metrics
+        self._learned = LearnOutcome(training_metrics)
+        return self._learned
 
     def regenerate_resources(self) -> None:
         """One regeneration step of every resource node."""
@@ -368,51 +397,63 @@ class Simulation:
 
     def update_spatial_index(self) -> None:
         """Bring the agent index up to date: moved rows only, or a rebuild after births/deaths."""
-        if self._population_changed:
+        out = self._outcome
+        if out is None:  # no act yet: nothing moved
+            return
+        if out.population_changed:
             self.agent_index.build(self.state.positions)
-        elif self._moved_rows.size:
-            self.agent_index.update(self._moved_rows, self.state.positions[self._moved_rows])
+        elif out.moved_rows.size:
+            self.agent_index.update(out.moved_rows, self.state.positions[out.moved_rows])
 
     def log_step(self, step_duration: float = 0.0) -> StepLog:
-        """Assemble this step's :class:`StepLog` and hand it to the logger (if any)."""
+        """Assemble this step's :class:`StepLog` and hand it to the logger (if any).
+
+        Args:
+            step_duration: wall seconds of the step so far, recorded in the log.
+
+        Returns:
+            The step's :class:`StepLog` (also kept for :meth:`update_observation_channels`).
+        """
         out = self._outcome
-        interactions = out["interactions"]
-        if interactions:
-            sources = np.concatenate([i[0] for i in interactions]).astype(np.int64)
-            targets = np.concatenate([i[1] for i in interactions]).astype(np.int64)
-            kinds = np.concatenate([np.full(len(i[0]), i[2], dtype=np.int8) for i in interactions])
-            amounts = np.concatenate([i[3] for i in interactions]).astype(np.float64)
-        else:
-            sources = targets = _EMPTY_I64
-            kinds, amounts = np.zeros(0, dtype=np.int8), np.zeros(0, dtype=np.float64)
         interval = self.config.storage.resource_interval
         amounts_now = self.resources.amounts
         log = StepLog(
             step=self.step_index,
-            agent_ids=out["agent_ids"], agent_types=out["agent_types"], positions=out["positions"],
-            resources=out["resources"], health=out["health"], starvation=out["starvation"],
-            rewards=out["rewards"], actions=out["actions"], action_targets=out["action_targets"],
-            action_success=out["action_success"],
-            born_ids=out["born_ids"], born_types=out["born_types"], born_parent_ids=out["born_parent_ids"],
-            born_generations=out["born_generations"].astype(np.int32), died_ids=out["died_ids"],
-            interaction_sources=sources, interaction_targets=targets, interaction_kinds=kinds,
-            interaction_amounts=amounts,
+            agent_ids=out.agent_ids, agent_types=out.agent_types, positions=out.positions,
+            resources=out.resources, health=out.health, starvation=out.starvation,
+            rewards=out.rewards, actions=out.actions.astype(np.int8), action_targets=out.action_targets,
+            action_success=out.action_success,
+            born_ids=out.born_ids, born_types=out.born_types, born_parent_ids=out.born_parent_ids,
+            born_generations=out.born_generations, died_ids=out.died_ids,
+            interaction_sources=out.interactions.sources, interaction_targets=out.interactions.targets,
+            interaction_kinds=out.interactions.kinds, interaction_amounts=out.interactions.amounts,
             resource_amounts=amounts_now.copy() if self.step_index % interval == 0 else None,
             population_by_type=self.state.population_by_type(),
             total_resources=float(self.state.resources.sum() + amounts_now.sum()),
             step_duration=step_duration,
-            training_metrics=out["training_metrics"],
+            training_metrics=self._learned.training_metrics,
         )
         if self.logger is not None:
             self.logger.log_step(log)
-        self.observation_builder.end_step(log)  # feeds the persistent observation channels
         self._last_log = log
         return log
+
+    def update_observation_channels(self) -> None:
+        """Feed this step's :class:`StepLog` to the persistent observation channels (memories
+        that outlive a step, e.g. where attacks happened), after :meth:`log_step`."""
+        self.observation_builder.end_step(self._last_log)
 
     # ------------------------------------------------------------------ driving
 
     def step(self) -> StepLog:
-        """Run the six stages once; returns the step's :class:`StepLog`."""
+        """Run every :class:`Stage` once, in order, timing each into :attr:`stage_seconds`.
+
+        Returns:
+            The step's :class:`StepLog`.
+
+        Raises:
+            RuntimeError: the simulation is closed.
+        """
         if self.closed:
             raise RuntimeError("simulation is closed")
         seconds = self.stage_seconds
@@ -424,23 +465,40 @@ class Simulation:
         t2 = clock()
         self.act()
         t3 = clock()
-        self.regenerate_resources()
+        self.learn()
         t4 = clock()
-        self.update_spatial_index()
+        self.regenerate_resources()
         t5 = clock()
-        log = self.log_step(step_duration=t5 - t0)
+        self.update_spatial_index()
         t6 = clock()
+        log = self.log_step(step_duration=t6 - t0)
+        t7 = clock()
+        self.update_observation_channels()
+        t8 = clock()
         seconds["observe"] += t1 - t0
         seconds["decide"] += t2 - t1
         seconds["act"] += t3 - t2
-        seconds["regenerate_resources"] += t4 - t3
-        seconds["update_spatial_index"] += t5 - t4
-        seconds["log_step"] += t6 - t5
+        seconds["learn"] += t4 - t3
+        seconds["regenerate_resources"] += t5 - t4
+        seconds["update_spatial_index"] += t6 - t5
+        seconds["log_step"] += t7 - t6
+        seconds["update_observation_channels"] += t8 - t7
         self.step_index += 1
         return log
 
     def run(self, num_steps: int, progress=None) -> RunSummary:
-        """Run ``num_steps`` steps; ``progress(done, total)`` is called after each step."""
+        """Run ``num_steps`` steps.
+
+        Args:
+            num_steps: non-negative number of steps.
+            progress: optional ``progress(done, total)`` called after each step.
+
+        Returns:
+            The run's :class:`RunSummary`.
+
+        Raises:
+            ValueError: ``num_steps`` is not a non-negative integer.
+        """
         if not isinstance(num_steps, int) or isinstance(num_steps, bool) or num_steps < 0:
             raise ValueError(f"num_steps must be a non-negative integer, got {num_steps!r}")
         start = time.perf_counter()
@@ -451,6 +509,15 @@ class Simulation:
         return self.summary(num_steps, time.perf_counter() - start)
 
     def summary(self, steps: int, seconds: float) -> RunSummary:
+        """Summarize a run of this simulation as it stands now.
+
+        Args:
+            steps: steps the run took.
+            seconds: wall seconds it took.
+
+        Returns:
+            A :class:`RunSummary` with the current population by type and the log's path and id.
+        """
         population = self.state.population_by_type()
         return RunSummary(
             steps=steps,
@@ -460,8 +527,19 @@ class Simulation:
             run_id=self.logger.run_id if self.logger is not None else None,
         )
 
-    def close(self, status: str = "completed") -> None:
-        """Flush and close the log (marking the run ``status``) and release resources. Idempotent."""
+    def close(self, status: RunStatus | str = RunStatus.COMPLETED) -> None:
+        """Flush and close the log (marking the run ``status``) and release resources. Idempotent.
+
+        Args:
+            status: how the run ended: COMPLETED, FAILED or INTERRUPTED (or that enum's string
+                value, accepted for compatibility).
+
+        Raises:
+            ValueError: ``status`` is not a :class:`RunStatus` a run can end with.
+        """
+        status = coerce_enum("simulation", "status", RunStatus, status)
+        if status is RunStatus.RUNNING:
+            raise ValueError("simulation.status must be completed, failed or interrupted; got 'running'")
         if self.closed:
             return
         self.closed = True
@@ -476,19 +554,31 @@ class Simulation:
                 self.resources.close()
 
     def __enter__(self) -> "Simulation":
+        """Return the simulation itself."""
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        """Close the run as COMPLETED, INTERRUPTED (KeyboardInterrupt) or FAILED; never swallows
+        the exception."""
         if exc_type is None:
-            self.close("completed")
+            self.close(RunStatus.COMPLETED)
         elif issubclass(exc_type, KeyboardInterrupt):
-            self.close("interrupted")
+            self.close(RunStatus.INTERRUPTED)
         else:
-            self.close("failed")
+            self.close(RunStatus.FAILED)
         return False
 
 
 def run_simulation(config: SimulationConfig, num_steps: int, progress=None) -> RunSummary:
-    """Build a :class:`Simulation`, run it for ``num_steps`` and close it."""
+    """Build a :class:`Simulation`, run it for ``num_steps`` and close it.
+
+    Args:
+        config: the run's configuration.
+        num_steps: non-negative number of steps.
+        progress: optional ``progress(done, total)`` called after each step.
+
+    Returns:
+        The run's :class:`RunSummary`.
+    """
     with Simulation(config) as sim:
         return sim.run(num_steps, progress)

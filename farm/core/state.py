@@ -12,7 +12,7 @@ from enum import IntEnum
 
 import numpy as np
 
-__all__ = ["AgentType", "AgentState", "ALLY_MATRIX"]
+__all__ = ["AgentType", "AgentState", "ALLY_MATRIX", "NUM_AGENT_TYPES"]
 
 
 class AgentType(IntEnum):
@@ -22,6 +22,9 @@ class AgentType(IntEnum):
     INDEPENDENT = 1
     CONTROL = 2
 
+
+# The number of agent types: the length of every per-type column (population counts, policies).
+NUM_AGENT_TYPES = len(AgentType)
 
 # ALLY_MATRIX[a, b] is True when an agent of type a counts an agent of type b as an ally.
 # System agents cooperate with system agents, control agents with control agents;
@@ -141,5 +144,9 @@ class AgentState:
         )
 
     def population_by_type(self) -> np.ndarray:
-        """``(3,) int64`` live agents per :class:`AgentType`."""
-        return np.bincount(self.agent_types[self.alive], minlength=len(AgentType)).astype(np.int64)
+        """Live agents per :class:`AgentType`.
+
+        Returns:
+            ``(NUM_AGENT_TYPES,) int64`` counts, indexed by type value.
+        """
+        return np.bincount(self.agent_types[self.alive], minlength=NUM_AGENT_TYPES).astype(np.int64)
