@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from farm.core.state import NUM_AGENT_TYPES
 from farm.observation.channel import Channel, ChannelLifetime, ObservationContext
 from farm.observation.grid import WorldGrid
 from farm.observation.registry import create_channel
@@ -39,7 +40,7 @@ __all__ = ["ObservationBuilder", "make_observation_builder"]
 
 logger = logging.getLogger(__name__)
 
-_AGENT_TYPES = 3
+_AGENT_TYPES = NUM_AGENT_TYPES
 
 
 class ObservationBuilder:

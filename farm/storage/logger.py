@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from farm.core.state import NUM_AGENT_TYPES
 from farm.storage.background import BackgroundWriter
 from farm.storage.buffer import StepBuffers
 from farm.storage.config import StorageConfig, WriteMode
@@ -114,7 +115,7 @@ class SimulationLogger:
         population = np.asarray(log.population_by_type, dtype=np.int64)
         tables["simulation_steps"].append(
             (
-                np.array([step]), population[0:1], population[1:2], population[2:3],
+                np.array([step]), *(population[t:t + 1] for t in range(NUM_AGENT_TYPES)),
                 np.array([float(log.total_resources)]), np.array([born]), np.array([len(log.died_ids)]),
                 np.array([log.mean_reward]), np.array([float(log.step_duration)]),
             )
