@@ -26,7 +26,7 @@ from farm.spatial.neighbors import Neighbors
 from farm.spatial.stats import IndexStats
 from farm.utils.validation import coerce_enum, require_int_at_least, require_positive
 
-__all__ = ["BaseSpatialIndex", "top_k_from_pairs", "squared_distances"]
+__all__ = ["BaseSpatialIndex", "KeyedPointsMixin", "top_k_from_pairs", "squared_distances"]
 
 _EMPTY_ROWS = np.zeros(0, dtype=np.int64)
 
@@ -400,6 +400,41 @@ class BaseSpatialIndex:
 
     def _on_removed(self, keep: np.ndarray) -> None:
         self._needs_rebuild = True
+
+
+class KeyedPointsMixin:
+    """Incremental upkeep for an index that files every point under one integer key (a Morton
+    code, a grid cell id) and answers queries from the points sorted by key.
+
+    The index keeps ``_keys (n,) int64``, the key of every row, and implements
+    ``_keys_of(points (k, 2)) -> (k,) int64``. A move, insert or removal updates the affected keys
+    and marks the structure stale, so ``_refresh_structure`` re-sorts instead of rebuilding; while
+    a full rebuild is pending these hooks do nothing. Mix in before :class:`BaseSpatialIndex`.
+    """
+
+    _keys: np.ndarray
+
+    def _keys_of(self, points: np.ndarray) -> np.ndarray:
+        """``(k,) int64`` keys of ``(k, 2)`` points."""
+        raise NotImplementedError
+
+    def _on_moved(self, rows: np.ndarray) -> None:
+        if self._needs_rebuild:
+            return
+        keys = self._keys_of(self._positions[rows])
+        if not np.array_equal(keys, self._keys[rows]):
+            self._keys[rows] = keys
+            self._stale = True
+
+    def _on_inserted(self, start: int) -> None:
+        if not self._needs_rebuild:
+            self._keys = np.concatenate([self._keys, self._keys_of(self._positions[start:])])
+            self._stale = True
+
+    def _on_removed(self, keep: np.ndarray) -> None:
+        if not self._needs_rebuild:
+            self._keys = self._keys[keep]
+            self._stale = True
 
 
 def _bounding_frame(positions: np.ndarray) -> Bounds:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from farm.spatial.base import BaseSpatialIndex
+from farm.spatial.base import BaseSpatialIndex, KeyedPointsMixin
 from farm.spatial.config import SpatialIndexKind
 from farm.spatial.ranges import expand_ranges
 from farm.utils.validation import require_int_at_least, require_probability
@@ -39,7 +39,7 @@ def morton_codes(grid_x: np.ndarray, grid_y: np.ndarray) -> np.ndarray:
     return _spread_bits(grid_x) | (_spread_bits(grid_y) << 1)
 
 
-class QuadtreeIndex(BaseSpatialIndex):
+class QuadtreeIndex(KeyedPointsMixin, BaseSpatialIndex):
     """Quadtree whose leaves hold at most ``capacity`` points unless ``max_depth`` is reached.
 
     Moves, inserts and removals re-file only the affected points (the tree's shape is kept and
@@ -73,7 +73,7 @@ class QuadtreeIndex(BaseSpatialIndex):
         self.rebuild_fraction = float(rebuild_fraction)
         self._origin = (0.0, 0.0)
         self._scale = 1.0
-        self._codes = np.zeros(0, dtype=np.int64)
+        self._keys = np.zeros(0, dtype=np.int64)
         self._order = np.zeros(0, dtype=np.int64)
         self._sorted_codes = np.zeros(0, dtype=np.int64)
         self._internal: list[np.ndarray] = []
@@ -95,7 +95,8 @@ class QuadtreeIndex(BaseSpatialIndex):
         gy = np.clip(gy, 0.0, top, out=gy).astype(np.int64)
         return gx, gy
 
-    def _codes_of(self, points: np.ndarray) -> np.ndarray:
+    def _keys_of(self, points: np.ndarray) -> np.ndarray:
+        """``(k,) int64`` Morton codes of ``(k, 2)`` points on this tree's grid."""
         return morton_codes(*self._grid(points))
 
     def _rebuild_structure(self) -> bool:
@@ -109,15 +110,15 @@ class QuadtreeIndex(BaseSpatialIndex):
         side = max(float(xmax - xmin), float(ymax - ymin)) or 1.0
         self._origin = (float(xmin), float(ymin))
         self._scale = float(1 << self.max_depth) / side
-        self._codes = self._codes_of(self._positions)
+        self._keys = self._keys_of(self._positions)
         self._sort_codes()
         self._split_nodes()
         self._built_size = len(self._positions)
         return True
 
     def _sort_codes(self) -> None:
-        self._order = np.argsort(self._codes, kind="stable")
-        self._sorted_codes = self._codes[self._order]
+        self._order = np.argsort(self._keys, kind="stable")
+        self._sorted_codes = self._keys[self._order]
 
     def _split_nodes(self) -> None:
         """Find, level by level, the nodes holding more than ``capacity`` points."""
@@ -141,27 +142,9 @@ class QuadtreeIndex(BaseSpatialIndex):
         else:
             self._sort_codes()
 
-    def _on_moved(self, rows: np.ndarray) -> None:
-        if self._needs_rebuild:
-            return
-        codes = self._codes_of(self._positions[rows])
-        if not np.array_equal(codes, self._codes[rows]):
-            self._codes[rows] = codes
-            self._stale = True
-
-    def _on_inserted(self, start: int) -> None:
-        if not self._needs_rebuild:
-            self._codes = np.concatenate([self._codes, self._codes_of(self._positions[start:])])
-            self._stale = True
-
-    def _on_removed(self, keep: np.ndarray) -> None:
-        if not self._needs_rebuild:
-            self._codes = self._codes[keep]
-            self._stale = True
-
     # -------------------------------------------------------------- queries
     def _locality(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self._order, np.searchsorted(self._sorted_codes, self._codes_of(points))
+        return self._order, np.searchsorted(self._sorted_codes, self._keys_of(points))
 
     def _box_candidates(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(lo) == 0 or len(self._positions) == 0:

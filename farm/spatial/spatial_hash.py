@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from farm.spatial.base import BaseSpatialIndex
+from farm.spatial.base import BaseSpatialIndex, KeyedPointsMixin
 from farm.spatial.checks import Bounds
 from farm.spatial.config import SpatialIndexKind
 from farm.spatial.ranges import expand_ranges
@@ -22,10 +22,10 @@ _MIN_CELL_CAP = 4096
 _REGRID_FACTOR = 4.0
 
 
-class SpatialHashIndex(BaseSpatialIndex):
+class SpatialHashIndex(KeyedPointsMixin, BaseSpatialIndex):
     """Points bucketed in square cells of side ``cell_size``.
 
-    Structure (SoA): ``_cells (n,) int64`` cell of each row, ``_order (n,) int64`` rows sorted by
+    Structure (SoA): ``_keys (n,) int64`` cell of each row, ``_order (n,) int64`` rows sorted by
     cell, ``_starts (cells + 1,) int64`` where each cell's rows begin in ``_order``. A query scans,
     for each cell row the query box touches, one contiguous slice of ``_order``.
 
@@ -48,7 +48,7 @@ class SpatialHashIndex(BaseSpatialIndex):
         self._inverse = 1.0
         self._columns = 1
         self._rows = 1
-        self._cells = np.zeros(0, dtype=np.int64)
+        self._keys = np.zeros(0, dtype=np.int64)
         self._order = np.zeros(0, dtype=np.int64)
         self._starts = np.zeros(2, dtype=np.int64)
         super().__init__(positions, bounds, **options)
@@ -83,11 +83,11 @@ class SpatialHashIndex(BaseSpatialIndex):
         self._inverse = 1.0 / self.cell_size
         self._columns = math.floor((xmax - xmin) * self._inverse) + 1
         self._rows = math.floor((ymax - ymin) * self._inverse) + 1
-        self._cells = self._cells_of(self._positions)
+        self._keys = self._keys_of(self._positions)
         self._sort_cells()
         return True
 
-    def _cells_of(self, points: np.ndarray) -> np.ndarray:
+    def _keys_of(self, points: np.ndarray) -> np.ndarray:
         """``(k,) int64`` flat cell id of ``(k, 2)`` points (clamped to the grid)."""
         column = (points[:, 0] - self._origin[0]) * self._inverse
         row = (points[:, 1] - self._origin[1]) * self._inverse
@@ -100,31 +100,13 @@ class SpatialHashIndex(BaseSpatialIndex):
     def _sort_cells(self) -> None:
         total = self._columns * self._rows
         # A narrow key lets numpy use its O(n) radix sort.
-        keys = self._cells.astype(np.uint16) if total <= 1 << 16 else self._cells
+        keys = self._keys.astype(np.uint16) if total <= 1 << 16 else self._keys
         self._order = np.argsort(keys, kind="stable")
         self._starts = np.zeros(total + 1, dtype=np.int64)
-        np.cumsum(np.bincount(self._cells, minlength=total), out=self._starts[1:])
+        np.cumsum(np.bincount(self._keys, minlength=total), out=self._starts[1:])
 
     def _refresh_structure(self) -> None:
         self._sort_cells()
-
-    def _on_moved(self, rows: np.ndarray) -> None:
-        if self._needs_rebuild:
-            return
-        cells = self._cells_of(self._positions[rows])
-        if not np.array_equal(cells, self._cells[rows]):
-            self._cells[rows] = cells
-            self._stale = True
-
-    def _on_inserted(self, start: int) -> None:
-        if not self._needs_rebuild:
-            self._cells = np.concatenate([self._cells, self._cells_of(self._positions[start:])])
-            self._stale = True
-
-    def _on_removed(self, keep: np.ndarray) -> None:
-        if not self._needs_rebuild:
-            self._cells = self._cells[keep]
-            self._stale = True
 
     def _prepare_query(self, radius: float | None) -> None:
         if (
@@ -139,7 +121,7 @@ class SpatialHashIndex(BaseSpatialIndex):
 
     # -------------------------------------------------------------- queries
     def _locality(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self._order, self._starts[self._cells_of(points)]
+        return self._order, self._starts[self._keys_of(points)]
 
     def _box_candidates(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(lo) == 0 or len(self._positions) == 0:
