@@ -149,8 +149,9 @@ class Upkeep:
 
 @dataclass(frozen=True, eq=False)
 class Interactions:
-    """One row per agent-to-target interaction of a step, in the order gather, share, attack,
-    reproduce.
+    """One row per agent-to-target interaction of a step.
+
+    Rows come in the order gather, share, attack, reproduce.
 
     Attributes:
         sources: ``(k,) int64`` acting agent ids.
@@ -189,8 +190,10 @@ class Interactions:
 
 @dataclass(frozen=True, eq=False)
 class ActOutcome:
-    """What the act stage did: the acting agents as they were at its end, before dead rows were
-    dropped and newborns appended, plus the births and deaths.
+    """What the act stage did, with births and deaths.
+
+    Per-agent columns hold the acting agents as they were at the end of the stage, before dead
+    rows were dropped and newborns appended.
 
     Attributes:
         agent_ids: ``(n,) int64`` ids of the agents that acted.

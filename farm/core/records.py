@@ -78,4 +78,5 @@ class StepLog:
 
     @property
     def mean_reward(self) -> float:
+        """Mean reward of the agents that acted (0.0 when none did)."""
         return float(self.rewards.mean()) if self.rewards.size else 0.0

@@ -136,8 +136,9 @@ def share(givers: np.ndarray, ally_target: np.ndarray, resources: np.ndarray, sh
 
 
 def defend(actions: np.ndarray) -> np.ndarray:
-    """DEFEND: an agent that defends this step takes ``defend_factor`` of each hit; defending
-    always succeeds.
+    """DEFEND: a defending agent takes ``defend_factor`` of each hit this step.
+
+    Defending always succeeds.
 
     Args:
         actions: ``(n,) int`` chosen :class:`~farm.core.actions.Action` values.
@@ -178,8 +179,7 @@ def attack(
 
 
 def reproduce(actions: np.ndarray, population_cap: int) -> np.ndarray:
-    """REPRODUCE: the agents that asked to reproduce, as many as the population cap leaves
-    room for, lowest rows (ids) first.
+    """REPRODUCE: who may reproduce, lowest rows (ids) first, as many as the cap leaves room for.
 
     Args:
         actions: ``(n,) int`` chosen :class:`~farm.core.actions.Action` values; ``n`` is the
@@ -255,8 +255,10 @@ def reward(
     for one that lives.
 
     Args:
-        resources_before, resources_after: ``(n,) float64`` at the start and end of the stage.
-        health_before, health_after: ``(n,) float64`` at the start and end of the stage.
+        resources_before: ``(n,) float64`` resources at the start of the stage.
+        resources_after: ``(n,) float64`` resources at its end.
+        health_before: ``(n,) float64`` health at the start of the stage.
+        health_after: ``(n,) float64`` health at its end.
         died: ``(n,) bool``.
         health_reward_weight: weight of a unit of health against a unit of resources.
         death_penalty: subtracted on death.

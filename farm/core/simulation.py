@@ -1,7 +1,7 @@
-"""The step loop: observe -> decide -> act -> learn -> regenerate resources -> update index ->
-log -> update observation channels.
+"""The step loop, one method per stage.
 
-Every stage is a method, so benchmarks and profilers can call and time each one alone, in loop
+observe -> decide -> act -> learn -> regenerate resources -> update index -> log -> update
+observation channels. Every stage is a method, so benchmarks and profilers can call and time each one alone, in loop
 order; :meth:`Simulation.step` runs them all and adds each one's wall time to
 :attr:`Simulation.stage_seconds`. The rules the act stage applies are written, one function per
 rule, in :mod:`farm.core.rules`.
@@ -39,9 +39,9 @@ _ALLY_FLAT = ALLY_MATRIX.ravel()
 
 
 class Stage(Enum):
-    """The loop's stages, in order; values are the method names (and the keys of
-    :attr:`Simulation.stage_seconds`).
+    """The loop's stages, in order; values are the method names.
 
+    The values are also the keys of :attr:`Simulation.stage_seconds`.
     OBSERVE builds views, masks and action targets; DECIDE asks the policies; ACT applies the
     rules (no learning); LEARN hands transitions to learning policies and trains; REGENERATE
     grows the resource nodes; UPDATE_INDEX moves agents in the spatial index; LOG assembles the
@@ -84,8 +84,11 @@ class RunSummary:
 
 
 def _query_radius(radius: float) -> float:
-    """Radius handed to an index: a hair larger than the rule's, so every index returns a
-    superset of the true neighbours; the engine then applies the exact ``<=`` test itself."""
+    """Radius handed to an index: a hair larger than the rule's.
+
+    Every index then returns a superset of the true neighbours; the engine applies the exact
+    ``<=`` test itself.
+    """
     return radius * (1.0 + 1e-9) + 1e-12
 
 
@@ -109,6 +112,7 @@ class Simulation:
     """
 
     def __init__(self, config: SimulationConfig) -> None:
+        """Build the world, agents, indexes, observation builder, policies and (if configured) the log."""
         if not isinstance(config, SimulationConfig):
             raise TypeError(f"config must be a SimulationConfig, got {type(config).__name__}")
         self.config = config
@@ -368,8 +372,7 @@ class Simulation:
         return self._outcome
 
     def learn(self) -> LearnOutcome:
-        """Hand each learning policy its agents' transitions of this step (``record``), which
-        may train.
+        """Hand each learning policy its agents' transitions of this step; ``record`` may train.
 
         Reads the act stage's snapshot (ids, types, actions, rewards, deaths, taken before dead
         rows were dropped) and the observations and mask ``observe`` built, so it runs after
@@ -439,8 +442,11 @@ class Simulation:
         return log
 
     def update_observation_channels(self) -> None:
-        """Feed this step's :class:`StepLog` to the persistent observation channels (memories
-        that outlive a step, e.g. where attacks happened), after :meth:`log_step`."""
+        """Feed this step's :class:`StepLog` to the persistent observation channels.
+
+        Those channels remember beyond one step (e.g. where attacks happened); call after
+        :meth:`log_step`.
+        """
         self.observation_builder.end_step(self._last_log)
 
     # ------------------------------------------------------------------ driving
@@ -558,8 +564,11 @@ class Simulation:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        """Close the run as COMPLETED, INTERRUPTED (KeyboardInterrupt) or FAILED; never swallows
-        the exception."""
+        """Close the run as COMPLETED, INTERRUPTED (KeyboardInterrupt) or FAILED.
+
+        Returns:
+            False: an exception is never swallowed.
+        """
         if exc_type is None:
             self.close(RunStatus.COMPLETED)
         elif issubclass(exc_type, KeyboardInterrupt):

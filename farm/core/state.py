@@ -71,15 +71,18 @@ class AgentState:
     FIELDS = tuple(_FIELDS)
 
     def __init__(self) -> None:
+        """An empty state (no agents; the first newborn gets id 0)."""
         for name, (dtype, tail) in _FIELDS.items():
             setattr(self, name, np.empty((0,) + tail, dtype=dtype))
         self.next_id = 0
 
     def __len__(self) -> int:
+        """Number of rows (agents alive at the start of the step)."""
         return int(self.ids.shape[0])
 
     @property
     def count(self) -> int:
+        """Number of rows, as ``len(state)``."""
         return len(self)
 
     def rows_of(self, agent_ids: np.ndarray) -> np.ndarray:
@@ -131,6 +134,7 @@ class AgentState:
         return dropped
 
     def copy(self) -> "AgentState":
+        """A deep copy: every array copied, same ``next_id``."""
         other = AgentState()
         for name in self.FIELDS:
             setattr(other, name, getattr(self, name).copy())

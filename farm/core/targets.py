@@ -19,6 +19,7 @@ class NeighborPairs:
     """
 
     def __init__(self, points: np.ndarray, candidates: np.ndarray, neighbors) -> None:
+        """Expand ``neighbors`` (CSR over ``candidates (c, 2)``) around ``points (m, 2)``."""
         # ``take`` rather than fancy indexing: several times faster on (k, 2) gathers.
         counts = np.diff(neighbors.offsets)
         self.num_points = points.shape[0]

@@ -78,10 +78,21 @@ def _keep_last_occurrence(rows: np.ndarray, size: int) -> np.ndarray | None:
 class BaseSpatialIndex:
     """Shared state and behaviour of the index kinds (see :class:`farm.spatial.protocol.SpatialIndex`).
 
-    Options (keywords):
-        update_mode: ``UpdateMode`` or its value; IMMEDIATE refreshes in every call, BATCHED queues.
-        batch_threshold: queued rows that force a flush in batched mode.
-        region_size: side of a dirty region in world units.
+    Args:
+        positions: ``(n, 2)`` initial points.
+        bounds: ``(xmin, ymin, xmax, ymax)`` or ``(width, height)`` of the world, or None for
+            unconstrained positions (the frame then follows the points).
+        update_mode: ``UpdateMode`` or its value. IMMEDIATE refreshes the structure in every
+            ``update``: queries never pay for pending work, at the expense of one refresh per
+            call. BATCHED queues updates: one refresh serves many updates, at the expense of
+            a flush in the next query.
+        batch_threshold: queued rows that force a flush in batched mode; larger merges more
+            updates into one refresh at the expense of memory for the queue.
+        region_size: side of a dirty region in world units; smaller tracks changes more
+            precisely at the expense of a larger bookkeeping grid.
+
+    Raises:
+        ValueError: an option or a position is invalid (the message names it).
     """
 
     kind: SpatialIndexKind
@@ -95,6 +106,7 @@ class BaseSpatialIndex:
         batch_threshold: int = 4096,
         region_size: float = 10.0,
     ) -> None:
+        """See the class docstring for the arguments."""
         self._bounds: Bounds | None = parse_bounds(bounds)
         self._update_mode = coerce_enum("spatial", "update_mode", UpdateMode, update_mode)
         require_int_at_least("spatial", "batch_threshold", batch_threshold, 1)
@@ -116,6 +128,7 @@ class BaseSpatialIndex:
     # ----------------------------------------------------------------- state
     @property
     def update_mode(self) -> UpdateMode:
+        """When updates reach the structure (see :class:`UpdateMode`)."""
         return self._update_mode
 
     @property
@@ -132,9 +145,16 @@ class BaseSpatialIndex:
         return view
 
     def __len__(self) -> int:
+        """Number of indexed points (pending updates included)."""
         return len(self._positions)
 
     def stats(self) -> IndexStats:
+        """Counters of the index's upkeep.
+
+        Returns:
+            :class:`IndexStats`: size, rebuilds, partial refreshes, flushes, pending updates and
+            dirty regions.
+        """
         return IndexStats(
             size=len(self._positions),
             rebuild_count=self._rebuild_count,
@@ -222,6 +242,19 @@ class BaseSpatialIndex:
 
     # ----------------------------------------------------------------- queries
     def query_radius(self, points: np.ndarray, radius: float) -> Neighbors | np.ndarray:
+        """Rows within ``radius`` of each point (``dx*dx + dy*dy <= radius*radius``).
+
+        Args:
+            points: ``(m, 2)`` query points, or one ``(2,)`` point.
+            radius: finite, non-negative search radius.
+
+        Returns:
+            :class:`Neighbors` (CSR, rows ascending per query) for ``(m, 2)`` points; one sorted
+            ``(k,) int64`` array for a single point.
+
+        Raises:
+            ValueError: a point is not finite or the radius is negative or infinite.
+        """
         r = check_radius(radius)
         single = np.ndim(points) == 1
         array = check_query_points(points)
@@ -231,6 +264,18 @@ class BaseSpatialIndex:
         return result[0] if single else result
 
     def count_radius(self, points: np.ndarray, radius: float) -> np.ndarray:
+        """How many rows lie within ``radius`` of each point.
+
+        Args:
+            points: ``(m, 2)`` query points.
+            radius: finite, non-negative search radius.
+
+        Returns:
+            ``(m,) int64`` counts.
+
+        Raises:
+            ValueError: a point is not finite or the radius is negative or infinite.
+        """
         r = check_radius(radius)
         array = check_query_points(points)
         self._prepare_query(r)
@@ -238,12 +283,36 @@ class BaseSpatialIndex:
         return np.bincount(query_rows, minlength=len(array)).astype(np.int64)
 
     def query_nearest(self, points: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest rows of each point, ties broken by the lower row.
+
+        Args:
+            points: ``(m, 2)`` query points.
+            k: neighbours per point, ``>= 1``.
+
+        Returns:
+            ``(distances (m, k) float64, rows (m, k) int64)``, nearest first; where fewer than
+            ``k`` points exist the rest are ``inf`` and ``-1``.
+
+        Raises:
+            ValueError: a point is not finite or ``k`` is not an integer ``>= 1``.
+        """
         k = check_k(k)
         array = check_query_points(points)
         self._prepare_query(None)
         return self._nearest(array, k)
 
     def query_range(self, bounds: np.ndarray) -> Neighbors | np.ndarray:
+        """Rows inside closed boxes.
+
+        Args:
+            bounds: one box ``(4,)`` or ``(m, 4)`` boxes, each ``(xmin, ymin, xmax, ymax)``.
+
+        Returns:
+            One sorted ``(k,) int64`` array for a single box; :class:`Neighbors` for ``(m, 4)``.
+
+        Raises:
+            ValueError: a box is not finite or has ``max < min``.
+        """
         boxes = np.asarray(bounds, dtype=np.float64)
         single = boxes.ndim == 1
         boxes = boxes.reshape(-1, 4) if boxes.size else boxes.reshape(0, 4)

@@ -58,6 +58,17 @@ def check_query_points(points: object) -> np.ndarray:
 
 
 def check_radius(radius: object) -> float:
+    """A query radius as a float.
+
+    Args:
+        radius: the caller's radius.
+
+    Returns:
+        ``float(radius)``.
+
+    Raises:
+        ValueError: the radius is negative, NaN or infinite.
+    """
     value = float(radius)  # type: ignore[arg-type]
     if not value >= 0.0 or math.isinf(value):
         raise ValueError(f"radius must be a finite non-negative number, got {radius!r}")
@@ -65,6 +76,17 @@ def check_radius(radius: object) -> float:
 
 
 def check_k(k: object) -> int:
+    """A neighbour count as an int.
+
+    Args:
+        k: the caller's count.
+
+    Returns:
+        ``int(k)``.
+
+    Raises:
+        ValueError: ``k`` is not an integer ``>= 1`` (bools are rejected).
+    """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be an integer >= 1, got {k!r}")
     return int(k)

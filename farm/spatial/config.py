@@ -36,7 +36,8 @@ class UpdateMode(Enum):
 class SpatialConfig:
     """Attributes:
     index: the index kind used for agents and resources.
-    update_mode: immediate or batched application of ``update`` calls (batched: fewer rebuilds).
+    update_mode: immediate or batched application of ``update`` calls (batched: fewer refreshes,
+        at the expense of a flush in the next query).
     batch_threshold: pending updated rows that force a flush in batched mode (bounds memory and
         staleness; larger values merge more updates into one refresh).
     region_size: side of a dirty region (world units); smaller regions track changes more
@@ -44,11 +45,13 @@ class SpatialConfig:
     rebuild_fraction: share of dirty regions above which an index that can refresh part of itself
         (quadtree) rebuilds from scratch instead.
     cell_size: spatial-hash cell side; None derives it from the first query radius (one cell per
-        radius, a query touches at most 3x3 cells).
-    quadtree_capacity: points a quadtree leaf holds before it splits (small: deeper tree, fewer
-        candidates per query).
+        radius, a query touches at most 3x3 cells). Smaller cells give fewer candidates per query
+        at the expense of more cells to scan.
+    quadtree_capacity: points a quadtree leaf holds before it splits (small: faster queries, fewer
+        candidates, at the expense of a deeper tree and a longer build).
     quadtree_max_depth: maximum quadtree depth (bounds the work for many duplicate points).
-    kdtree_leaf_size: leaf size of scipy's cKDTree (its build/query trade-off).
+    kdtree_leaf_size: leaf size of scipy's cKDTree (larger: a faster build at the expense of
+        slower queries).
     """
 
     index: SpatialIndexKind = SpatialIndexKind.KDTREE
@@ -62,6 +65,7 @@ class SpatialConfig:
     kdtree_leaf_size: int = 16
 
     def __post_init__(self) -> None:
+        """Coerce the enums and validate every option (ValueError names the bad one)."""
         object.__setattr__(self, "index", coerce_enum("spatial", "index", SpatialIndexKind, self.index))
         object.__setattr__(self, "update_mode", coerce_enum("spatial", "update_mode", UpdateMode, self.update_mode))
         require_int_at_least("spatial", "batch_threshold", self.batch_threshold, 1)

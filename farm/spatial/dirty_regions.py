@@ -20,6 +20,7 @@ class DirtyRegionGrid:
     """
 
     def __init__(self, frame: Bounds, region_size: float) -> None:
+        """A clean grid of ``region_size`` squares over ``frame`` ``(xmin, ymin, xmax, ymax)``."""
         self.frame = frame
         xmin, ymin, xmax, ymax = frame
         # Keep the grid at most about a million regions, whatever the frame.
@@ -44,10 +45,12 @@ class DirtyRegionGrid:
             self._count = None
 
     def mark_all(self) -> None:
+        """Flag every region."""
         self.dirty[:] = True
         self._count = self.dirty.size
 
     def clear(self) -> None:
+        """Unflag every region."""
         self.dirty[:] = False
         self._count = 0
 

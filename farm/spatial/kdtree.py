@@ -50,13 +50,18 @@ class KDTreeIndex(BaseSpatialIndex):
     moved a point, a change in the point count, or (cheap, O(n)) positions that differ from the
     tree's own copy. Radius queries use scipy's inclusion test, which is ``dx*dx + dy*dy <= r*r``.
 
-    Options: ``leaf_size`` (cKDTree leafsize: larger builds faster, queries scan more points), plus
-    those of :class:`farm.spatial.base.BaseSpatialIndex`.
+    Args:
+        positions: ``(n, 2)`` initial points.
+        bounds: as for :class:`farm.spatial.base.BaseSpatialIndex`.
+        leaf_size: cKDTree ``leafsize``: a larger leaf gives a faster build at the expense of
+            slower queries (each scans more points).
+        **options: those of :class:`farm.spatial.base.BaseSpatialIndex`.
     """
 
     kind = SpatialIndexKind.KDTREE
 
     def __init__(self, positions: np.ndarray, bounds: object = None, *, leaf_size: int = 16, **options) -> None:
+        """See the class docstring for the arguments."""
         require_int_at_least("spatial", "kdtree_leaf_size", leaf_size, 1)
         self._leaf_size = int(leaf_size)
         self._tree: cKDTree | None = None
@@ -80,6 +85,19 @@ class KDTreeIndex(BaseSpatialIndex):
 
     # -------------------------------------------------------------- queries
     def query_radius(self, points: np.ndarray, radius: float) -> Neighbors | np.ndarray:
+        """Rows within ``radius`` of each point (``dx*dx + dy*dy <= radius*radius``).
+
+        Args:
+            points: ``(m, 2)`` query points, or one ``(2,)`` point.
+            radius: finite, non-negative search radius.
+
+        Returns:
+            :class:`Neighbors` (CSR, rows ascending per query) for ``(m, 2)`` points; one sorted
+            ``(k,) int64`` array for a single point.
+
+        Raises:
+            ValueError: a point is not finite or the radius is negative or infinite.
+        """
         if np.ndim(points) == 1:
             return self._query_radius_single(points, radius)
         r = check_radius(radius)
@@ -105,6 +123,18 @@ class KDTreeIndex(BaseSpatialIndex):
         return np.array(self._tree.query_ball_point((x, y), r, return_sorted=True), dtype=np.int64)
 
     def count_radius(self, points: np.ndarray, radius: float) -> np.ndarray:
+        """How many rows lie within ``radius`` of each point.
+
+        Args:
+            points: ``(m, 2)`` query points.
+            radius: finite, non-negative search radius.
+
+        Returns:
+            ``(m,) int64`` counts.
+
+        Raises:
+            ValueError: a point is not finite or the radius is negative or infinite.
+        """
         r = check_radius(radius)
         array = check_query_points(points)
         self._prepare_query(r)

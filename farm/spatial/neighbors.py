@@ -22,11 +22,13 @@ class Neighbors:
     __slots__ = ("offsets", "indices")
 
     def __init__(self, offsets: np.ndarray, indices: np.ndarray) -> None:
+        """Wrap CSR arrays as they are (no copy, no check)."""
         self.offsets = offsets
         self.indices = indices
 
     @classmethod
     def empty(cls, num_queries: int) -> Neighbors:
+        """``num_queries`` queries with no neighbours."""
         return cls(np.zeros(num_queries + 1, dtype=np.int64), np.zeros(0, dtype=np.int64))
 
     @classmethod
@@ -57,15 +59,18 @@ class Neighbors:
         return np.diff(self.offsets)
 
     def __len__(self) -> int:
+        """Number of queries ``m``."""
         return len(self.offsets) - 1
 
     def __getitem__(self, i: int) -> np.ndarray:
+        """Query ``i``'s sorted ``int64`` neighbour rows (negative ``i`` counts from the end)."""
         if not -len(self) <= i < len(self):
             raise IndexError(f"query row {i} out of range for {len(self)} queries")
         i %= len(self)
         return self.indices[self.offsets[i] : self.offsets[i + 1]]
 
     def __iter__(self) -> Iterator[np.ndarray]:
+        """Each query's neighbour rows, in query order."""
         for i in range(len(self)):
             yield self.indices[self.offsets[i] : self.offsets[i + 1]]
 
@@ -74,7 +79,9 @@ class Neighbors:
         return np.array_equal(self.offsets, other.offsets) and np.array_equal(self.indices, other.indices)
 
     def to_lists(self) -> list[list[int]]:
+        """Neighbour rows as plain Python lists, one per query."""
         return [row.tolist() for row in self]
 
     def __repr__(self) -> str:
+        """Query and pair counts (not the rows)."""
         return f"Neighbors(queries={len(self)}, pairs={len(self.indices)})"

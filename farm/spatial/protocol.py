@@ -25,14 +25,18 @@ class SpatialIndex(Protocol):
     kind: SpatialIndexKind
 
     @property
-    def update_mode(self) -> UpdateMode: ...
+    def update_mode(self) -> UpdateMode:
+        """When updates reach the structure (immediately, or queued until a query or flush)."""
+        ...
 
     @property
     def positions(self) -> np.ndarray:
         """``(n, 2) float64`` current positions (read only; pending updates applied)."""
         ...
 
-    def __len__(self) -> int: ...
+    def __len__(self) -> int:
+        """Number of indexed points."""
+        ...
 
     def build(self, positions: np.ndarray) -> None:
         """Index exactly these ``(n, 2)`` positions; no rebuild when they equal the current ones."""
@@ -73,4 +77,6 @@ class SpatialIndex(Protocol):
         box, :class:`Neighbors` for ``(m, 4)`` boxes."""
         ...
 
-    def stats(self) -> IndexStats: ...
+    def stats(self) -> IndexStats:
+        """Counters of the index's upkeep (rebuilds, refreshes, flushes, pending updates)."""
+        ...

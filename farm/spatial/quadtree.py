@@ -46,9 +46,20 @@ class QuadtreeIndex(KeyedPointsMixin, BaseSpatialIndex):
     the Morton order re-sorted); once the dirty regions cover ``rebuild_fraction`` of the world,
     or the point count has halved or doubled, the shape is rebuilt from scratch.
 
-    Options: ``capacity`` (points per leaf: small gives a deeper tree and fewer candidates),
-    ``max_depth`` (<= 24; bounds the depth for piles of duplicate points), ``rebuild_fraction``,
-    plus those of :class:`farm.spatial.base.BaseSpatialIndex`.
+    Args:
+        positions: ``(n, 2)`` initial points.
+        bounds: as for :class:`farm.spatial.base.BaseSpatialIndex`.
+        capacity: points a leaf holds before it splits. Small gives faster queries (fewer
+            candidates) at the expense of a deeper tree and a longer build.
+        max_depth: at most 24; bounds the depth (and the build) for piles of duplicate points,
+            at the expense of larger leaves where points pile up.
+        rebuild_fraction: share of dirty regions above which a refresh rebuilds the shape from
+            scratch. Lower keeps the tree shape fitted to the points at the expense of more
+            rebuilds; higher re-sorts more often, at the expense of a shape that drifts.
+        **options: those of :class:`farm.spatial.base.BaseSpatialIndex`.
+
+    Raises:
+        ValueError: an option is out of range (the message names it).
     """
 
     kind = SpatialIndexKind.QUADTREE
@@ -63,6 +74,7 @@ class QuadtreeIndex(KeyedPointsMixin, BaseSpatialIndex):
         rebuild_fraction: float = 0.5,
         **options,
     ) -> None:
+        """See the class docstring for the arguments."""
         require_int_at_least("spatial", "quadtree_capacity", capacity, 1)
         require_int_at_least("spatial", "quadtree_max_depth", max_depth, 1)
         if max_depth > _MAX_DEPTH_LIMIT:

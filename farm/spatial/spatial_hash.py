@@ -31,14 +31,23 @@ class SpatialHashIndex(KeyedPointsMixin, BaseSpatialIndex):
 
     Positions outside the frame are clamped to the edge cells, which keeps every query exact.
 
-    Options: ``cell_size`` (None: the first query radius, so a query touches at most 3x3 cells;
-    grown when a later radius exceeds it fourfold; before any query, about two points per cell),
-    plus those of :class:`farm.spatial.base.BaseSpatialIndex`.
+    Args:
+        positions: ``(n, 2)`` initial points.
+        bounds: as for :class:`farm.spatial.base.BaseSpatialIndex`.
+        cell_size: side of a cell. Small cells give fewer candidates per query at the expense of
+            more cells to scan and a larger table (capped at 16 cells per point); None uses the
+            first query radius, so a query touches at most 3x3 cells (re-gridded when a later
+            radius exceeds it fourfold; before any query, about two points per cell).
+        **options: those of :class:`farm.spatial.base.BaseSpatialIndex`.
+
+    Raises:
+        ValueError: ``cell_size`` is not positive.
     """
 
     kind = SpatialIndexKind.SPATIAL_HASH
 
     def __init__(self, positions: np.ndarray, bounds: object = None, *, cell_size: float | None = None, **options) -> None:
+        """See the class docstring for the arguments."""
         if cell_size is not None:
             require_positive("spatial", "cell_size", cell_size)
         self._requested_cell = None if cell_size is None else float(cell_size)
