@@ -37,10 +37,11 @@ AGENTFARM_AGENTS = 100
 
 
 def _agentfarm() -> dict[str, Any]:
+    from farm.core.state import NUM_AGENT_TYPES
     from farm.observation.config import ALL_CHANNELS
 
-    base, extra = divmod(AGENTFARM_AGENTS, 3)
-    counts = [base + (1 if i < extra else 0) for i in range(3)]
+    base, extra = divmod(AGENTFARM_AGENTS, NUM_AGENT_TYPES)
+    counts = [base + (1 if i < extra else 0) for i in range(NUM_AGENT_TYPES)]
     return {
         "world.width": 100.0,
         "world.height": 100.0,

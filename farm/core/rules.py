@@ -32,6 +32,7 @@ import numpy as np
 
 from farm.core.actions import Action
 from farm.core.outcomes import Attacks, Gathering, Movement, Sharing, Upkeep
+from farm.resources.consumption import split_requests
 
 __all__ = ["move", "gather", "share", "defend", "attack", "reproduce", "place_offspring", "death", "reward"]
 
@@ -84,8 +85,8 @@ def gather(
     """GATHER: every gatherer asks its target node for ``gather_amount``, all at once.
 
     When the requests on one node add up to no more than its amount, each is granted in full;
-    otherwise the node is emptied and split in proportion to the requests. (The same split as
-    :meth:`farm.resources.manager.ResourceManager.consume`.)
+    otherwise the node is emptied and split in proportion to the requests. (The split is
+    :func:`farm.resources.consumption.split_requests`, which ``ResourceManager.consume`` applies too.)
 
     Args:
         gatherers: ``(k,) int64`` rows of the gathering agents.
@@ -99,19 +100,9 @@ def gather(
     """
     nodes = gather_target[gatherers]
     requests = np.full(gatherers.size, gather_amount, dtype=np.float64)
-    if nodes.size == 0:
-        empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-        return Gathering(rows=gatherers, nodes=nodes, granted=empty_f, drawn_nodes=empty_i, taken=empty_f)
-    unique, inverse = np.unique(nodes, return_inverse=True)
-    totals = np.bincount(inverse, weights=requests)
-    available = node_amounts[unique]
-    over = totals > available
-    scale = np.ones_like(totals)
-    scale[over] = available[over] / totals[over]
-    granted = requests * scale[inverse]
-    return Gathering(
-        rows=gatherers, nodes=nodes, granted=granted, drawn_nodes=unique, taken=np.minimum(totals, available)
-    )
+    split = split_requests(nodes, requests, node_amounts)
+    return Gathering(rows=gatherers, nodes=nodes, granted=split.granted, drawn_nodes=split.drawn_nodes,
+                     taken=split.taken)
 
 
 def share(givers: np.ndarray, ally_target: np.ndarray, resources: np.ndarray, share_amount: float) -> Sharing:

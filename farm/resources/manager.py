@@ -6,6 +6,7 @@ import numpy as np
 
 from farm.resources.backends import ArrayBackend, ListBackend, MemmapBackend
 from farm.resources.config import ResourceConfig, ResourceStorage
+from farm.resources.consumption import split_requests
 from farm.resources.placement import place_nodes
 from farm.resources.regeneration import regeneration_plan
 
@@ -71,19 +72,10 @@ class ResourceManager:
         Rule: when the requests on one node add up to no more than its amount, each is granted in
         full; otherwise the node is emptied and split in proportion to the requests.
         """
-        nodes = np.asarray(nodes, dtype=np.int64)
-        requests = np.asarray(requests, dtype=np.float64)
-        if nodes.size == 0:
-            return np.zeros(0, dtype=np.float64)
-        unique, inverse = np.unique(nodes, return_inverse=True)
-        totals = np.bincount(inverse, weights=requests)
-        available = self.amounts[unique]
-        over = totals > available
-        scale = np.ones_like(totals)
-        scale[over] = available[over] / totals[over]
-        granted = requests * scale[inverse]
-        self.backend.subtract(unique, np.minimum(totals, available))
-        return granted
+        split = split_requests(np.asarray(nodes, dtype=np.int64), np.asarray(requests, dtype=np.float64), self.amounts)
+        if split.drawn_nodes.size:
+            self.backend.subtract(split.drawn_nodes, split.taken)
+        return split.granted
 
     def nearest_nonempty(self, points: np.ndarray, radius: float) -> np.ndarray:
         """``(n,) int64`` index of the nearest node with amount > 0 within ``radius`` of each
