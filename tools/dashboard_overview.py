@@ -138,7 +138,7 @@ class Figure:
         if not self.benchmark or self.benchmark.count(".") < 2:
             raise ValueError(f"benchmark must be a full asv name module.Class.method, got {self.benchmark!r}")
         if not isinstance(self.direction, Direction):
-            raise ValueError(f"direction must be a Direction, got {self.direction!r}")
+            raise TypeError(f"direction must be a Direction, got {self.direction!r}")
         object.__setattr__(self, "params", tuple(str(p) for p in self.params))
 
 
@@ -445,7 +445,8 @@ def load_series(results_dir: Path, machine: str, benchmarks: Mapping[str, dict])
 
 def _git(repo_root: Path, *args: str) -> str | None:
     try:
-        out = subprocess.run(["git", "-C", str(repo_root), *args], capture_output=True, text=True, timeout=60)
+        out = subprocess.run(["git", "-C", str(repo_root), *args], check=False, capture_output=True, text=True,
+                             timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout if out.returncode == 0 else None
@@ -553,7 +554,7 @@ _BINARY = ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"), (1, "B"))
 def _sig(v: float, digits: int = 3) -> str:
     if v == 0 or not math.isfinite(v):
         return f"{v:g}"
-    decimals = max(0, digits - 1 - int(math.floor(math.log10(abs(v)))))
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(v))))
     return f"{v:,.{decimals}f}"
 
 
@@ -610,13 +611,40 @@ class Line:
     width: float = 2.0
 
 
-def _axis_label(v: float, unit: str) -> str:
-    """A tick label: seconds and bytes with their scaled unit, anything else as a bare number."""
-    return fmt_value(v, unit) if unit in ("seconds", "bytes") else _sig(v)
+def nice_ticks(lo: float, hi: float, count: int = 3) -> tuple[list[float], float]:
+    """Round tick values inside ``[lo, hi]``: steps of 1, 2, 2.5 or 5 times a power of ten.
+
+    Returns:
+        The ticks (ascending) and the step between them.
+    """
+    for n in range(max(1, count), max(1, count) + 4):  # more steps until at least `count` ticks fit
+        raw = (hi - lo) / n
+        magnitude = 10.0 ** math.floor(math.log10(raw))
+        step = next(m * magnitude for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * magnitude >= raw * (1 - 1e-9))
+        ticks, k = [], math.ceil(lo / step - 1e-9)
+        while k * step <= hi + step * 1e-9:
+            ticks.append(k * step)
+            k += 1
+        if len(ticks) >= count:
+            break
+    return ticks, step
 
 
-def line_chart(lines: Sequence[Line], tips: Sequence[str], unit: str, *, width: int = 360, height: int = 120,
-               marks: Mapping[int, tuple[int, bool]] | None = None, reference: float | None = None) -> str:
+def _axis_label(v: float, unit: str, step: float) -> str:
+    """A tick label: seconds and bytes with their scaled unit, anything else as a bare number with
+    as many decimals as the tick step needs."""
+    if unit in ("seconds", "bytes"):
+        return fmt_value(v, unit)
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step < 1 else 0
+    if abs(step * 10**decimals - round(step * 10**decimals)) > 1e-6:  # a step of 2.5 x 10^k
+        decimals += 1
+    text = f"{v:,.{decimals}f}"
+    return "0" if text.strip("-0.,") == "" else text
+
+
+def line_chart(lines: Sequence[Line], tips: Sequence[str], unit: str, *, width: int = 340, height: int = 120,
+               marks: Mapping[int, tuple[int, bool]] | None = None, reference: float | None = None,
+               x_labels: int = 2) -> str:
     """An inline SVG line chart over the measured commits.
 
     Args:
@@ -628,12 +656,14 @@ def line_chart(lines: Sequence[Line], tips: Sequence[str], unit: str, *, width: 
         marks: x position -> (annotation number, named): numbered markers on the first line, orange
             for a commit whose subject names the component, green for an improvement only.
         reference: a y value drawn as a dashed line (e.g. 1.0 for a linear exponent).
+        x_labels: at most this many commits labelled under the x axis (the first and the last
+            always).
 
     Returns:
         The ``<svg>`` element.
     """
     n = len(tips)
-    left, right, top, bottom = 58, 8, 14, 20
+    left, right, top, bottom = 60, 8, 14, 20
     finite = [v for line in lines for v in line.values if math.isfinite(v)]
     if reference is not None:
         finite.append(reference)
@@ -653,23 +683,26 @@ def line_chart(lines: Sequence[Line], tips: Sequence[str], unit: str, *, width: 
         return top + plot_h * (hi - v) / (hi - lo)
 
     out = [f'<svg viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" role="img" class="chart">']
-    for frac in (0.0, 0.5, 1.0):
-        v = hi - pad - (hi - lo - 2 * pad) * frac
+    ticks, step = nice_ticks(lo, hi)
+    for v in ticks:
         out.append(f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#eef0f3"/>')
-        out.append(f'<text x="{left - 5}" y="{y(v) + 3.5:.1f}" font-size="11" text-anchor="end" '
-                   f'fill="#667085">{_e(_axis_label(v, unit))}</text>')
+        out.append(f'<text x="{left - 5}" y="{y(v) + 4:.1f}" font-size="12" text-anchor="end" '
+                   f'fill="#667085">{_e(_axis_label(v, unit, step))}</text>')
     if reference is not None:
         out.append(f'<line x1="{left}" x2="{width - right}" y1="{y(reference):.1f}" y2="{y(reference):.1f}" '
                    f'stroke="#98a2b3" stroke-dasharray="4 3"/>')
     for i in range(n):
         out.append(f'<line x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{height - bottom}" y2="{height - bottom + 3}" '
                    f'stroke="#c0c6d0"/>')
-    if n:
-        first, last = tips[0].split(" ", 1)[0], tips[-1].split(" ", 1)[0]
-        out.append(f'<text x="{left}" y="{height - 4}" font-size="11" fill="#667085">{_e(first)}</text>')
-        if n > 1:
-            out.append(f'<text x="{width - right}" y="{height - 4}" font-size="11" text-anchor="end" '
-                       f'fill="#667085">{_e(last)}</text>')
+    every = max(1, math.ceil((n - 1) / max(1, x_labels - 1))) if n > 1 else 1
+    labelled = sorted({*range(0, n, every), n - 1} - {-1})
+    if len(labelled) > 1 and labelled[-1] - labelled[-2] < every / 2:
+        labelled.pop(-2)  # too close to the last label
+    for i in labelled:
+        anchor = "start" if i == 0 and n > 1 else ("end" if i == n - 1 and n > 1 else "middle")
+        out.append(f'<text x="{x(i) - 8 if anchor == "start" else x(i) + 8 if anchor == "end" else x(i):.1f}" '
+                   f'y="{height - 3}" font-size="12" text-anchor="{anchor}" fill="#667085">'
+                   f'{_e(tips[i].split(" ", 1)[0])}</text>')
     for line in lines:
         segment: list[str] = []
         segments = []
@@ -885,10 +918,10 @@ def render_grid(ctx: _Context) -> tuple[str, dict]:
     """The scalability-grid section and the data its base chooser needs."""
     series = ctx.series
     axes = grid_axes(ctx.benchmarks)
-    head = ['<section id="grid"><h2>Scalability grid</h2>'
-            '<p class="lead">One <code>step()</code> of <code>bench_scalability.StepScaling</code> at every agents x world '
-            'point, one table per resource density: the newest measured commit, then its change against a base '
-            'commit (green: faster or smaller, red: slower or larger).</p>']
+    head = [('<section id="grid"><h2>Scalability grid</h2>'
+             '<p class="lead">One <code>step()</code> of <code>bench_scalability.StepScaling</code> at every agents x '
+             'world point, one table per resource density: the newest measured commit, then its change against a base '
+             'commit (green: faster or smaller, red: slower or larger).</p>')]
     if axes is None:
         return "".join(head) + '<div class="notyet">StepScaling is not in this suite.</div></section>', {}
     measured = {b: series.measured(b) for b in (SCALING_TIME, SCALING_MEMORY)}
@@ -969,9 +1002,9 @@ def render_complexity(ctx: _Context) -> str:
     """Complexity exponents of each stage over commits: chart and newest values."""
     series = ctx.series
     meta = ctx.benchmarks.get(COMPLEXITY)
-    out = ['<section id="complexity"><h2>Complexity exponents</h2>'
-           '<p class="lead">Log-log slope of per-step time against agent count '
-           '(<code>bench_scalability.ComplexityExponent</code>): 1.0 is linear (dashed), 2.0 quadratic.</p>']
+    out = [('<section id="complexity"><h2>Complexity exponents</h2>'
+            '<p class="lead">Log-log slope of per-step time against agent count '
+            '(<code>bench_scalability.ComplexityExponent</code>): 1.0 is linear (dashed), 2.0 quadratic.</p>')]
     if meta is None or not series.measured(COMPLEXITY):
         return "".join(out) + '<div class="notyet">Not measured yet.</div></section>'
     stages = list(itertools.product(*meta["params"]))
@@ -979,7 +1012,7 @@ def render_complexity(ctx: _Context) -> str:
     lines = [Line(_label(s[0]), _PALETTE[i % len(_PALETTE)],
                   tuple(series.history(Figure(COMPLEXITY, s))), 3.0 if _label(s[0]) == "step" else 1.6)
              for i, s in enumerate(stages)]
-    chart = line_chart(lines, tips, "exponent", width=760, height=240, reference=1.0)
+    chart = line_chart(lines, tips, "exponent", width=760, height=240, reference=1.0, x_labels=8)
     legend = "".join(f'<span><span class="sw" style="background:{ln.color}"></span>{_e(ln.name)}</span>' for ln in lines)
     rows = []
     for s, ln in zip(stages, lines):
@@ -997,11 +1030,11 @@ def render_complexity(ctx: _Context) -> str:
 
 def render_regressions(regressions: list[Regression] | None, ctx: _Context, confirmations_path: Path) -> str:
     """The regressions table with each one's confirmation."""
-    out = ['<section id="regressions"><h2>Flagged regressions</h2>'
-           f'<p class="lead">What asv flagged on this machine (<a href="index.html#regressions">asv\'s list</a>), '
-           f'each with its confirmation from <code>{_e(confirmations_path.as_posix())}</code>: '
-           '<em>confirmed</em> (a real slowdown), <em>drift</em> (re-measured side by side, no difference) or '
-           '<em>unconfirmed</em> (not checked yet).</p>']
+    out = [('<section id="regressions"><h2>Flagged regressions</h2>'
+            f'<p class="lead">What asv flagged on this machine (<a href="index.html#regressions">asv\'s list</a>), '
+            f'each with its confirmation from <code>{_e(confirmations_path.as_posix())}</code>: '
+            '<em>confirmed</em> (a real slowdown), <em>drift</em> (re-measured side by side, no difference) or '
+            '<em>unconfirmed</em> (not checked yet).</p>')]
     if regressions is None:
         return "".join(out) + '<div class="notyet">asv has not published <code>regressions.json</code> yet.</div></section>'
     if not regressions:
