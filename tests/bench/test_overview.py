@@ -79,11 +79,11 @@ def copy_site(dst: Path) -> Path:
     return dst
 
 
-def run_chromium(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess:
+def run_chromium(url: str, profile: Path, *extra: str, size: str = "1400,1800") -> subprocess.CompletedProcess:
     return subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-         "--window-size=1400,1800", *extra, url],
+         f"--window-size={size}", *extra, url],
         check=False, capture_output=True, text=True, timeout=180,
     )
 
@@ -455,7 +455,7 @@ def test_base_chooser_is_built_by_the_script(synthetic, tmp_path):
     [(_, select, _)] = elements(out.stdout, "select")
     assert select["id"] == "base-select"
     shot = tmp_path / "grid.png"
-    out = run_chromium(path.as_uri() + "#grid", tmp_path / "p2", f"--screenshot={shot}")
+    out = run_chromium(path.as_uri(), tmp_path / "p2", f"--screenshot={shot}", size="1400,2900")
     assert out.returncode == 0 and shot.exists()
     if SCREENS.parent.exists():
         SCREENS.mkdir(exist_ok=True)
