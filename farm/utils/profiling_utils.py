@@ -1,9 +1,11 @@
-"""Process resource monitoring with psutil: wall time, CPU, RSS (sampled), I/O bytes.
+"""Process resource monitoring with psutil: wall time, CPU (total, per core, per thread), RSS
+(sampled: peak and time-weighted average), I/O bytes.
 
 ``monitor_resources(name)`` is a context manager. It yields a :class:`ResourceMonitor` whose
 ``result`` (a frozen :class:`ResourceUsage`) is available once the block exits; nothing is
-printed. Peak RSS comes from a background :class:`RssSampler` thread, so it catches transient
-peaks inside the block that the start and end readings would miss.
+printed. Peak and average RSS come from a background :class:`RssSampler` thread, so they see
+transient peaks inside the block that the start and end readings would miss.
+:meth:`ResourceUsage.summary_line` is the one-line form the CLI prints.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import psutil
 
-__all__ = ["ResourceUsage", "ResourceMonitor", "RssSampler", "monitor_resources"]
+__all__ = ["ResourceMonitor", "ResourceUsage", "RssSampler", "monitor_resources", "per_core_percent", "time_weighted_mean"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +88,34 @@ class RssSampler:
     def peak_rss(self) -> int:
         return int(self.rss.max()) if self.rss.size else 0
 
+    @property
+    def average_rss(self) -> int:
+        """Time-weighted mean RSS in bytes (trapezoids between samples); the single reading when
+        no time has passed."""
+        return time_weighted_mean(self.times, self.rss)
+
+    @property
+    def native_id(self) -> int | None:
+        """OS thread id of the sampling thread (None before :meth:`start`)."""
+        return None if self._thread is None else self._thread.native_id
+
+
+def time_weighted_mean(times: np.ndarray, values: np.ndarray) -> int:
+    """Mean of a piecewise-linear signal: ``(k,)`` sample ``times`` (ascending) and ``values``.
+
+    Returns:
+        The integral of the linear interpolation divided by its duration, rounded to an int; the
+        plain mean when the samples span no time; 0 for no samples.
+    """
+    if values.size == 0:
+        return 0
+    span = float(times[-1] - times[0]) if times.size else 0.0
+    if span <= 0.0:
+        return round(float(values.mean()))
+    v = values.astype(np.float64)
+    area = float(np.sum(np.diff(times) * (v[1:] + v[:-1]) * 0.5))
+    return round(area / span)
+
 
 @dataclass(frozen=True)
 class ResourceUsage:
@@ -100,6 +130,13 @@ class ResourceUsage:
         read_bytes, write_bytes: storage I/O during the block; None where psutil cannot tell.
         sample_times: ``(k,) float64`` seconds since entry of each RSS sample.
         sample_rss: ``(k,) int64`` bytes, the RSS at each sample.
+        average_rss_bytes: time-weighted mean of the sampled RSS over the block.
+        per_core_cpu_percent: ``(c,)`` busy share of each logical CPU of the machine over the
+            block, in percent (``psutil.cpu_times(percpu=True)`` deltas: 100 * (1 - idle+iowait /
+            total)). Machine-wide: other processes' work shows here too.
+        background_thread_cpu_seconds: user + system CPU time of this process's threads other
+            than the main thread (and the RSS sampler itself), e.g. an asynchronous log writer,
+            torch's intra-op pool. Threads that ended inside the block are included.
     """
 
     name: str
@@ -112,6 +149,9 @@ class ResourceUsage:
     write_bytes: int | None
     sample_times: np.ndarray
     sample_rss: np.ndarray
+    average_rss_bytes: int = 0
+    per_core_cpu_percent: tuple[float, ...] = ()
+    background_thread_cpu_seconds: float = 0.0
 
     @property
     def cpu_percent(self) -> float:
@@ -132,6 +172,17 @@ class ResourceUsage:
         if self.read_bytes is not None and self.write_bytes is not None:
             text += f", I/O read {self.read_bytes / mib:.2f} MiB / write {self.write_bytes / mib:.2f} MiB"
         return text
+
+    def summary_line(self) -> str:
+        """The CLI's resource line, e.g. ``wall 12.3 s, CPU 104 % (cores 98 % / 31 %), peak RSS
+        412.0 MiB, avg RSS 398.5 MiB, RSS +35.2 MiB, background threads CPU 1.20 s``."""
+        mib = 1024.0**2
+        cores = " / ".join(f"{p:.0f} %" for p in self.per_core_cpu_percent) or "n/a"
+        return (
+            f"wall {self.wall_seconds:.3f} s, CPU {self.cpu_percent:.0f} % (cores {cores}), "
+            f"peak RSS {self.peak_rss_bytes / mib:.1f} MiB, avg RSS {self.average_rss_bytes / mib:.1f} MiB, "
+            f"RSS {self.rss_delta_bytes / mib:+.1f} MiB, background threads CPU {self.background_thread_cpu_seconds:.2f} s"
+        )
 
 
 class ResourceMonitor:
@@ -161,6 +212,41 @@ def _cpu_seconds(process: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
+def _thread_seconds(process: psutil.Process) -> dict[int, float]:
+    """user + system CPU seconds of each live thread of ``process``, by OS thread id."""
+    try:
+        return {t.id: float(t.user_time + t.system_time) for t in process.threads()}
+    except (psutil.Error, NotImplementedError):
+        return {}
+
+
+def _core_times() -> list[tuple[float, float]]:
+    """``(busy, total)`` CPU seconds of each logical CPU since boot."""
+    out = []
+    for t in psutil.cpu_times(percpu=True):
+        total = float(sum(t))
+        idle = float(t.idle) + float(getattr(t, "iowait", 0.0))
+        out.append((total - idle, total))
+    return out
+
+
+def per_core_percent(start: list[tuple[float, float]], end: list[tuple[float, float]]) -> tuple[float, ...]:
+    """Busy percent of each CPU between two :func:`_core_times` readings (0 where no time passed)."""
+    return tuple(
+        100.0 * (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0 for (b0, t0), (b1, t1) in zip(start, end)
+    )
+
+
+def _background_seconds(cpu_delta: float, threads_start: dict[int, float], threads_end: dict[int, float],
+                        excluded: tuple[int | None, ...]) -> float:
+    """Process CPU minus the main thread's and the excluded threads' own CPU over the block."""
+    own = 0.0
+    for tid in excluded:
+        if tid is not None and tid in threads_end:
+            own += threads_end[tid] - threads_start.get(tid, 0.0)
+    return max(0.0, cpu_delta - own)
+
+
 @contextmanager
 def monitor_resources(name: str, sample_interval_s: float = DEFAULT_SAMPLE_INTERVAL_S) -> Iterator[ResourceMonitor]:
     """Measure the enclosed block; read ``monitor.result`` (a :class:`ResourceUsage`) afterwards.
@@ -169,16 +255,24 @@ def monitor_resources(name: str, sample_interval_s: float = DEFAULT_SAMPLE_INTER
     """
     process = psutil.Process()
     monitor = ResourceMonitor(name)
+    main_tid = threading.main_thread().native_id
     io_start = _io_bytes(process)
-    cpu_start = _cpu_seconds(process)
     sampler = RssSampler(sample_interval_s).start()
+    cores_start = _core_times()
+    threads_start = _thread_seconds(process)
+    cpu_start = _cpu_seconds(process)
     wall_start = time.perf_counter()
     try:
         yield monitor
     finally:
         wall = time.perf_counter() - wall_start
-        sampler.stop()
+        # Process and per-thread times are read together while the sampler still runs, so the
+        # sampler's own CPU can be taken out of the background figure.
         cpu = _cpu_seconds(process) - cpu_start
+        threads_end = _thread_seconds(process)
+        cores = per_core_percent(cores_start, _core_times())
+        background = _background_seconds(cpu, threads_start, threads_end, (main_tid, sampler.native_id))
+        sampler.stop()
         io_end = _io_bytes(process)
         read_bytes = write_bytes = None
         if io_start is not None and io_end is not None:
@@ -195,5 +289,8 @@ def monitor_resources(name: str, sample_interval_s: float = DEFAULT_SAMPLE_INTER
             write_bytes=write_bytes,
             sample_times=sampler.times,
             sample_rss=sampler.rss,
+            average_rss_bytes=sampler.average_rss,
+            per_core_cpu_percent=cores,
+            background_thread_cpu_seconds=background,
         )
         logger.debug("%s", monitor._result.summary())
