@@ -26,14 +26,16 @@ __all__ = ["memory_profile_isolated", "main"]
 def memory_profile_isolated(
     agents: int, steps: int, target_label: str, seed: int = 42,
     env: Mapping[str, str] | None = None, cwd: str | Path | None = None, timeout_s: float = 300.0,
+    preset: str = "light",
 ) -> tuple[FunctionMemoryProfile | None, str]:
     """Trace ``target_label`` (a label of :func:`~farm.profiling.targets.simulation_targets`) over
     ``steps`` steps of a fresh ``agents``-agent workload; returns its profile (None if the target
-    never ran) and memory_profiler's text."""
+    never ran) and memory_profiler's text. ``preset``: the workload
+    (:func:`~farm.profiling.workload.workload_config`)."""
     import_tool("memory_profiler")  # fail here, in one line, when it is missing
     proc = subprocess.run(
         [sys.executable, "-m", "farm.profiling.isolated_memory", "--agents", str(agents), "--steps", str(steps),
-         "--seed", str(seed), "--target", target_label],
+         "--seed", str(seed), "--target", target_label, "--preset", preset],
         env=dict(env) if env is not None else None, cwd=cwd, capture_output=True, text=True, timeout=timeout_s,
     )
     if proc.returncode != 0:
@@ -53,12 +55,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, required=True)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--target", required=True)
+    parser.add_argument("--preset", default="light", choices=("light", "agentfarm"))
     args = parser.parse_args(argv)
     from farm import Simulation
     from farm.profiling.targets import simulation_targets
     from farm.profiling.workload import workload_config
 
-    sim = Simulation(workload_config(args.agents, seed=args.seed))
+    sim = Simulation(workload_config(args.agents, seed=args.seed, preset=args.preset))
     try:
         targets = [t for t in simulation_targets(sim) if t.label == args.target]
         if not targets:

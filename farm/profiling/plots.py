@@ -11,7 +11,7 @@ import numpy as np
 
 from farm.profiling.complexity import PowerLawFit, fit_power_law
 
-__all__ = ["Series", "scaling_plot", "timeline_plot", "bar_plot"]
+__all__ = ["Series", "scaling_plot", "timeline_plot", "bar_plot", "soak_plot"]
 
 
 @dataclass(frozen=True)
@@ -116,4 +116,39 @@ def bar_plot(labels: list[str], values: list[float], title: str, xlabel: str) ->
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_xlim(0, max(values) * 1.15 if values else 1)
+    return _png(plt, fig)
+
+
+def _rolling_median(values: np.ndarray, window: int) -> np.ndarray:
+    """``(k,)`` median of each run of ``window`` consecutive values, aligned on the run's end
+    (shorter runs at the start)."""
+    if values.size == 0:
+        return values
+    window = max(1, min(window, values.size))
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    full = np.median(sliding_window_view(values, window), axis=1)
+    head = np.array([np.median(values[: i + 1]) for i in range(window - 1)])
+    return np.concatenate([head, full])
+
+
+def soak_plot(steps: np.ndarray, rss_mib: np.ndarray, step_ms: np.ndarray, window_start: int | None = None) -> bytes:
+    """Two stacked panels over ``(k,)`` steps: RSS (MiB) and step time (ms, every step in grey and
+    a rolling median over 100 steps); a dotted line at ``window_start`` (the leak-check window)."""
+    plt = _figure()
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8.0, 5.6), sharex=True)
+    top.plot(steps, rss_mib, linewidth=1.0)
+    top.set_ylabel("RSS MiB")
+    top.set_title("Soak: RSS and step time over the run")
+    bottom.plot(steps, step_ms, color="#bbbbbb", linewidth=0.5, label="each step")
+    bottom.plot(steps, _rolling_median(step_ms, 100), color="#C44E52", linewidth=1.2, label="rolling median (100)")
+    if step_ms.size:
+        bottom.set_ylim(0, float(np.percentile(step_ms, 99.9)) * 1.1 or 1.0)
+    bottom.set_ylabel("step ms")
+    bottom.set_xlabel("step")
+    bottom.legend(fontsize=8, loc="upper right")
+    for ax in (top, bottom):
+        ax.grid(True, alpha=0.3)
+        if window_start is not None:
+            ax.axvline(window_start, color="grey", linestyle=":", linewidth=0.9)
     return _png(plt, fig)

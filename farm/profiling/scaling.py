@@ -13,16 +13,17 @@ from collections.abc import Sequence
 import numpy as np
 
 from farm.profiling.plots import Series
-from farm.profiling.workload import workload_config
+from farm.profiling.workload import LIGHT, workload_config
 
 __all__ = ["stage_seconds_vs_agents", "memory_vs_agents", "query_seconds_vs_density"]
 
 
 def stage_seconds_vs_agents(
-    agent_counts: Sequence[int], steps: int, repeats: int = 1, world: float = 100.0, seed: int = 42
+    agent_counts: Sequence[int], steps: int, repeats: int = 1, world: float = 100.0, seed: int = 42, preset: str = LIGHT
 ) -> list[Series]:
     """Seconds per step of every stage in ``sim.stage_seconds`` (and of the whole step) against
-    the initial agent count; the minimum over ``repeats`` runs (the least disturbed one)."""
+    the initial agent count; the minimum over ``repeats`` runs (the least disturbed one).
+    ``preset``: the workload (:func:`~farm.profiling.workload.workload_config`)."""
     from farm import Simulation
 
     per_stage: dict[str, list[float]] = {}
@@ -31,7 +32,7 @@ def stage_seconds_vs_agents(
         best: dict[str, float] = {}
         best_total = np.inf
         for _ in range(repeats):
-            with Simulation(workload_config(agents, world, seed)) as sim:
+            with Simulation(workload_config(agents, world, seed, preset=preset)) as sim:
                 start = time.perf_counter()
                 sim.run(steps)
                 best_total = min(best_total, (time.perf_counter() - start) / steps)
@@ -46,14 +47,16 @@ def stage_seconds_vs_agents(
     return series
 
 
-def memory_vs_agents(agent_counts: Sequence[int], steps: int, world: float = 100.0, seed: int = 42) -> list[Series]:
+def memory_vs_agents(agent_counts: Sequence[int], steps: int, world: float = 100.0, seed: int = 42,
+                     preset: str = LIGHT) -> list[Series]:
     """Peak Python-heap memory (tracemalloc, MiB; numpy buffers included) of building and running
-    a simulation, and what stays allocated while it is alive, against the initial agent count."""
+    a simulation, and what stays allocated while it is alive, against the initial agent count.
+    ``preset``: the workload (:func:`~farm.profiling.workload.workload_config`)."""
     from farm import Simulation
 
     peaks, resident = [], []
     for agents in agent_counts:
-        config = workload_config(agents, world, seed)
+        config = workload_config(agents, world, seed, preset=preset)
         tracemalloc.start(1)
         try:
             base, _ = tracemalloc.get_traced_memory()

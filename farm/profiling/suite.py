@@ -1,9 +1,14 @@
 """The profiling suite: the plan's phases 1-4 in one command, written up as a report directory.
 
-``run_profiling_suite [--quick] [--output DIR]`` (or ``python -m farm.profiling``) writes
-``report.md``, ``report.html`` (self-contained), ``figures/*.png``, ``cprofile.prof`` (for
-snakeviz), ``flamegraph.svg`` (py-spy) and the raw line/memory profiler texts. Every number in
-the report is measured by this run.
+``run_profiling_suite [--quick] [--output DIR] [--preset agentfarm|light]`` (or ``python -m
+farm.profiling``) writes ``report.md``, ``report.html`` (self-contained), ``figures/*.png``,
+``cprofile.prof`` (for snakeviz), ``flamegraph.svg`` (py-spy) and the raw line/memory profiler
+texts. Every number in the report is measured by this run.
+
+The workload is the AgentFarm preset by default (13 channels, DDQN learning, the SQLite log on
+disk), so hotspots and line profiles are those of what users run; ``--preset light`` profiles
+the engine's light default configuration instead. ``--soak [--soak-steps N --soak-agents N]``
+runs the soak instead of phases 1-4 (:mod:`farm.profiling.soak`).
 """
 
 from __future__ import annotations
@@ -34,12 +39,13 @@ from farm.profiling.plots import bar_plot, scaling_plot, timeline_plot
 from farm.profiling.pyspy_runner import py_spy_record, py_spy_top
 from farm.profiling.report import Bullets, Figure, Report, ReportFiles, Section, Table, Text, write_report
 from farm.profiling.scaling import memory_vs_agents, query_seconds_vs_density, stage_seconds_vs_agents
+from farm.profiling.soak import run_soak, soak_section
 from farm.profiling.targets import simulation_targets
 from farm.profiling.thread_profiling import profile_threads
-from farm.profiling.workload import workload_command, workload_config
+from farm.profiling.workload import AGENTFARM, LIGHT, workload_command, workload_config
 from farm.utils.profiling_utils import monitor_resources
 
-__all__ = ["SuiteSizes", "QUICK", "FULL", "SuiteResult", "run_suite", "main"]
+__all__ = ["SuiteSizes", "QUICK", "FULL", "SoakSizes", "SuiteResult", "run_suite", "main"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +88,18 @@ FULL = SuiteSizes(
     compare_agents=500, compare_steps=200, compare_repeats=7,
     line_steps=300, memprof_agents=2_000, memprof_steps=5, thread_steps=300,
 )
+
+
+@dataclass(frozen=True)
+class SoakSizes:
+    """Size of a soak run (``--soak``): initial agents (also the population cap) and steps."""
+
+    agents: int = 1_000
+    steps: int = 10_000
+
+    def __post_init__(self) -> None:
+        if self.agents < 3 or self.steps < 10:
+            raise ValueError(f"a soak needs at least 3 agents and 10 steps, got {self.agents} and {self.steps}")
 
 
 @dataclass
@@ -138,8 +156,9 @@ def _subprocess_env() -> dict[str, str]:
 
 
 class _Suite:
-    def __init__(self, sizes: SuiteSizes, out: Path, seed: int, skip: Sequence[str]) -> None:
+    def __init__(self, sizes: SuiteSizes, out: Path, seed: int, skip: Sequence[str], preset: str = AGENTFARM) -> None:
         self.sizes = sizes
+        self.preset = preset
         self.out = out
         self.seed = seed
         self.skip = set(skip)
@@ -148,7 +167,7 @@ class _Suite:
         self.findings: list[str] = []
 
     def config(self, agents: int, overrides: dict[str, Any] | None = None):
-        return workload_config(agents, seed=self.seed, overrides=overrides)
+        return workload_config(agents, seed=self.seed, overrides=overrides, preset=self.preset)
 
     def tool(self, name: str, detail: str, section: list, body: Callable[[], None]) -> None:
         """Run one profiler's part; a missing or refused tool becomes a status line, not a crash."""
@@ -169,9 +188,12 @@ class _Suite:
     # Phase 1 -----------------------------------------------------------------------------------
     def phase1(self) -> Section:
         s = self.sizes
+        what = ("the AgentFarm preset (13 channels at radius 5, bilinear resources, shared DDQN MLP policies "
+                "learning as they act, the SQLite log on disk with the balanced profile)" if self.preset == AGENTFARM
+                else "the light configuration (random policy, 4 channels, logging off)")
         blocks: list = [Text(
             f"Baseline workload: {s.baseline_agents} agents, {s.baseline_steps} steps, 100 x 100 world, seed {self.seed}, "
-            "logging off, default config otherwise."
+            f"{what}."
         )]
         from farm import Simulation
 
@@ -214,7 +236,7 @@ class _Suite:
         self.tool("cprofile", "cprofile.prof + hotspot tables", blocks, cprofile)
 
         def pyspy() -> None:
-            command = workload_command(s.baseline_agents, s.pyspy_steps, seed=self.seed)
+            command = workload_command(s.baseline_agents, s.pyspy_steps, seed=self.seed, preset=self.preset)
             env = _subprocess_env()
             flame = py_spy_record(command, self.out / "flamegraph.svg", rate=100, env=env, cwd=self.out)
             blocks.append(Text(f"py-spy record: flamegraph.svg, {flame.samples} samples ({flame.errors} errors), "
@@ -235,7 +257,8 @@ class _Suite:
     def phase2(self) -> Section:
         s = self.sizes
         blocks: list = []
-        stages = stage_seconds_vs_agents(s.scaling_agents, s.scaling_steps, s.scaling_repeats, seed=self.seed)
+        stages = stage_seconds_vs_agents(s.scaling_agents, s.scaling_steps, s.scaling_repeats, seed=self.seed,
+                                         preset=self.preset)
         blocks.append(Figure("time_vs_agents", scaling_plot(stages, "Time per step against agents", "initial agents",
                                                             "seconds per step"),
                              f"Seconds per step of each stage against agents ({s.scaling_steps} steps, best of {s.scaling_repeats})"))
@@ -249,7 +272,7 @@ class _Suite:
                 f"Scaling over {s.scaling_agents[0]}-{s.scaling_agents[-1]} agents: {whole}steepest stage {steepest} ~ "
                 f"agents^{per_stage[steepest].exponent:.2f} (R² {per_stage[steepest].r_squared:.2f})."
             )
-        memory = memory_vs_agents(s.scaling_agents, s.memory_steps, seed=self.seed)
+        memory = memory_vs_agents(s.scaling_agents, s.memory_steps, seed=self.seed, preset=self.preset)
         blocks.append(Figure("memory_vs_agents", scaling_plot(memory, "Memory against agents", "initial agents",
                                                               "MiB (tracemalloc)"),
                              f"Traced memory (numpy buffers included) against agents ({s.memory_steps} steps)"))
@@ -366,7 +389,8 @@ class _Suite:
             functions, texts = [], []
             env = _subprocess_env()
             for label in labels:
-                profile, text = memory_profile_isolated(s.memprof_agents, s.memprof_steps, label, self.seed, env=env, cwd=self.out)
+                profile, text = memory_profile_isolated(s.memprof_agents, s.memprof_steps, label, self.seed, env=env,
+                                                        cwd=self.out, preset=self.preset)
                 if profile is not None:
                     functions.append(profile)
                 texts.append(text)
@@ -395,7 +419,10 @@ class _Suite:
         blocks: list = [Table(
             ("metric", "value"),
             (("wall time", f"{usage.wall_seconds:.3f} s"), ("CPU", f"{usage.cpu_percent:.0f} % ({usage.cpu_seconds:.3f} s)"),
+             ("CPU per core (machine-wide busy share)", " / ".join(f"{p:.0f} %" for p in usage.per_core_cpu_percent) or "n/a"),
+             ("background threads CPU", f"{usage.background_thread_cpu_seconds:.3f} s"),
              ("RSS delta", f"{usage.rss_delta_bytes / 1024**2:+.2f} MiB"), ("peak RSS", f"{_mib(usage.peak_rss_bytes)} MiB"),
+             ("average RSS (time-weighted)", f"{_mib(usage.average_rss_bytes)} MiB"),
              ("I/O", io), ("RSS samples", str(usage.sample_rss.size))),
             "monitor_resources over the baseline run (construction + steps + close)",
         )]
@@ -437,10 +464,11 @@ class _Suite:
         return Section("Phase 4: system-level profiling", tuple(blocks))
 
 
-def _environment_table(quick: bool, seed: int) -> Table:
+def _environment_table(mode: str, seed: int, preset: str) -> Table:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     return Table(("item", "value"), (
-        ("mode", "quick" if quick else "full"),
+        ("mode", mode),
+        ("workload preset", preset),
         ("seed", str(seed)),
         ("python", platform.python_version()),
         ("numpy", np.__version__),
@@ -451,14 +479,42 @@ def _environment_table(quick: bool, seed: int) -> Table:
 
 
 def run_suite(output_dir: str | Path, quick: bool = True, seed: int = 42, skip: Sequence[str] = (),
-              sizes: SuiteSizes | None = None) -> SuiteResult:
-    """Run phases 1-4 and write the report into ``output_dir``."""
+              sizes: SuiteSizes | None = None, preset: str = AGENTFARM, soak: SoakSizes | None = None) -> SuiteResult:
+    """Run phases 1-4 (or, with ``soak``, the soak run alone) and write the report into
+    ``output_dir``.
+
+    Args:
+        output_dir: the report directory (created).
+        quick: QUICK sizes instead of FULL (ignored when ``sizes`` is given).
+        seed: the workload seed.
+        skip: profilers to leave out (names in :data:`TOOLS`).
+        sizes: explicit experiment sizes.
+        preset: the profiled workload, ``"agentfarm"`` (default) or ``"light"``.
+        soak: run the soak of this size instead of phases 1-4 (always the AgentFarm preset).
+
+    Returns:
+        The :class:`SuiteResult`.
+    """
+    if preset not in (AGENTFARM, LIGHT):
+        raise ValueError(f"preset must be {AGENTFARM!r} or {LIGHT!r}, got {preset!r}")
     start = time.perf_counter()
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    suite = _Suite(sizes or (QUICK if quick else FULL), out, seed, skip)
-    environment = _environment_table(quick, seed)
-    sections = [suite.phase1(), suite.phase2(), suite.phase3(), suite.phase4()]
+    suite = _Suite(sizes or (QUICK if quick else FULL), out, seed, skip, preset)
+    if soak is not None:
+        environment = _environment_table(f"soak ({soak.agents} agents x {soak.steps} steps)", seed, AGENTFARM)
+        result = run_soak(soak.agents, soak.steps, seed, work_dir=out / "soak")
+        growth = result.rss_growth[1]
+        suite.findings.append(
+            f"Soak: {result.agents} agents x {result.steps} steps, p99 step {result.latency_ms(99):.2f} ms, peak RSS "
+            f"{result.usage.peak_rss_bytes / 1024**2:.1f} MiB, RSS growth {growth:+.3f} % per 1000 steps after the "
+            f"replay buffers filled ({'within' if growth <= 1.0 else 'OVER'} the 1 % leak limit), population never "
+            f"below {100 * result.min_population_share:.0f} % of its cap."
+        )
+        sections = [soak_section(result)]
+    else:
+        environment = _environment_table("quick" if quick else "full", seed, preset)
+        sections = [suite.phase1(), suite.phase2(), suite.phase3(), suite.phase4()]
     statuses = list(suite.statuses)
     for module, tool in (("line_profiler", "line_profiler"), ("memory_profiler", "memory_profiler"), ("yappi", "yappi")):
         try:
@@ -490,9 +546,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", "-o", default="profiling_report", help="report directory (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--skip", action="append", default=[], choices=TOOLS, help="skip a profiler (repeatable)")
+    parser.add_argument("--preset", default=AGENTFARM, choices=(AGENTFARM, LIGHT),
+                        help="profiled workload: the AgentFarm preset (learning and logging on) or the light "
+                             "default configuration (default: %(default)s)")
+    parser.add_argument("--soak", action="store_true",
+                        help="run the soak (AgentFarm preset, learning on, log on disk, sustained population) "
+                             "instead of phases 1-4")
+    parser.add_argument("--soak-steps", type=int, default=SoakSizes.steps, help="soak steps (default: %(default)s)")
+    parser.add_argument("--soak-agents", type=int, default=SoakSizes.agents,
+                        help="soak agents, also the population cap (default: %(default)s)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    result = run_suite(args.output, quick=args.quick, seed=args.seed, skip=args.skip)
+    try:
+        soak = SoakSizes(args.soak_agents, args.soak_steps) if args.soak else None
+    except ValueError as exc:
+        parser.error(str(exc))
+    result = run_suite(args.output, quick=args.quick, seed=args.seed, skip=args.skip, preset=args.preset, soak=soak)
     for status in result.statuses:
         if not status.available:
             logger.warning("%s", status.detail)
