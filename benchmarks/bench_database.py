@@ -341,3 +341,140 @@ class Targets:
         return _row_over_batched("memory", self.logs[:GRID_STEPS])
 
     track_batched_over_row_at_a_time_in_memory.unit = "ratio"
+
+
+# --- bytes written and syncs per step, per PRAGMA profile (issue 16) ---------------------------
+# Self-contained (own helpers and constants) so that edits to the classes above never change
+# what these measure.
+
+import json as _json  # noqa: E402
+import subprocess as _subprocess  # noqa: E402
+import sys as _sys  # noqa: E402
+
+IO_PROFILES = ["balanced", "performance", "safety", "memory"]
+IO_STEPS = 100  # logged steps of 1 000 agents (about 211 000 rows)
+
+# Runs in a fresh interpreter: open a log on disk with the profile, log the steps, close; prints
+# the bytes handed to write()/pwrite() (/proc/self/io "wchar") and the file sizes after close.
+_IO_CHILD = """
+import json, os, sys
+from benchmarks.common import step_logs
+from farm.storage import StorageConfig, make_logger
+
+profile, steps, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+logs = step_logs(steps, agents=1_000, seed=5) if steps else []
+
+def wchar():
+    with open("/proc/self/io") as handle:
+        return int(next(line for line in handle if line.startswith("wchar:")).split()[1])
+
+start = wchar()
+logger = make_logger(StorageConfig(db_path=path, pragma_profile=profile), "{}", 0)
+for log in logs:
+    logger.log_step(log)
+logger.close("completed")
+written = wchar() - start
+size = sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+print(json.dumps({"written": written, "size": size}))
+"""
+
+
+def _strace_syncs(report: str) -> int:
+    """fsync + fdatasync calls in an ``strace -c`` summary."""
+    total = 0
+    for line in report.splitlines():
+        fields = line.split()
+        if fields and fields[-1] in ("fsync", "fdatasync"):
+            total += int(fields[3])
+    return total
+
+
+def _io_run(profile: str, steps: int, strace: str | None) -> dict:
+    """One child run in a fresh directory: ``{"written", "size", "syncs"}`` (syncs None without
+    strace)."""
+    directory = tempfile.mkdtemp(prefix="bench_database_io_")
+    try:
+        path = os.path.join(directory, "run.db")
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in _sys.path if p))
+        command = [_sys.executable, "-c", _IO_CHILD, profile, str(steps), path]
+        trace = os.path.join(directory, "strace.txt")
+        if strace:
+            command = [strace, "-f", "-c", "-e", "trace=fsync,fdatasync", "-o", trace] + command
+        done = _subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=True)
+        out = _json.loads(done.stdout.strip().splitlines()[-1])
+        out["syncs"] = None
+        if strace:
+            with open(trace) as handle:
+                out["syncs"] = _strace_syncs(handle.read())
+        return out
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+class WriteAmplification:
+    """What logging 1 000 agents costs the disk per step, for each PRAGMA profile.
+
+    Each figure is the difference between a child process that logs 100 steps and one that only
+    opens and closes the log (schema creation, run row, close), divided by 100, so it is the
+    marginal cost of a step, close-time checkpoint and backup included:
+
+    * ``track_bytes_written_per_step``: bytes sqlite handed to ``write``/``pwrite`` (the process's
+      ``wchar`` in ``/proc/self/io``): journal, WAL and checkpoint writes all count, whatever the
+      file system caches;
+    * ``track_file_bytes_per_step``: growth of the database + WAL files on disk after close;
+    * ``track_syncs_per_step``: ``fsync`` + ``fdatasync`` calls, counted by ``strace -f -c``
+      (sqlite's VFS cannot be hooked from Python; NaN where strace is missing or not permitted).
+
+    Linux only (``/proc/self/io``); skipped elsewhere.
+    """
+
+    version = 1
+    params = [IO_PROFILES]
+    param_names = ["profile"]
+    rounds = 1
+    repeat = 1
+    number = 1
+    timeout = 600
+
+    def setup_cache(self):
+        if make_logger is None or not os.path.exists("/proc/self/io"):
+            return None
+        strace = shutil.which("strace")
+        if strace is not None:
+            try:
+                _subprocess.run([strace, "-f", "-c", "-o", os.devnull, "true"], check=True, capture_output=True, timeout=30)
+            except (OSError, _subprocess.SubprocessError):  # ptrace not permitted here
+                strace = None
+        out = {}
+        for profile in IO_PROFILES:
+            try:
+                empty, full = _io_run(profile, 0, strace), _io_run(profile, IO_STEPS, strace)
+            except _subprocess.CalledProcessError:  # a commit without this profile
+                continue
+            out[profile] = {
+                "written": (full["written"] - empty["written"]) / IO_STEPS,
+                "size": (full["size"] - empty["size"]) / IO_STEPS,
+                "syncs": float("nan") if strace is None else (full["syncs"] - empty["syncs"]) / IO_STEPS,
+            }
+        return out
+
+    setup_cache.timeout = 600
+
+    def setup(self, cache, profile):
+        if cache is None or profile not in cache:
+            raise NotImplementedError(f"profile {profile!r}, the storage API or /proc/self/io is not available")
+
+    def track_bytes_written_per_step(self, cache, profile):
+        return cache[profile]["written"]
+
+    track_bytes_written_per_step.unit = "bytes"
+
+    def track_file_bytes_per_step(self, cache, profile):
+        return cache[profile]["size"]
+
+    track_file_bytes_per_step.unit = "bytes"
+
+    def track_syncs_per_step(self, cache, profile):
+        return cache[profile]["syncs"]
+
+    track_syncs_per_step.unit = "syncs"

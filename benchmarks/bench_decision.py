@@ -255,3 +255,105 @@ class MemoryFloor:
 
     def peakmem_torch_imported_floor(self):
         pass
+
+
+# --- training frequency and the peak memory of acting and of PPO (issue 16) --------------------
+# Self-contained (own builder and constants) so that edits to the classes above never change
+# what these measure. The view is the AgentFarm preset's: 13 channels at radius 5.
+
+TRAIN_EVERY = [1, 2, 4, 8]
+LOOP_OBS_SHAPE = (13, 11, 11)
+LOOP_AGENTS = 1_000
+_LOOPS: dict = {}
+
+
+def _loop_policy(algorithm: str, **ddqn):
+    """A shared MLP policy over :data:`LOOP_OBS_SHAPE` (seed 0), DDQN fields overridden."""
+    if DDQNPolicy is None:
+        raise NotImplementedError("farm.decision.ddqn / ppo are not available at this commit")
+    try:
+        config = DecisionConfig(network=NetworkConfig(kind="mlp"), sharing="shared", ddqn=DDQNConfig(**ddqn),
+                                ppo=PPOConfig())
+    except TypeError as exc:  # a commit whose DDQNConfig lacks one of the fields
+        raise NotImplementedError(f"DDQNConfig does not take {sorted(ddqn)}: {exc}") from None
+    cls = DDQNPolicy if algorithm == "ddqn" else PPOPolicy
+    return cls(config, LOOP_OBS_SHAPE, seed=0)
+
+
+class _DecisionLoop:
+    """The decision part of a simulation step for 1 000 agents of one type: ``act`` on the
+    observations, then ``record`` of the transitions (which trains on the configured steps)."""
+
+    def __init__(self, policy) -> None:
+        self.policy = policy
+        self.ids, self.observations, self.mask, self.rewards = decision_batch(LOOP_AGENTS, LOOP_OBS_SHAPE, seed=21)
+        self.dones = np.zeros(LOOP_AGENTS, dtype=np.bool_)
+
+    def step(self) -> None:
+        actions = self.policy.act(self.observations, self.mask)
+        self.policy.record(self.ids, self.observations, self.mask, actions, self.rewards, self.dones)
+
+    def steps(self, count: int) -> None:
+        for _ in range(count):
+            self.step()
+
+
+class TrainingFrequency:
+    """Eight decision steps (act + record) of 1 000 agents with DDQN (shared MLP, 13x11x11 view,
+    batch 64) training every 1, 2, 4 or 8 steps: eight consecutive steps hold exactly 8 / k
+    training steps. Measured after 16 warm-up steps (the 10 000-transition buffer is full)."""
+
+    version = 1
+    params = [TRAIN_EVERY]
+    param_names = ["train_every"]
+    number = 1
+    repeat = (5, 15, 8.0)
+    rounds = 1
+    timeout = 300
+
+    def setup(self, train_every):
+        if train_every not in _LOOPS:
+            loop = _DecisionLoop(_loop_policy("ddqn", train_every=train_every, batch_size=64, learning_starts=256))
+            loop.steps(16)
+            _LOOPS[train_every] = loop
+        self.loop = _LOOPS[train_every]
+
+    def time_eight_decision_steps(self, train_every):
+        self.loop.steps(8)
+
+
+PEAK_CASES = ["floor", "ddqn_act", "ppo_act", "ddqn_learn", "ppo_rollout"]
+
+
+class DecisionPeakMemory:
+    """Peak RSS of the decision stage for 1 000 agents (13x11x11 view, shared MLP), beside its
+    floor (torch imported, inputs built, no policy):
+
+    * ``ddqn_act`` / ``ppo_act``: build the policy, one batched ``act``;
+    * ``ddqn_learn``: 12 act + record steps of DDQN (training every 2 steps; the 10 000-transition
+      buffer fills);
+    * ``ppo_rollout``: ``rollout_steps + 1`` act + record steps of PPO, so one whole rollout is held
+      and one update (4 epochs of 4 minibatches) runs.
+    """
+
+    version = 1
+    params = [PEAK_CASES]
+    param_names = ["case"]
+    rounds = 1
+    timeout = 300
+
+    def setup(self, case):
+        if DDQNPolicy is None:
+            raise NotImplementedError("farm.decision.ddqn / ppo are not available at this commit")
+        self.inputs = decision_batch(LOOP_AGENTS, LOOP_OBS_SHAPE, seed=21)
+
+    def peakmem_decision(self, case):
+        if case == "floor":
+            return
+        loop = _DecisionLoop(_loop_policy(case.split("_")[0]))
+        if case.endswith("_act"):
+            loop.policy.act(loop.observations, loop.mask)
+        elif case == "ddqn_learn":
+            loop.steps(12)
+        else:
+            loop.steps(loop.policy.decision_config.ppo.rollout_steps + 1)

@@ -101,3 +101,73 @@ class LargeWorldRegeneration:
         return min(timeit.repeat(self.manager.regenerate, number=5, repeat=200)) / 5
 
     track_regenerate_min_seconds.unit = "seconds"
+
+
+# --- consumption and nearest-resource queries per backend (issue 16) ---------------------------
+# Self-contained (own builder and constants) so that edits to the classes above never change
+# what these measure.
+
+try:
+    from farm.spatial import make_index as _make_index
+except ImportError:  # a commit older than the spatial package
+    _make_index = None
+
+QUERY_STORAGES = ["list", "array", "memmap"]
+QUERY_NODE_COUNTS = [1_000, 100_000]
+QUERY_WORLD = 1_000.0
+QUERY_AGENTS = 1_000  # requests / query points per call, like one step of 1 000 agents
+QUERY_RADIUS = 5.0
+_QUERY_MANAGERS: dict = {}
+
+
+def _query_manager(storage: str, nodes: int):
+    """A manager of ``nodes`` nodes at full amount (30) with a k-d tree over them, uniform in a
+    1000x1000 world, seed 7; one per process and parameter pair."""
+    key = (storage, nodes)
+    if key not in _QUERY_MANAGERS:
+        if ResourceManager is None or _make_index is None:
+            raise NotImplementedError("farm.resources.manager / farm.spatial are not available at this commit")
+        config = ResourceConfig(count=nodes, storage=storage, max_amount=30.0)
+        manager = ResourceManager(config, QUERY_WORLD, QUERY_WORLD, np.random.default_rng(7),
+                                  lambda points: _make_index("kdtree", points, bounds=(QUERY_WORLD, QUERY_WORLD)))
+        weakref.finalize(manager, manager.close)
+        _QUERY_MANAGERS[key] = manager
+    return _QUERY_MANAGERS[key]
+
+
+class ConsumeAndNearest:
+    """One step's resource traffic of 1 000 agents, per storage backend and node count.
+
+    ``consume``: 1 000 requests of 0.001 on seeded random nodes (duplicates included, so the
+    proportional split runs; the amounts drop by under 1 % over the whole benchmark, so every call
+    does the same work). ``nearest``: ``nearest_nonempty`` of 1 000 uniform points within r = 5
+    (the spatial query plus the backend's amount read). ``peakmem_*`` add each call to the floor of
+    the built manager (its backend's node storage).
+    """
+
+    version = 1
+    params = [QUERY_STORAGES, QUERY_NODE_COUNTS]
+    param_names = ["storage", "nodes"]
+    number = 10
+    repeat = (5, 15, 4.0)
+    rounds = 1
+    timeout = 180
+
+    def setup(self, storage, nodes):
+        self.manager = _query_manager(storage, nodes)
+        rng = np.random.default_rng(3)
+        self.request_nodes = rng.integers(0, nodes, QUERY_AGENTS)
+        self.requests = np.full(QUERY_AGENTS, 0.001)
+        self.points = rng.random((QUERY_AGENTS, 2)) * QUERY_WORLD
+
+    def time_consume(self, storage, nodes):
+        self.manager.consume(self.request_nodes, self.requests)
+
+    def time_nearest(self, storage, nodes):
+        self.manager.nearest_nonempty(self.points, QUERY_RADIUS)
+
+    def peakmem_consume(self, storage, nodes):
+        self.manager.consume(self.request_nodes, self.requests)
+
+    def peakmem_nearest(self, storage, nodes):
+        self.manager.nearest_nonempty(self.points, QUERY_RADIUS)

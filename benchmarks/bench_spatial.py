@@ -344,3 +344,174 @@ class TargetRatios:
     def track_spatial_hash_batched_vs_immediate_update_then_query(self):
         """Target <= 1."""
         return self._batched_vs_immediate("spatial_hash")
+
+
+# --- dirty-region tracking overhead and rebuilds per step (issue 16) ---------------------------
+# Self-contained (own helpers and constants) so that edits to the classes above never change what
+# these measure.
+
+try:
+    from farm.spatial import DirtyRegionGrid as _DirtyRegionGrid
+except ImportError:  # a commit without dirty-region tracking
+    _DirtyRegionGrid = None
+
+try:
+    from .common import simulation_config as _simulation_config
+except ImportError:  # a common.py older than the simulation builder
+    _simulation_config = None
+
+TRACKED_KINDS = ["kdtree", "quadtree", "spatial_hash"]
+TRACKING = ["on", "off"]
+TRACKED_POINTS = 1_000
+TRACKED_MOVED = 100  # rows moved per cycle, in 10 update calls of 10 (batched mode)
+TRACKED_QUERIES = 100
+
+
+if _DirtyRegionGrid is not None:
+
+    class _UntrackedRegions(_DirtyRegionGrid):
+        """A region grid that records nothing: dirty-region tracking switched off."""
+
+        def mark(self, positions):
+            pass
+
+        def mark_all(self):
+            pass
+
+
+class _TrackedMover:
+    """An index of 1 000 uniform points (seed 11) in batched mode; each :meth:`cycle` moves 100
+    rows by up to 1 unit in 10 ``update`` calls and runs one radius query (r = 5) of 100 points,
+    alternating between two layouts so every cycle really moves points. ``tracking="off"``
+    replaces the index's region grid by one that records nothing."""
+
+    def __init__(self, kind: str, tracking: str) -> None:
+        if make_index is None or _DirtyRegionGrid is None:
+            raise NotImplementedError("farm.spatial with dirty-region tracking is not available at this commit")
+        points = positions(TRACKED_POINTS, "uniform", WORLD, WORLD, seed=11)
+        self.queries = positions(TRACKED_QUERIES, "uniform", WORLD, WORLD, seed=12)
+        self.index = make_index(kind, points, bounds=(WORLD, WORLD), update_mode="batched")
+        if tracking == "off":
+            if not isinstance(getattr(self.index, "_regions", None), _DirtyRegionGrid):
+                raise NotImplementedError("this index keeps no region grid to switch off")
+            grid = self.index._regions
+            self.index._regions = _UntrackedRegions(grid.frame, grid.region_size)
+        rng = np.random.default_rng(13)
+        moved = rng.choice(TRACKED_POINTS, size=TRACKED_MOVED, replace=False)
+        self.chunks = np.array_split(moved, 10)
+        jitter = rng.uniform(-1.0, 1.0, size=(TRACKED_MOVED, 2))
+        self.layouts = [np.clip(points[moved] + jitter, 0.0, WORLD), points[moved].copy()]
+        self.flip = 0
+        self.cycle()
+
+    def cycle(self):
+        target = self.layouts[self.flip]
+        self.flip ^= 1
+        start = 0
+        for chunk in self.chunks:
+            self.index.update(chunk, target[start : start + len(chunk)])
+            start += len(chunk)
+        return self.index.query_radius(self.queries, 5.0)
+
+
+class DirtyRegionTracking:
+    """Cost of dirty-region tracking: one update-then-query cycle with the region grid recording
+    (``on``, what the engine does) and with a grid that records nothing (``off``).
+
+    The k-d tree and the spatial hash never read the grid, so ``off`` is their cost without the
+    bookkeeping; the quadtree reads it to choose between a partial refresh and a full rebuild, so
+    its ``off`` always refreshes in part."""
+
+    version = 1
+    params = [TRACKED_KINDS, TRACKING]
+    param_names = ["kind", "tracking"]
+    number = 20
+    repeat = (5, 15, 4.0)
+    rounds = 1
+    timeout = 120
+
+    def setup(self, kind, tracking):
+        if getattr(self, "_built_for", None) != (kind, tracking):
+            self.mover = _TrackedMover(kind, tracking)
+            self._built_for = (kind, tracking)
+
+    def time_update_then_query(self, kind, tracking):
+        self.mover.cycle()
+
+
+class DirtyRegionOverhead:
+    """``track_on_over_off``: the cycle of :class:`DirtyRegionTracking` with tracking on over
+    off, measured side by side in one process (interleaved, best of 7 repeats of 20 cycles);
+    > 1 is the tracking overhead."""
+
+    version = 1
+    params = [TRACKED_KINDS]
+    param_names = ["kind"]
+    rounds = 1
+    repeat = 1
+    number = 1
+    timeout = 120
+
+    def setup(self, kind):
+        self.on, self.off = _TrackedMover(kind, "on"), _TrackedMover(kind, "off")
+
+    def track_on_over_off(self, kind):
+        seconds = {"on": [], "off": []}
+        for _ in range(7):  # interleaved, so drift on a shared machine hits both sides alike
+            seconds["on"].append(timeit.timeit(self.on.cycle, number=20))
+            seconds["off"].append(timeit.timeit(self.off.cycle, number=20))
+        return min(seconds["on"]) / min(seconds["off"])
+
+    track_on_over_off.unit = "ratio"
+
+
+class RebuildsPerStep:
+    """Full rebuilds and partial refreshes of the agent index per simulation step: the default
+    (light) configuration, 1 000 agents in 100x100 (births and deaths force rebuilds), 100 steps
+    after 10, seed 42, per index kind (``IndexStats`` counters)."""
+
+    version = 1
+    params = [TRACKED_KINDS]
+    param_names = ["kind"]
+    rounds = 1
+    repeat = 1
+    number = 1
+    timeout = 300
+
+    def setup_cache(self):
+        if _simulation_config is None or make_index is None:
+            return None
+        try:
+            from farm import Simulation
+        except ImportError:
+            return None
+        out = {}
+        for kind in TRACKED_KINDS:
+            with Simulation(_simulation_config(agents=1_000, spatial__index=kind)) as sim:
+                sim.run(10)
+                if not hasattr(sim.agent_index, "stats"):
+                    return None
+                before = sim.agent_index.stats()
+                sim.run(100)
+                after = sim.agent_index.stats()
+            out[kind] = {
+                "rebuilds": (after.rebuild_count - before.rebuild_count) / 100,
+                "refreshes": (after.refresh_count - before.refresh_count) / 100,
+            }
+        return out
+
+    setup_cache.timeout = 300
+
+    def setup(self, cache, kind):
+        if cache is None:
+            raise NotImplementedError("index stats or the simulation are not available at this commit")
+
+    def track_rebuilds_per_step(self, cache, kind):
+        return cache[kind]["rebuilds"]
+
+    track_rebuilds_per_step.unit = "rebuilds"
+
+    def track_refreshes_per_step(self, cache, kind):
+        return cache[kind]["refreshes"]
+
+    track_refreshes_per_step.unit = "refreshes"
