@@ -395,7 +395,9 @@ def _io_run(profile: str, steps: int, strace: str | None) -> dict:
     directory = tempfile.mkdtemp(prefix="bench_database_io_")
     try:
         path = os.path.join(directory, "run.db")
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in _sys.path if p))
+        # The child imports ``benchmarks.common``: the folder above this module comes first.
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([here, *(p for p in _sys.path if p)]))
         command = [_sys.executable, "-c", _IO_CHILD, profile, str(steps), path]
         trace = os.path.join(directory, "strace.txt")
         if strace:
@@ -437,8 +439,8 @@ class WriteAmplification:
     timeout = 600
 
     def setup_cache(self):
-        if make_logger is None or not os.path.exists("/proc/self/io"):
-            return None
+        if make_logger is None or not os.path.exists("/proc/self/io"):  # never None (asv_runner drops it)
+            return {"skip": "the storage API or /proc/self/io is not available"}
         strace = shutil.which("strace")
         if strace is not None:
             try:
@@ -449,7 +451,9 @@ class WriteAmplification:
         for profile in IO_PROFILES:
             try:
                 empty, full = _io_run(profile, 0, strace), _io_run(profile, IO_STEPS, strace)
-            except _subprocess.CalledProcessError:  # a commit without this profile
+            except _subprocess.CalledProcessError as exc:  # e.g. a commit without this profile
+                tail = exc.stderr.strip().splitlines()[-1:] if exc.stderr else []
+                out[profile] = {"failed": tail[0] if tail else f"exit status {exc.returncode}"}
                 continue
             out[profile] = {
                 "written": (full["written"] - empty["written"]) / IO_STEPS,
@@ -461,8 +465,10 @@ class WriteAmplification:
     setup_cache.timeout = 600
 
     def setup(self, cache, profile):
-        if cache is None or profile not in cache:
-            raise NotImplementedError(f"profile {profile!r}, the storage API or /proc/self/io is not available")
+        if "skip" in cache:
+            raise NotImplementedError(cache["skip"])
+        if "failed" in cache.get(profile, {"failed": "not run"}):
+            raise NotImplementedError(f"profile {profile!r}: {cache.get(profile, {}).get('failed')}")
 
     def track_bytes_written_per_step(self, cache, profile):
         return cache[profile]["written"]

@@ -127,9 +127,15 @@ def _query_manager(storage: str, nodes: int):
     if key not in _QUERY_MANAGERS:
         if ResourceManager is None or _make_index is None:
             raise NotImplementedError("farm.resources.manager / farm.spatial are not available at this commit")
-        config = ResourceConfig(count=nodes, storage=storage, max_amount=30.0)
-        manager = ResourceManager(config, QUERY_WORLD, QUERY_WORLD, np.random.default_rng(7),
-                                  lambda points: _make_index("kdtree", points, bounds=(QUERY_WORLD, QUERY_WORLD)))
+        try:
+            config = ResourceConfig(count=nodes, storage=storage, max_amount=30.0)
+            manager = ResourceManager(config, QUERY_WORLD, QUERY_WORLD, np.random.default_rng(7),
+                                      lambda points: _make_index("kdtree", points, bounds=(QUERY_WORLD, QUERY_WORLD)))
+        except (TypeError, ValueError) as exc:  # a commit without these options
+            raise NotImplementedError(f"ResourceManager with a spatial index: {exc}") from None
+        if not (hasattr(manager, "consume") and hasattr(manager, "nearest_nonempty")):
+            manager.close()
+            raise NotImplementedError("ResourceManager.consume / nearest_nonempty are not available at this commit")
         weakref.finalize(manager, manager.close)
         _QUERY_MANAGERS[key] = manager
     return _QUERY_MANAGERS[key]
