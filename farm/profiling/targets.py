@@ -41,17 +41,23 @@ def _method_target(owner: Any, name: str) -> ProfileTarget | None:
 
 
 def simulation_targets(sim: Any) -> tuple[ProfileTarget, ...]:
-    """Observation (stage and builder), act stage, spatial update (stage and index), each policy's
-    decision and resource regeneration: the plan's five hot spots, in loop order, deduplicated."""
+    """Profile targets of a simulation, in loop order, deduplicated.
+
+    Observation (stage and builder), the act and learn stages, spatial update (stage and index),
+    each policy's decision and transition recording, the log stage and resource regeneration.
+    """
     candidates = [
         _method_target(sim, "observe"),
         _method_target(sim.observation_builder, "build"),
         _method_target(sim, "act"),
+        _method_target(sim, "learn"),  # record + training (a stage of its own since the rules split)
         _method_target(sim, "update_spatial_index"),
         _method_target(sim.agent_index, "update"),
         _method_target(sim.resource_index, "update"),
     ]
     candidates += [_method_target(policy, "act") for policy in sim.policies.values()]
+    candidates += [_method_target(policy, "record") for policy in sim.policies.values()]
+    candidates.append(_method_target(sim, "log_step"))
     candidates.append(_method_target(sim.resources, "regenerate"))
     seen: set[int] = set()
     targets = []
