@@ -1,6 +1,8 @@
 from setuptools import find_packages, setup
 
-BENCH = ["asv==0.6.6", "virtualenv>=20"]
+# asv_runner is pinned: the suite relies on 0.3.2 re-running setup before every timed call
+# (benchmarks that consume their setup, and number > 1 on classes with a setup).
+BENCH = ["asv==0.6.6", "asv_runner==0.3.2", "virtualenv>=20"]
 PROFILE = [
     "snakeviz>=2.2.0",
     "line_profiler>=4.1.0",

@@ -3,7 +3,7 @@
 The only benchmark module that imports torch (through ``farm.decision.ddqn``/``ppo``). Every
 parameter combination is a fresh process paying ~1.5 s for that import, so the grids are small
 and ``rounds = 1``. Ratios the issue sets targets for are ``track_*`` benchmarks that time both
-sides in the same process (best of several ``timeit`` repeats):
+sides in the same process (``common.best_of``):
 
 * ``ActBatching.track_act_batch_speedup``: per-agent cost of ``act`` at batch 1 over batch 1 000
   (target >= 10);
@@ -14,11 +14,9 @@ sides in the same process (best of several ``timeit`` repeats):
 
 from __future__ import annotations
 
-import timeit
-
 import numpy as np
 
-from benchmarks.common import decision_batch
+from .common import ONE_WARMUP_CALL, best_of, decision_batch, memoize, timed
 
 try:
     from farm.decision.config import DDQNConfig, DecisionConfig, NetworkConfig, PPOConfig
@@ -48,11 +46,6 @@ def _policy(algorithm: str, network: str = "mlp", sharing: str = "shared", seed:
     return cls(config, OBS_SHAPE, seed=seed)
 
 
-def _best_seconds(call, number: int, repeat: int = 5) -> float:
-    """Best-of-``repeat`` mean seconds of one ``call()``."""
-    return min(timeit.repeat(call, number=number, repeat=repeat)) / number
-
-
 class ActLatency:
     """Decision latency per agent (microseconds) of one batched ``act``."""
 
@@ -77,7 +70,7 @@ class ActLatency:
         return 1e6 * self._seconds_per_call() / batch
 
     def _seconds_per_call(self) -> float:
-        return _best_seconds(lambda: self.policy.act(self.observations, self.action_mask), self.calls)
+        return best_of(timed(lambda: self.policy.act(self.observations, self.action_mask), self.calls))
 
 
 class ActBatching:
@@ -98,8 +91,8 @@ class ActBatching:
         self.thousand = decision_batch(1_000, OBS_SHAPE, seed=1)
 
     def track_act_batch_speedup(self, network):
-        alone = _best_seconds(lambda: self.policy.act(self.one[1], self.one[2]), 200)
-        batched = _best_seconds(lambda: self.policy.act(self.thousand[1], self.thousand[2]), 5) / 1_000
+        alone = best_of(timed(lambda: self.policy.act(self.one[1], self.one[2]), 200))
+        batched = best_of(timed(lambda: self.policy.act(self.thousand[1], self.thousand[2]), 5)) / 1_000
         return alone / batched
 
 
@@ -111,7 +104,9 @@ class TrainStep:
     params = (["ddqn", "ppo"], ["mlp", "cnn"])  # algorithm, network
     param_names = ["algorithm", "network"]
     rounds = 1
-    repeat = (1, 10, 5.0)
+    number = 1  # 1.4 ms and more per call
+    repeat = (3, 10, 2.0)
+    warmup_time = ONE_WARMUP_CALL
     timeout = 120
 
     def setup(self, algorithm, network):
@@ -154,7 +149,7 @@ class TrainStepTarget:
         TrainStep.setup(self, "ddqn", "mlp")
 
     def track_ddqn_train_step_ms(self):
-        return 1e3 * _best_seconds(self.train, 50)
+        return 1e3 * best_of(timed(self.train, 50))
 
 
 def _sharing_policy(sharing: str):
@@ -167,11 +162,13 @@ def _sharing_policy(sharing: str):
     return policy
 
 
-_SHARING_INPUTS = decision_batch(100, OBS_SHAPE, seed=4)
+@memoize
+def _sharing_inputs():
+    return decision_batch(100, OBS_SHAPE, seed=4)
 
 
 def _decision_step(policy) -> None:
-    ids, observations, mask, rewards = _SHARING_INPUTS
+    ids, observations, mask, rewards = _sharing_inputs()
     actions = policy.act_agents(ids, observations, mask)
     policy.record(ids, observations, mask, actions, rewards, np.zeros(ids.size, dtype=bool))
 
@@ -190,7 +187,9 @@ class StepSharing:
     params = (["shared", "per_agent"],)  # sharing
     param_names = ["sharing"]
     rounds = 1
-    repeat = (1, 10, 10.0)
+    number = 1  # 1.4 ms (shared) and 120 ms (per agent) per call
+    repeat = (3, 10, 2.0)
+    warmup_time = ONE_WARMUP_CALL
     timeout = 180
 
     def setup(self, sharing):
@@ -214,8 +213,8 @@ class SharedSpeedup:
         self.per_agent = _sharing_policy("per_agent")
 
     def track_shared_speedup(self):
-        shared = _best_seconds(lambda: _two_decision_steps(self.shared), 20, repeat=3)
-        per_agent = _best_seconds(lambda: _two_decision_steps(self.per_agent), 2, repeat=3)
+        shared = best_of(timed(lambda: _two_decision_steps(self.shared), 20))
+        per_agent = best_of(timed(lambda: _two_decision_steps(self.per_agent), 2))
         return per_agent / shared
 
 

@@ -17,13 +17,12 @@ observation is built.
 
 from __future__ import annotations
 
-import timeit
 import tracemalloc
 import weakref
 
 import numpy as np
 
-from benchmarks.common import observation_inputs
+from .common import best_of, memoize, observation_inputs, timed
 
 try:
     from farm.config import WorldConfig
@@ -42,6 +41,9 @@ AGENT_COUNTS = [100, 1_000]
 WORLD = 100.0
 AGENT_CHANNELS = ("SELF_HP", "ALLIES_HP", "ENEMIES_HP")
 REFERENCE_AGENTS = 3  # the reference is timed on this many agents and reported per agent
+# Rounds of the reference's best-of: it is the slow per-agent code (up to ~0.1 s a round at R=20),
+# so it keeps the 2 rounds it always had instead of common.BEST_OF_REPEATS.
+REFERENCE_REPEATS = 2
 
 
 class ObservationSetup:
@@ -70,14 +72,12 @@ class ObservationSetup:
         for agent_id in self.state.ids[:REFERENCE_AGENTS]:
             self.builder.build_one(int(agent_id))
 
-    def batched_us_per_agent(self, repeat: int = 7) -> float:
+    def batched_us_per_agent(self) -> float:
         self.build()
-        number = max(1, 2_000 // self.agents)
-        best = min(timeit.repeat(self.build, number=number, repeat=repeat)) / number
-        return best * 1e6 / self.agents
+        return best_of(timed(self.build, max(1, 2_000 // self.agents))) * 1e6 / self.agents
 
-    def reference_us_per_agent(self, repeat: int = 2) -> float:
-        return min(timeit.repeat(self.reference, number=1, repeat=repeat)) * 1e6 / REFERENCE_AGENTS
+    def reference_us_per_agent(self) -> float:
+        return best_of(timed(self.reference), repeat=REFERENCE_REPEATS) * 1e6 / REFERENCE_AGENTS
 
     def traced_build(self) -> tuple[int, int]:
         """``(tracemalloc peak bytes during one build, output bytes)``."""
@@ -92,17 +92,16 @@ class ObservationSetup:
         return peak, out.nbytes
 
 
-_CACHE: dict[tuple, ObservationSetup] = {}
-
-
 def prepared(agents, channels, radius, interpolation="nearest", source="grid") -> ObservationSetup:
     """Memoized per process, so asv's per-sample setup calls are free."""
     if make_observation_builder is None:
         raise NotImplementedError(f"farm.observation multi-channel builder is not available: {_MISSING}")
-    key = (agents, tuple(channels), radius, interpolation, source)
-    if key not in _CACHE:
-        _CACHE[key] = ObservationSetup(agents, channels, radius, interpolation, source)
-    return _CACHE[key]
+    return _prepared(agents, tuple(channels), radius, interpolation, source)
+
+
+@memoize
+def _prepared(agents, channels: tuple, radius, interpolation, source) -> ObservationSetup:
+    return ObservationSetup(agents, channels, radius, interpolation, source)
 
 
 class BuildTime:

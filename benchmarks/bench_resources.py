@@ -1,18 +1,20 @@
 """Resource regeneration: time and peak memory per storage backend, algorithm and node count.
 
 ``Regeneration`` builds one :class:`farm.resources.manager.ResourceManager` per process (setup is
-memoized, so the interleaved per-call setup asv runs is free) and times single ``regenerate()``
-calls. ``DefaultRegeneration`` is the regeneration of the default 100x100 medium-density world;
+memoized with ``common.memoize``, so the per-call setup asv runs is free) and times
+``regenerate()`` calls: ``number`` calls per sample, each timed alone (asv_runner 0.3.2 re-runs the
+memoized setup between them), averaged; successive calls keep regenerating the same nodes. ``DefaultRegeneration`` is the regeneration of the default 100x100 medium-density world;
 ``LargeWorldRegeneration`` that of the grid's largest world (500x500, dense), the benchmark the
 regression drill (``tools/regression_drill.py``) bisects with ``asv find``.
 """
 
 from __future__ import annotations
 
-import timeit
 import weakref
 
 import numpy as np
+
+from .common import best_of, memoize, timed
 
 try:
     from farm.resources.config import ResourceConfig
@@ -40,21 +42,24 @@ def build_manager(storage: str, regeneration: str, nodes: int | None, world: flo
     return manager
 
 
+# One manager per process and argument set: asv re-runs setup before every timed call.
+_shared_manager = memoize(build_manager)
+
+
 class Regeneration:
     """One ``regenerate()`` call; ``peakmem_regenerate`` adds the built nodes to the floor."""
 
     version = 1
     params = [STORAGES, REGENERATIONS, NODE_COUNTS]
     param_names = ["storage", "regeneration", "nodes"]
-    number = 20
-    repeat = (5, 15, 4.0)
+    number = 20  # calls per sample: 4 us to 9 ms per call
+    repeat = (5, 10, 1.0)
+    warmup_time = 0.05
     rounds = 1
     timeout = 120
 
     def setup(self, storage, regeneration, nodes):
-        if getattr(self, "_built_for", None) != (storage, regeneration, nodes):
-            self.manager = build_manager(storage, regeneration, nodes, WORLD)
-            self._built_for = (storage, regeneration, nodes)
+        self.manager = _shared_manager(storage, regeneration, nodes, WORLD)
 
     def time_regenerate(self, storage, regeneration, nodes):
         self.manager.regenerate()
@@ -68,12 +73,12 @@ class DefaultRegeneration:
     probabilistic regeneration."""
 
     version = 1
-    number = 200
-    repeat = (10, 30, 4.0)
+    number = 200  # 4.5 us per call
+    repeat = (10, 20, 1.0)
+    warmup_time = 0.05
 
     def setup(self):
-        if getattr(self, "manager", None) is None:
-            self.manager = build_manager("array", "probabilistic", None, 100.0)
+        self.manager = _shared_manager("array", "probabilistic", None, 100.0)
 
     def time_regenerate(self):
         self.manager.regenerate()
@@ -87,18 +92,18 @@ class LargeWorldRegeneration:
     time stolen by other processes, so it stays put on a loaded machine (the drill bisects it)."""
 
     version = 1
-    number = 20
-    repeat = (10, 30, 4.0)
+    number = 20  # 130 us per call
+    repeat = (10, 20, 1.0)
+    warmup_time = 0.05
 
     def setup(self):
-        if getattr(self, "manager", None) is None:
-            self.manager = build_manager("array", "probabilistic", None, 500.0, density="dense")
+        self.manager = _shared_manager("array", "probabilistic", None, 500.0, density="dense")
 
     def time_regenerate(self):
         self.manager.regenerate()
 
     def track_regenerate_min_seconds(self):
-        return min(timeit.repeat(self.manager.regenerate, number=5, repeat=200)) / 5
+        return best_of(timed(self.manager.regenerate, 5), repeat=200)
 
     track_regenerate_min_seconds.unit = "seconds"
 

@@ -8,18 +8,22 @@ array, rebuild the tree, then query).
 
 Query points are a second seeded set of the same size and distribution (not the indexed points,
 so no index can reuse its own tree). ``TargetRatios`` measures the issue's targets side by side in
-one process (best of several ``timeit`` repeats) and returns index time / floor time.
+one process (``common.best_of``) and returns index time / floor time.
+
+Timing: every ``time_`` keeps its per-call state as before (a fresh structure before each call;
+asv_runner 0.3.2 re-runs ``setup`` before every call) and sets ``number`` in ``setup`` from
+``common.calls_per_sample`` (memoized per parameter combination), so sub-millisecond points are
+averaged over several calls per sample while calls of 2 ms or more stay single. ``repeat`` is
+(min samples, max samples, seconds after which sampling stops once min is reached).
 """
 
 from __future__ import annotations
 
-import timeit
 import tracemalloc
-from functools import lru_cache
 
 import numpy as np
 
-from .common import positions
+from .common import best_of, calls_per_sample, memoize, positions, timed
 
 try:
     from scipy.spatial import cKDTree
@@ -46,6 +50,8 @@ SKIPPED = {
 MOVED_FRACTION = 0.1
 UPDATE_CALLS = 10  # the moved 10 % arrive in this many update calls, then one query follows
 UPDATE_QUERIES = 100  # query points of the query that follows the updates
+REPEAT = (3, 10, 0.5)  # asv samples per point: at least 3, at most 10, stop adding after 0.5 s
+WARMUP_SECONDS = 0.05
 
 
 def _require_api() -> None:
@@ -53,7 +59,7 @@ def _require_api() -> None:
         raise NotImplementedError("farm.spatial.make_index with update modes is not available at this commit")
 
 
-@lru_cache(maxsize=None)
+@memoize
 def _points(n: int, distribution: str, seed: int) -> np.ndarray:
     return positions(n, distribution, WORLD, WORLD, seed=seed)
 
@@ -133,6 +139,38 @@ class _Mover:
         return self.structure.query_radius(self.queries, self.radius)
 
 
+@memoize
+def _calls_per_sample(benchmark: str, *params) -> int:
+    """``common.calls_per_sample`` of one call of ``benchmark`` (a class name here) at
+    ``params``, on a structure prepared exactly as that class's ``setup`` prepares it."""
+    if benchmark == "IndexBuild":
+        kind, entities = params
+        points = _indexed(entities, "uniform")
+        return calls_per_sample(lambda: _build(kind, points))
+    if benchmark == "RadiusQuery":
+        kind, entities, distribution, radius = params
+        structure, queries = _ready_index(kind, entities, distribution, radius), _queries(entities, distribution)
+        return calls_per_sample(lambda: _radius(structure, kind, queries, radius))
+    if benchmark == "SingleRadiusQuery":
+        kind, entities = params
+        structure, single = _ready_index(kind, entities, "uniform"), _queries(entities, "uniform")[:100]
+        return calls_per_sample(lambda: _single_queries(structure, kind, single, 5.0))
+    if benchmark == "NearestQuery":
+        kind, entities, distribution = params
+        structure, queries = _ready_index(kind, entities, distribution), _queries(entities, distribution)
+        return calls_per_sample(lambda: _nearest(structure, kind, queries))
+    if benchmark == "UpdateThenQuery":
+        kind, entities, update_mode = params
+        return calls_per_sample(_Mover(kind, entities, update_mode).move_and_query)
+    raise ValueError(f"no calibration for {benchmark!r}")
+
+
+def _nearest(structure, kind: str, points: np.ndarray):
+    if kind == FLOOR:
+        return structure.query(points, 5)
+    return structure.query_nearest(points, 5)
+
+
 class IndexBuild:
     """Building an index over N uniform points (the distribution barely changes build cost)."""
 
@@ -141,9 +179,13 @@ class IndexBuild:
     param_names = ["kind", "entities"]
     timeout = 60
 
+    repeat = REPEAT
+    warmup_time = WARMUP_SECONDS
+
     def setup(self, kind, entities):
         _require_api()
         self.points = _indexed(entities, "uniform")
+        self.number = _calls_per_sample("IndexBuild", kind, entities)
 
     def time_build(self, kind, entities):
         _build(kind, self.points)
@@ -174,6 +216,8 @@ class RadiusQuery:
     params = (KINDS, [1_000, 10_000], DISTRIBUTIONS, RADII)
     param_names = ["kind", "entities", "distribution", "radius"]
     timeout = 60
+    repeat = REPEAT
+    warmup_time = WARMUP_SECONDS
 
     def setup(self, kind, entities, distribution, radius):
         _require_api()
@@ -181,6 +225,7 @@ class RadiusQuery:
             raise NotImplementedError("left out of the grid (see SKIPPED)")
         self.structure = _ready_index(kind, entities, distribution, radius)
         self.queries = _queries(entities, distribution)
+        self.number = _calls_per_sample("RadiusQuery", kind, entities, distribution, radius)
 
     def time_batched_radius(self, kind, entities, distribution, radius):
         _radius(self.structure, kind, self.queries, radius)
@@ -193,11 +238,14 @@ class SingleRadiusQuery:
     params = (KINDS, SIZES)
     param_names = ["kind", "entities"]
     timeout = 60
+    repeat = REPEAT
+    warmup_time = WARMUP_SECONDS
 
     def setup(self, kind, entities):
         _require_api()
         self.structure = _ready_index(kind, entities, "uniform")
         self.single = _queries(entities, "uniform")[:100]
+        self.number = _calls_per_sample("SingleRadiusQuery", kind, entities)
 
     def time_single_radius_100_calls(self, kind, entities):
         _single_queries(self.structure, kind, self.single, 5.0)
@@ -210,17 +258,17 @@ class NearestQuery:
     params = (KINDS, [1_000, 10_000], DISTRIBUTIONS)
     param_names = ["kind", "entities", "distribution"]
     timeout = 60
+    repeat = REPEAT
+    warmup_time = WARMUP_SECONDS
 
     def setup(self, kind, entities, distribution):
         _require_api()
         self.structure = _ready_index(kind, entities, distribution)
         self.queries = _queries(entities, distribution)
+        self.number = _calls_per_sample("NearestQuery", kind, entities, distribution)
 
     def time_nearest_k5(self, kind, entities, distribution):
-        if kind == FLOOR:
-            self.structure.query(self.queries, 5)
-        else:
-            self.structure.query_nearest(self.queries, 5)
+        _nearest(self.structure, kind, self.queries)
 
 
 class UpdateThenQuery:
@@ -230,12 +278,15 @@ class UpdateThenQuery:
     params = (KINDS, [1_000, 10_000], ["immediate", "batched"])
     param_names = ["kind", "entities", "update_mode"]
     timeout = 60
+    repeat = REPEAT
+    warmup_time = WARMUP_SECONDS
 
     def setup(self, kind, entities, update_mode):
         _require_api()
         if kind == FLOOR and update_mode == "batched":
             raise NotImplementedError("the floor has one mode: rewrite the array, rebuild, query")
-        self.mover = _Mover(kind, entities, update_mode)
+        self.mover = _Mover(kind, entities, update_mode)  # fresh before every call, as in version 1
+        self.number = _calls_per_sample("UpdateThenQuery", kind, entities, update_mode)
 
     def time_update_10_percent_then_query(self, kind, entities, update_mode):
         self.mover.move_and_query()
@@ -244,8 +295,13 @@ class UpdateThenQuery:
 def _structure_bytes(kind: str, n: int) -> int:
     """Bytes allocated by building an index over n uniform points and answering one query.
     numpy buffers are counted by tracemalloc; cKDTree's C++ node buffer is not, so it is added
-    as ``tree.size`` nodes of 72 bytes (scipy's ``ckdtreenode``)."""
-    points = _indexed(n, "uniform")
+    as ``tree.size`` nodes of 72 bytes (scipy's ``ckdtreenode``).
+
+    The indexed and the query points are built (and memoized) before tracing starts: they are
+    the benchmark's inputs, not the index's memory (version 1 built the query points under
+    tracing and counted them)."""
+    _indexed(n, "uniform")
+    _queries(n, "uniform")
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
@@ -256,14 +312,13 @@ def _structure_bytes(kind: str, n: int) -> int:
     tree = structure if kind == FLOOR else getattr(structure, "_tree", None)
     if tree is not None:
         allocated += int(tree.size) * 72
-    del points
     return allocated
 
 
 class IndexMemory:
-    """Memory held by an index, per 1 000 entities."""
+    """Memory held by an index, per 1 000 entities (its inputs not counted)."""
 
-    version = 1
+    version = 2  # 2: the query points are no longer counted as index memory
     params = (KINDS, [1_000, 10_000])
     param_names = ["kind", "entities"]
     unit = "bytes"
@@ -276,13 +331,10 @@ class IndexMemory:
         return _structure_bytes(kind, entities) * 1000.0 / entities
 
 
-def _ratio(index_call, floor_call, number: int, repeat: int = 9) -> float:
-    """Best time of ``index_call`` over best time of ``floor_call``; the two alternate so that
-    both see the same machine load."""
-    index_best = floor_best = float("inf")
-    for _ in range(repeat):
-        index_best = min(index_best, timeit.timeit(index_call, number=number))
-        floor_best = min(floor_best, timeit.timeit(floor_call, number=number))
+def _ratio(index_call, floor_call, number: int) -> float:
+    """Best time of ``index_call`` over best time of ``floor_call`` (``common.best_of``: the two
+    alternate, so both see the same machine load)."""
+    index_best, floor_best = best_of(timed(index_call, number), timed(floor_call, number))
     return index_best / floor_best
 
 

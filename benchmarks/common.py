@@ -1,15 +1,47 @@
-"""Seeded data builders shared by every benchmark module.
+"""Seeded data builders and the helpers every benchmark module shares.
 
-APPEND ONLY. Changing what an existing builder returns silently rewrites the benchmark history;
-add a new builder (or a new keyword with the old default) instead.
+DATA BUILDERS ARE APPEND ONLY. Changing what an existing builder returns silently rewrites the
+benchmark history; add a new builder (or a new keyword with the old default) instead. Helpers
+(the section at the end) may grow, but never change a builder's output.
 
 Every builder takes an explicit literal seed and returns the same data on every commit. Imports
 of ``farm`` are guarded: this module imports on commits that predate any farm API.
+
+Convention for NEW benchmarks (existing class, method and parameter names are history keys and
+stay as they are, even where they break these rules):
+
+- Imports: ``from .common import ...`` (relative: it works under asv, which imports the suite as
+  the package ``benchmarks``, and under ``tests/bench/walk_benchmarks.py``). Guard every ``farm``
+  import with ``try/except ImportError`` and set the missing names to ``None``.
+- Skip rule: ``setup`` raises ``NotImplementedError("<api> is not available at this commit")``
+  when an API is missing or a combination is left out (keep left-out combinations as data, e.g. a
+  ``SKIPPED`` set); ``teardown`` tolerates a skipped setup. ``params`` never depend on what is
+  importable. Every class sets ``version`` (start at ``1``; bump it when what the benchmark
+  measures changes, never for a cosmetic edit).
+- Names: one module ``bench_<topic>.py`` per component, one class per operation family; the
+  class of a component's issue targets is ``Targets``; the size axis is ``param_names``
+  ``"entities"`` (points, agents, nodes or rows: say which in the class docstring).
+- Caching: build data once per process with :func:`memoize` (asv re-runs ``setup`` before every
+  timed call, so a memoized setup is free). Never mutate memoized data in a benchmark.
+- Best-of: a ``track_`` that times both sides of a ratio, or a minimum that must ignore load, uses
+  :func:`best_of` over :func:`timed` measures with its default :data:`BEST_OF_REPEATS`.
+- Timing: a ``time_`` whose call takes under 1 ms sets ``number`` (calls per sample, so that a
+  sample lasts about :data:`SAMPLE_SECONDS`; :func:`calls_per_sample` computes it), ``repeat``
+  and ``warmup_time``. A benchmark whose call consumes its setup (closes, flushes, advances a
+  simulation) says ``number = 1`` unless each call should be averaged over several fresh setups:
+  asv_runner 0.3.2 (pinned) re-runs ``setup`` before every call, also when ``number > 1``.
 """
 
 from __future__ import annotations
 
+import functools
+import math
+import timeit
+from typing import Callable, TypeVar
+
 import numpy as np
+
+T = TypeVar("T")
 
 try:
     from farm.config import SimulationConfig
@@ -176,3 +208,84 @@ def decision_batch(n: int, obs_shape: tuple[int, int, int] = (4, 11, 11), seed: 
     action_mask[:, [0, 4, 6]] = True
     rewards = rng.normal(0.0, 1.0, size=n)
     return np.arange(n, dtype=np.int64), observations, action_mask, rewards
+
+
+# --- helpers: one way to cache, to take a best-of, to size a sample (append only) ------------
+
+BEST_OF_REPEATS = 5  # rounds of every best-of measure in the suite
+SAMPLE_SECONDS = 0.002  # wall time one asv sample of a sub-millisecond ``time_`` aims at
+# A ``warmup_time`` that makes asv run exactly one untimed call (with its setup) before sampling:
+# enough for first-call effects (lazy imports, torch kernels) when every call gets a fresh setup.
+ONE_WARMUP_CALL = 1e-6
+
+
+def memoize(builder: Callable[..., T]) -> Callable[..., T]:
+    """``builder`` cached per process by its (hashable) arguments.
+
+    asv runs every parameter combination in a fresh process and calls ``setup`` before every
+    timed call, so a memoized builder makes repeated setups free. A builder that raises (for
+    example ``NotImplementedError`` at an old commit) is not cached. The cached object is shared:
+    a benchmark must not mutate it unless the mutation is part of what it measures.
+
+    Args:
+        builder: a function of hashable arguments.
+
+    Returns:
+        The memoized function.
+    """
+    return functools.cache(builder)
+
+
+def timed(call: Callable[[], object], number: int = 1) -> Callable[[], float]:
+    """A measure for :func:`best_of`: mean wall seconds of one ``call()`` over ``number``
+    back-to-back calls (``timeit``: garbage collection off while timing).
+
+    Args:
+        call: the code to time, no arguments.
+        number: calls per measurement.
+
+    Returns:
+        A function of no arguments returning seconds per call.
+    """
+    return lambda: timeit.timeit(call, number=number) / number
+
+
+def best_of(*measures: Callable[[], float], repeat: int = BEST_OF_REPEATS) -> float | tuple[float, ...]:
+    """The smallest value of each measure over ``repeat`` rounds.
+
+    The measures alternate within a round (first, second, ..., first, ...), so the two sides of
+    a ratio see the same machine load; the minimum ignores time stolen by other processes.
+
+    Args:
+        measures: functions of no arguments returning a value to minimize (seconds): a
+            :func:`timed` call, or a function that times a section itself.
+        repeat: rounds.
+
+    Returns:
+        The best value of the one measure, or a tuple with one best value per measure.
+    """
+    best = [float("inf")] * len(measures)
+    for _ in range(repeat):
+        for index, measure in enumerate(measures):
+            best[index] = min(best[index], measure())
+    return best[0] if len(measures) == 1 else tuple(best)
+
+
+def calls_per_sample(call: Callable[[], object], sample_seconds: float = SAMPLE_SECONDS, most: int = 1_000) -> int:
+    """Calls per asv sample so that one sample lasts about ``sample_seconds``.
+
+    asv calibrates ``number`` itself only for classes without ``setup``; a benchmark with a
+    (memoized) setup computes it once with this and sets ``self.number`` in ``setup``. The call is
+    made once to warm up, then timed three times; the best time counts.
+
+    Args:
+        call: one benchmark call, no arguments.
+        sample_seconds: target wall time of one sample.
+        most: upper bound on the result.
+
+    Returns:
+        ``ceil(sample_seconds / seconds per call)`` clipped to ``[1, most]``.
+    """
+    call()
+    seconds = min(timeit.repeat(call, number=1, repeat=3))
+    return int(min(most, max(1, math.ceil(sample_seconds / max(seconds, 1e-9)))))
