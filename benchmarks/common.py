@@ -276,7 +276,8 @@ def calls_per_sample(call: Callable[[], object], sample_seconds: float = SAMPLE_
 
     asv calibrates ``number`` itself only for classes without ``setup``; a benchmark with a
     (memoized) setup computes it once with this and sets ``self.number`` in ``setup``. The call is
-    made once to warm up, then timed three times; the best time counts.
+    timed once (a call already as long as a sample gives 1 at once), then three more times; the
+    best time counts.
 
     Args:
         call: one benchmark call, no arguments.
@@ -286,6 +287,7 @@ def calls_per_sample(call: Callable[[], object], sample_seconds: float = SAMPLE_
     Returns:
         ``ceil(sample_seconds / seconds per call)`` clipped to ``[1, most]``.
     """
-    call()
+    if timeit.timeit(call, number=1) >= sample_seconds:
+        return 1
     seconds = min(timeit.repeat(call, number=1, repeat=3))
     return int(min(most, max(1, math.ceil(sample_seconds / max(seconds, 1e-9)))))
