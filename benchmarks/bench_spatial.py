@@ -178,7 +178,6 @@ class IndexBuild:
     params = (KINDS, SIZES)
     param_names = ["kind", "entities"]
     timeout = 60
-
     repeat = REPEAT
     warmup_time = WARMUP_SECONDS
 
