@@ -18,8 +18,9 @@ try:
     from farm import Simulation, run_simulation
 except ImportError:  # a commit older than the step loop
     Simulation = run_simulation = None
+# The loop's stages in order, where the engine names them.
 try:
-    from farm.core.simulation import Stage  # the loop's stages in order, where the engine names them
+    from farm.core.simulation import Stage
 except ImportError:  # a commit whose step loop has the six stages of STAGES
     Stage = None
 

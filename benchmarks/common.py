@@ -37,7 +37,8 @@ from __future__ import annotations
 import functools
 import math
 import timeit
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
@@ -290,4 +291,4 @@ def calls_per_sample(call: Callable[[], object], sample_seconds: float = SAMPLE_
     if timeit.timeit(call, number=1) >= sample_seconds:
         return 1
     seconds = min(timeit.repeat(call, number=1, repeat=3))
-    return int(min(most, max(1, math.ceil(sample_seconds / max(seconds, 1e-9)))))
+    return min(most, max(1, math.ceil(sample_seconds / max(seconds, 1e-9))))

@@ -12,7 +12,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks import common  # noqa: E402
+from benchmarks import common
 
 
 def test_best_of_takes_each_measures_minimum_and_alternates_them():
