@@ -1,22 +1,41 @@
-"""tools/asv_history.py: the pure parts against hand-computed truths.
+"""tools/historylib and tools/asv_history.py: the pure parts against hand-computed truths.
 
-The asv-driven workflows (run, publish, compare, continuous, find) are exercised end to end in
-``test_workflows.py``.
+The asv-driven workflows (run, publish, compare, continuous, find, the drill) are exercised end to
+end in ``test_workflows.py``.
 """
 
 from __future__ import annotations
 
+import ast
+import io
 import json
+import re
 import subprocess
 import sys
+import tarfile
+import time
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "tools"))
+TOOLS = REPO_ROOT / "tools"
+sys.path.insert(0, str(TOOLS))
 
 import asv_history  # noqa: E402
+from historylib import (  # noqa: E402
+    asvconf,
+    bisect,
+    gate,
+    gitrepo,
+    history,
+    machine,
+    proc,
+    results,
+    selection,
+    spread,
+    vendor,
+)
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -58,72 +77,404 @@ def toy_repo(tmp_path):
     return repo, engine
 
 
+def write_results(results_dir: Path, machine_name: str, commit: str, benchmarks: dict) -> Path:
+    """An asv 0.6 results file: ``benchmarks`` maps name -> value, or (values, params)."""
+    rows = {}
+    for name, spec in benchmarks.items():
+        values, params = spec if isinstance(spec, tuple) else ([spec], [])
+        rows[name] = [values, params, "1", 0, 1.0]
+    data = {"commit_hash": commit, "env_name": "env", "result_columns": ["result", "params", "version",
+                                                                         "started_at", "duration"],
+            "results": rows, "version": 2}
+    path = results_dir / machine_name / f"{commit[:8]}-env.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+    return path
+
+
+# ----------------------------------------------------------------------------------------- git
 def test_engine_commits_are_the_first_parent_commits_that_changed_farm_or_setup(toy_repo):
     repo, engine = toy_repo
-    assert asv_history.engine_commits("main", last=0, cwd=repo) == engine
-    assert asv_history.engine_commits("main", last=2, cwd=repo) == engine[-2:]
-    assert len(asv_history.first_parent_commits("main", cwd=repo)) == 8
+    assert gitrepo.engine_commits("main", last=0, cwd=repo) == engine
+    assert gitrepo.engine_commits("main", last=2, cwd=repo) == engine[-2:]
+    assert len(gitrepo.first_parent_commits("main", cwd=repo)) == 8
+
+
+def test_bad_revision_is_one_tool_error_not_a_called_process_error(toy_repo):
+    repo, engine = toy_repo
+    with pytest.raises(proc.ToolError, match="unknown revision 'nope'"):
+        gitrepo.rev_parse("nope", cwd=repo)
+    with pytest.raises(proc.ToolError, match="unknown revision"):
+        gitrepo.first_parent_commits("main..nope", cwd=repo)
+    with pytest.raises(proc.ToolError, match="bad range"):
+        gitrepo.check_range("main", cwd=repo)
+    assert gitrepo.check_range(f"{engine[0]}..main", cwd=repo) == (engine[0], _git(repo, "rev-parse", "main"))
+
+
+@pytest.mark.parametrize("argv", [["commits", "--range", "no-such-rev"], ["find", "nope..HEAD", "x"],
+                                  ["compare", "HEAD", "no-such-rev"], ["continuous", "no-such-rev", "HEAD"]])
+def test_cli_reports_a_bad_revision_in_one_line_with_exit_2(argv):
+    out = subprocess.run([sys.executable, str(TOOLS / "asv_history.py"), *argv], cwd=REPO_ROOT,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 2, out.stdout + out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "unknown revision" in lines[0] and "Traceback" not in out.stderr, out.stderr
+
+
+def test_branch_comes_from_asv_config_then_git(toy_repo):
+    repo, _ = toy_repo
+    assert gitrepo.default_branch({"branches": ["trunk"]}, cwd=repo) == "trunk"
+    _git(repo, "checkout", "-q", "-b", "develop")
+    assert gitrepo.default_branch({}, cwd=repo) == "develop"
+    assert gitrepo.default_branch({"branches": [None]}, cwd=repo) == "develop"
+
+
+# --------------------------------------------------------------------------------- timeouts
+def test_every_subprocess_call_in_tools_has_a_timeout():
+    """subprocess.run/check_output/check_call need timeout=; Popen only in proc.stream (timer)."""
+    offenders = []
+    for path in TOOLS.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            owner = node.func.value
+            if not (isinstance(owner, ast.Name) and owner.id == "subprocess"):
+                continue
+            keywords = {k.arg for k in node.keywords}
+            if node.func.attr == "Popen" and path.name != "proc.py":
+                offenders.append(f"{path.name}:{node.lineno} Popen")
+            elif node.func.attr in ("run", "check_output", "check_call", "call") and "timeout" not in keywords:
+                offenders.append(f"{path.name}:{node.lineno} {node.func.attr}")
+    assert offenders == []
+
+
+def test_stream_kills_the_process_group_at_the_timeout(tmp_path):
+    seen = []
+    started = time.monotonic()
+    rc, timed_out = proc.stream(["bash", "-c", "echo start; sleep 30 & sleep 30"], cwd=tmp_path, timeout=1.0,
+                                on_line=seen.append)
+    assert timed_out and rc != 0 and seen == ["start\n"]
+    assert time.monotonic() - started < 20
+    with pytest.raises(proc.ToolError, match="timeout"):
+        proc.run(["sleep", "5"], cwd=tmp_path, timeout=0.5)
+    with pytest.raises(proc.ToolError, match="not installed"):
+        proc.run(["no-such-program-xyz"], cwd=tmp_path, timeout=5)
 
 
 def test_progress_and_found_lines_are_recognized():
-    match = asv_history.PERCENT_LINE.match("[ 37.50%] ··· bench_simulation.FullRun.time_run        1.2s")
+    match = asvconf.PERCENT_LINE.match("[ 37.50%] ··· bench_simulation.FullRun.time_run        1.2s")
     assert match and float(match.group(1)) == 37.5 and match.group(3).startswith("bench_simulation.FullRun")
-    assert asv_history.COMMIT_LINE.search("[ 0.00%] · For agentfarm-bench commit 1dbcb943 <main~2>:").group(1) == "1dbcb943"
-    found = asv_history.FOUND_LINE.search("· Greatest regression found: 01102898 <main~2>")
-    assert found.group(1) == "01102898"
+    assert asvconf.COMMIT_LINE.search("[ 0.00%] · For agentfarm-bench commit 1dbcb943 <main~2>:").group(1) == "1dbcb943"
 
 
-def test_spread_table_and_summary_by_hand():
-    first = {"a.time(1)": 1.0, "a.time(2)": 2.0, "b.peakmem": 100.0, "only_first": 3.0}
-    second = {"a.time(1)": 1.1, "a.time(2)": 1.9, "b.peakmem": 100.0, "only_second": 4.0}
-    rows = asv_history.spread_table(first, second)
-    assert [label for label, _ in rows] == ["a.time(1)", "a.time(2)", "b.peakmem"]
-    assert rows[0][1] == pytest.approx(0.10) and rows[1][1] == pytest.approx(0.05) and rows[2][1] == 0.0
-    summary = asv_history.summarize_spread(rows)
-    assert summary["a.time"] == {"median": pytest.approx(0.075), "worst": pytest.approx(0.10), "points": 2}
-    assert summary["b.peakmem"]["worst"] == 0.0
-
-
+# ----------------------------------------------------------------------------------- config
 def test_derived_config_makes_paths_absolute(tmp_path):
-    out = asv_history.write_derived_config(tmp_path / "c.json", results_dir=tmp_path / "r", branches=["x"])
+    out = asvconf.write_derived_config(tmp_path / "c.json", results_dir=tmp_path / "r", branches=["x"])
     conf = json.loads(out.read_text())
     assert conf["repo"] == str(REPO_ROOT)
     assert conf["benchmark_dir"] == str(REPO_ROOT / "benchmarks")
     assert conf["env_dir"] == str(REPO_ROOT / ".asv" / "env")
     assert conf["results_dir"] == str(tmp_path / "r") and conf["branches"] == ["x"]
+    assert asvconf.config_dir(out, "results_dir") == tmp_path / "r"
 
 
-def test_asv_config_pins_dependencies_and_single_threads():
-    conf = asv_history.load_asv_config()
+def test_asv_config_pins_dependencies_and_lists_throughput_tracks_once():
+    conf = asvconf.load_asv_config()
     req = conf["matrix"]["req"]
     assert req["torch"] == ["2.13.0"]
-    assert set(req) >= {"numpy", "scipy", "psutil", "matplotlib", "torch"}
     assert all(len(versions) == 1 for versions in req.values())
-    assert all(value == ["1"] for value in conf["matrix"]["env_nobuild"].values())
     assert "--no-deps" in conf["build_command"][0] and "--no-deps" in conf["install_command"][0]
     assert conf["branches"] == ["main"] and conf["results_dir"] == "results" and conf["html_dir"] == "html"
-    assert None in conf["regressions_first_commits"].values()
-    assert asv_history.default_factor() == pytest.approx(1.0 + conf["regressions_thresholds"][".*"])
+    # regressions_first_commits is built from the gate's one list of larger-is-better patterns.
+    assert conf["regressions_first_commits"] == selection.first_commits_entries()
+    for regex in conf["regressions_thresholds"]:
+        re.compile(regex)
 
 
-def test_default_selection_excludes_the_big_grids_only():
-    import re
+# -------------------------------------------------------------------------------- selection
+def test_named_selections():
+    default = re.compile(selection.SELECTIONS["default"])
+    assert default.search("bench_simulation.FullRun.time_run")
+    assert default.search("bench_scalability.ComplexityExponent.track_complexity_exponent")
+    for excluded in ("bench_scalability.StepScaling.time_step", "bench_scalability.RunLength.peakmem_run",
+                     "bench_soak.Soak.track_rss_growth", "bench_instructions.Instructions.track_step_instructions"):
+        assert not default.search(excluded), excluded
+    grid = re.compile(selection.SELECTIONS["grid"])
+    assert grid.search("bench_scalability.StepScaling.time_step") and grid.search("bench_scalability.RunLength.time_run")
+    assert not grid.search("bench_scalability.ComplexityExponent.track_complexity_exponent")
+    assert selection.bench_args(["instructions"]) == ["--bench", selection.SELECTIONS["instructions"]]
+    assert selection.bench_args(None) == ["--bench", selection.SELECTIONS["default"]]
+    assert selection.bench_args(["all"]) == [] and selection.bench_args(["x.y", "grid"])[1] == "x.y"
 
-    selection = re.compile(asv_history.DEFAULT_BENCH)
-    assert selection.search("bench_simulation.FullRun.time_run")
-    assert selection.search("bench_scalability.ComplexityExponent.track_complexity_exponent")
-    assert not selection.search("bench_scalability.StepScaling.time_step")
-    assert not selection.search("bench_scalability.RunLength.peakmem_run")
+
+@pytest.mark.parametrize("name, expected", [
+    ("bench_simulation.FullRun.track_steps_per_second", True),
+    ("bench_database.Targets.track_logger_rows_per_second", True),
+    ("bench_database.Targets.track_raw_executemany_rows_per_second", True),
+    ("bench_decision.Act.track_act_batch_speedup(1000)", True),
+    ("bench_database.Targets.track_batched_over_row_at_a_time_in_memory", True),
+    ("bench_database.Targets.track_logger_over_raw_executemany", True),
+    ("bench_simulation.FullRun.time_run", False),
+    ("bench_observation.Targets.track_batched_us_per_agent('spatial')", False),
+    ("bench_spatial.TargetRatios.track_kdtree_batched_radius_vs_ckdtree", False),
+    ("bench_resources.LargeWorldRegeneration.track_regenerate_min_seconds", False),
+    ("bench_x.Y.time_throughput", False),  # a time_ is never larger-is-better
+])
+def test_larger_is_better(name, expected):
+    assert selection.larger_is_better(name) is expected
 
 
-def test_already_measured_reads_result_file_names(tmp_path):
-    machine_dir = tmp_path / "box"
-    machine_dir.mkdir()
-    (machine_dir / "machine.json").write_text("{}")
-    (machine_dir / "aaaaaaaa-env-0123.json").write_text("{}")
-    (tmp_path / "other").mkdir()
-    (tmp_path / "other" / "bbbbbbbb-env-0123.json").write_text("{}")
-    commits = ["a" * 40, "b" * 40, "c" * 40]
-    assert asv_history.already_measured(commits, "box", tmp_path) == ["a" * 40]
-    assert asv_history.already_measured(commits, "other", tmp_path) == ["b" * 40]
-    assert asv_history.already_measured(commits, "missing", tmp_path) == []
+# ---------------------------------------------------------------------------------- results
+def test_results_points_and_one_combination(tmp_path):
+    write_results(tmp_path, "box", "a" * 40, {
+        "m.C.time_x": 2.0,
+        "m.C.time_p": ([1.0, None, 3.0, float("nan")], [["'kdtree'", "'quadtree'"], ["100", "1000"]]),
+    })
+    points = results.load_points(tmp_path, "box", "a" * 40)
+    assert points == {"m.C.time_x": 2.0, "m.C.time_p('kdtree', 100)": 1.0, "m.C.time_p('quadtree', 100)": 3.0}
+    assert results.find_point(points, "m.C.time_p", ["quadtree", "100"]) == 3.0
+    assert results.find_point(points, "m.C.time_p", ["kdtree", "1000"]) is None
+    assert results.find_point(points, "m.C.time_x", None) == 2.0
+    assert results.measured_commits(tmp_path, "box") == {"a" * 8}
+    regex = re.compile(results.combination_regex("m.C.time_p", ["kdtree", "100"]))
+    assert regex.search("m.C.time_p('kdtree', 100)")
+    assert not regex.search("m.C.time_p('kdtree', 1000)") and not regex.search("m.C.time_px('kdtree', 100)")
+
+
+# ------------------------------------------------------------------------------------- gate
+THRESHOLDS = {".*": 0.10, "m\\.Slow\\..*": 0.50, "m\\.Slow\\.time_b.*": 0.30}
+
+
+def test_threshold_is_the_largest_matching_regex():
+    assert gate.threshold_for("m.Fast.time_a", THRESHOLDS) == 0.10
+    assert gate.threshold_for("m.Slow.time_b(1)", THRESHOLDS) == 0.50
+    assert gate.threshold_for("x", {"y": 0.2}) == gate.DEFAULT_THRESHOLD
+
+
+def _gate(tmp_path, base: dict, head: dict, factor=None):
+    write_results(tmp_path, "box", "b" * 40, base)
+    write_results(tmp_path, "box", "c" * 40, head)
+    verdicts = gate.compare(results.load_points(tmp_path, "box", "b" * 40),
+                            results.load_points(tmp_path, "box", "c" * 40), THRESHOLDS, factor)
+    return {v.label: v for v in verdicts}
+
+
+def test_gate_fails_a_2x_slowdown(tmp_path):
+    verdicts = _gate(tmp_path, {"m.Fast.time_a": 1.0}, {"m.Fast.time_a": 2.0})
+    assert verdicts["m.Fast.time_a"].regressed and verdicts["m.Fast.time_a"].ratio == 2.0
+
+
+def test_gate_passes_a_speedup_of_a_throughput_track_and_fails_its_2x_drop(tmp_path):
+    name = "m.Run.track_steps_per_second"
+    assert not _gate(tmp_path, {name: 100.0}, {name: 200.0})[name].regressed
+    assert _gate(tmp_path, {name: 100.0}, {name: 200.0})[name].improved
+    assert _gate(tmp_path, {name: 100.0}, {name: 50.0})[name].regressed
+    # a 10 % speedup of steps/s (asv's own continuous calls this a slowdown)
+    assert not _gate(tmp_path, {name: 100.0}, {name: 110.0})[name].regressed
+
+
+def test_gate_uses_per_benchmark_thresholds_and_the_factor_override(tmp_path):
+    base = {"m.Fast.time_a": 1.0, "m.Slow.time_c": 1.0}
+    head = {"m.Fast.time_a": 1.2, "m.Slow.time_c": 1.4}
+    verdicts = _gate(tmp_path, base, head)
+    assert verdicts["m.Fast.time_a"].regressed  # +20 % > 10 %
+    assert not verdicts["m.Slow.time_c"].regressed  # +40 % < 50 %
+    verdicts = _gate(tmp_path, base, head, factor=1.5)
+    assert not verdicts["m.Fast.time_a"].regressed and not verdicts["m.Slow.time_c"].regressed
+    ordered = gate.compare({"a.time": 1.0, "b.time": 1.0}, {"a.time": 1.5, "b.time": 3.0}, {})
+    assert [v.label for v in ordered] == ["b.time", "a.time"]
+    assert "!!" in gate.format_table(ordered)
+
+
+# ----------------------------------------------------------------------------------- bisect
+def test_bisection_finds_the_step_in_one_combination_despite_noise():
+    commits = [f"{i:040x}" for i in range(12)]
+    noise = [0.03, -0.02, 0.04, -0.03, 0.01, -0.04, 0.02, 0.03, -0.01, 0.04, -0.03, 0.02]
+    values = {c: (1.0 if i < 7 else 1.2) * (1 + noise[i]) for i, c in enumerate(commits)}
+    measured = []
+
+    def measure(commit):
+        measured.append(commit)
+        return values[commit]
+
+    outcome = bisect.bisect_step(commits, measure)
+    assert outcome.first_bad == commits[7]
+    assert len(measured) <= 2 + 4  # endpoints + ceil(log2(11))
+    assert outcome.threshold == pytest.approx((values[commits[0]] * values[commits[-1]]) ** 0.5)
+
+
+def test_bisection_handles_improvements_unmeasurable_commits_and_no_step():
+    commits = [str(i) for i in range(8)]
+    down = {c: (2.0 if i < 3 else 1.0) for i, c in enumerate(commits)}
+    assert bisect.bisect_step(commits, down.get).first_bad == "3"
+    holes = dict(down, **{"3": None, "4": None})
+    outcome = bisect.bisect_step(commits, holes.get)
+    assert outcome.first_bad == "5" and "could not be measured" in outcome.message
+    flat = {c: 1.0 + 0.001 * i for i, c in enumerate(commits)}
+    assert bisect.bisect_step(commits, flat.get).first_bad is None
+    assert bisect.bisect_step(commits, {**down, "7": None}.get).first_bad is None
+
+
+# ---------------------------------------------------------------------------------- machine
+INFO = {"cpu": "Intel(R) Xeon(R) Processor @ 2.80GHz", "num_cpu": "2", "ram": "25276510208", "arch": "x86_64",
+        "os": "Linux 6.18.44"}
+
+
+def test_derived_machine_name_from_hardware():
+    assert machine.derived_name(INFO) == "intel-xeon-2-80ghz-2c-24g"
+    assert machine.derived_name({**INFO, "cpu": "AMD EPYC 7B13 64-Core Processor", "num_cpu": "16",
+                                 "ram": str(64 * 2**30)}) == "amd-epyc-7b13-16c-64g"
+
+
+def test_reference_machine_is_refused_on_other_hardware(tmp_path):
+    committed = {"arch": "x86_64", "cpu": "AMD EPYC", "machine": "agentfarm-reference", "num_cpu": "2",
+                 "os": "Linux 6.18.44", "ram": "25276510208", "version": 1}
+    (tmp_path / "agentfarm-reference").mkdir()
+    (tmp_path / "agentfarm-reference" / "machine.json").write_text(json.dumps(committed))
+    with pytest.raises(proc.ToolError, match=r"other hardware: cpu .*AMD EPYC.*intel-xeon-2-80ghz-2c-24g"):
+        machine.resolve("agentfarm-reference", tmp_path, INFO)
+    same = {**INFO, "cpu": "AMD EPYC", "ram": "25276000000"}  # RAM within the tolerance
+    described = machine.resolve("agentfarm-reference", tmp_path, same)
+    assert described == {k: v for k, v in committed.items() if k != "version"}  # committed fields, unchanged
+    assert machine.mismatches(committed, {**same, "num_cpu": "4", "ram": "30000000000"}) == [
+        "num_cpu '4' != '2'", "ram 30000000000 != 25276510208"]
+    # A new name is this hardware, fully described (asv machine --yes would drop the fields).
+    assert machine.resolve(None, tmp_path, INFO) == {"machine": "intel-xeon-2-80ghz-2c-24g", **INFO}
+
+
+def test_ensure_machine_writes_the_full_description(tmp_path):
+    machine_file = tmp_path / "asv-machine.json"
+    name = machine.ensure_machine("my-box", tmp_path / "results", machine_file)
+    stored = json.loads(machine_file.read_text())["my-box"]
+    assert name == "my-box" and set(machine.HARDWARE_FIELDS) <= set(stored) and stored["machine"] == "my-box"
+    assert not (tmp_path / "results").exists()  # nothing written into results/
+
+
+# ----------------------------------------------------------------------------------- spread
+def test_spread_table_and_summary_by_hand():
+    first = {"a.time(1)": 1.0, "a.time(2)": 2.0, "b.peakmem": 100.0, "only_first": 3.0}
+    second = {"a.time(1)": 1.1, "a.time(2)": 1.9, "b.peakmem": 100.0, "only_second": 4.0}
+    rows = spread.spread_table(first, second)
+    assert [label for label, _ in rows] == ["a.time(1)", "a.time(2)", "b.peakmem"]
+    assert rows[0][1] == pytest.approx(0.10) and rows[1][1] == pytest.approx(0.05) and rows[2][1] == 0.0
+    summary = spread.summarize_spread(rows)
+    assert summary["a.time"] == {"median": pytest.approx(0.075), "worst": pytest.approx(0.10), "points": 2}
+    assert summary["b.peakmem"]["worst"] == 0.0
+
+
+def test_suggested_thresholds_and_instruction_agreement():
+    rows = [("m.A.time_x(1)", 0.04), ("m.A.time_y", 0.08), ("m.B.peakmem_z", 0.001),
+            ("bench_instructions.I.track_step_instructions", 0.004),
+            ("bench_instructions.I.track_regeneration_instructions", 0.006)]
+    assert spread.suggest_thresholds(rows) == {"bench_instructions.I": 0.05, "m.A": 0.15, "m.B": 0.05}
+    compared, off = spread.instruction_agreement(rows)
+    assert compared == 2 and off == [("bench_instructions.I.track_regeneration_instructions", 0.006)]
+    text = spread.report(rows)
+    assert "1 of 2 differ by more than 0.5%" in text and "m.A" in text
+    assert "all 1 agree" in spread.report(rows[:4])
+
+
+def test_sessions_are_stored_and_found(tmp_path):
+    first = spread.new_session_dir(tmp_path)
+    second = spread.new_session_dir(tmp_path)
+    assert first != second and first.parent == tmp_path
+    spread.write_session(first, "d" * 40, "box", "default")
+    assert spread.find_session(first.name, tmp_path) == first
+    assert spread.read_session(first)["commit"] == "d" * 40
+    with pytest.raises(proc.ToolError, match=f"known: {first.name}"):
+        spread.find_session(second.name, tmp_path)
+
+
+# ---------------------------------------------------------------------------------- history
+def test_chunks():
+    assert history.chunks(list("abcde"), 2) == [["a", "b"], ["c", "d"], ["e"]]
+    assert history.chunks(list("abc"), 0) == [["a", "b", "c"]] and history.chunks([], 3) == []
+
+
+def test_run_history_resumes_after_the_last_finished_chunk(tmp_path, monkeypatch):
+    calls, exit_codes = [], iter([0, 1, 0, 0])
+
+    def fake_measure(commits, machine_name, bench, attributes, force, **kwargs):
+        calls.append(list(commits))
+        return next(exit_codes)
+
+    monkeypatch.setattr(history, "measure", fake_measure)
+    progress = tmp_path / "progress.json"
+    commits = [f"{i:040x}" for i in range(5)]
+    rc = history.run_history(commits, "box", ["grid"], chunk=2, progress_file=progress)
+    assert rc == 1 and calls == [commits[0:2], commits[2:4]]  # stopped at the failing chunk
+    calls.clear()
+    assert history.run_history(commits, "box", ["grid"], chunk=2, progress_file=progress) == 0
+    assert calls == [commits[2:4], commits[4:5]]  # resumed there
+    assert history.Progress(progress).done("box", "grid") == set(commits)
+    assert history.Progress(progress).done("box", "default") == set()  # per selection
+
+
+def test_commit_results_commits_only_the_machines_results(toy_repo):
+    repo, engine = toy_repo
+    results_dir = repo / "results"
+    write_results(results_dir, "box", engine[0], {"m.C.time_x": 1.0})
+    (results_dir / "benchmarks.json").write_text("{}")
+    (repo / "unrelated.txt").write_text("x")
+    _git(repo, "add", "unrelated.txt")  # staged, must stay out of the commit
+    assert history.commit_results([engine[0]], "box", "default", results_dir, cwd=repo)
+    files = _git(repo, "show", "--name-only", "--format=%s", "HEAD").splitlines()
+    assert files[0] == f"Benchmark history: {engine[0][:8]} measured on box (default)"
+    assert sorted(f for f in files[1:] if f) == ["results/benchmarks.json", f"results/box/{engine[0][:8]}-env.json"]
+    assert "unrelated.txt" in _git(repo, "diff", "--cached", "--name-only")
+    assert not history.commit_results([engine[0]], "box", "default", results_dir, cwd=repo)  # nothing new
+
+
+# ----------------------------------------------------------------------------------- vendor
+def _npm_tarballs(cache: Path, skip_member: str | None = None) -> None:
+    cache.mkdir(parents=True, exist_ok=True)
+    members: dict[str, list[str]] = {}
+    for _, package, member in vendor.VENDORED_ASSETS:
+        members.setdefault(package, []).append(member)
+    for package, files in members.items():
+        name, version = package.rsplit("@", 1)
+        with tarfile.open(cache / f"{name}-{version}.tgz", "w:gz") as archive:
+            for member in files:
+                if member == skip_member:
+                    continue
+                data = f"/* {package} {member} */".encode()
+                info = tarfile.TarInfo(f"package/{member}")
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+
+
+def _page(html: Path) -> str:
+    html.mkdir(parents=True, exist_ok=True)
+    text = "".join(f'<script src="{url}" integrity="sha-x" crossorigin="anonymous"></script>\n'
+                   for url, _, _ in vendor.VENDORED_ASSETS)
+    (html / "index.html").write_text(text)
+    return text
+
+
+def test_vendor_rewrites_every_cdn_link(tmp_path):
+    _npm_tarballs(tmp_path / "cache")
+    _page(tmp_path / "html")
+    assert vendor.vendor_dashboard(tmp_path / "html", tmp_path / "cache")
+    page = (tmp_path / "html" / "index.html").read_text()
+    assert "https://" not in page and "integrity" not in page
+    assert (tmp_path / "html" / "vendor" / "jquery@3.3.1" / "dist" / "jquery.min.js").read_bytes().startswith(b"/*")
+
+
+def test_vendor_keeps_cdn_links_when_an_asset_is_missing_from_its_tarball(tmp_path):
+    _npm_tarballs(tmp_path / "cache", skip_member="jquery.flot.time.js")
+    original = _page(tmp_path / "html")
+    assert vendor.vendor_dashboard(tmp_path / "html", tmp_path / "cache") is False  # no KeyError
+    assert (tmp_path / "html" / "index.html").read_text() == original
+    assert not (tmp_path / "html" / "vendor").exists()
+
+
+# --------------------------------------------------------------------------------------- CLI
+def test_stray_changes_ignores_allowed_prefixes(toy_repo, monkeypatch):
+    repo, _ = toy_repo
+    monkeypatch.setattr(asv_history, "git", lambda *a: gitrepo.git(*a, cwd=repo))
+    before = set(gitrepo.git("status", "--porcelain", "--untracked-files=all", cwd=repo).splitlines())
+    (repo / "results" / "box").mkdir(parents=True)
+    (repo / "results" / "box" / "r.json").write_text("{}")
+    (repo / "html" / "index.html").write_text("changed")
+    (repo / "results" / "m" / "x.json").write_text("changed")
+    assert asv_history.stray_changes(before, ("results/box/", "html/")) == ["results/m/x.json"]

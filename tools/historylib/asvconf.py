@@ -1,0 +1,126 @@
+"""asv.conf.json, derived configs, and running asv (always with a timeout)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+from .gitrepo import REPO_ROOT
+from .proc import ASV_SHORT_TIMEOUT, ToolError, stream
+
+ASV_CONFIG = REPO_ROOT / "asv.conf.json"
+ASV_VERSION = "0.6.6"
+PERCENT_LINE = re.compile(r"^\[\s*(\d+(?:\.\d+)?)%\]\s*(·+)\s*(.*)$")
+COMMIT_LINE = re.compile(r"For \S+ commit ([0-9a-f]{7,40})")
+# asv lines with a percentage that are table rows or details, not progress.
+NOT_PROGRESS = ("=", "-", "For parameters", "asv:", "Traceback")
+FOUND_LINE = re.compile(r"Greatest (?:regression|improvement) found: ([0-9a-f]{7,40})")
+
+
+def load_asv_config(path: Path = ASV_CONFIG) -> dict:
+    """asv.conf.json as a dict (it may hold // comments)."""
+    from asv import util
+
+    try:
+        return util.load_json(str(path), js_comments=True)
+    except util.UserError as exc:
+        raise ToolError(f"cannot read {path}: {exc}") from None
+
+
+def write_derived_config(out_path: Path, base: Path = ASV_CONFIG, root: Path = REPO_ROOT, **overrides) -> Path:
+    """A copy of ``base`` with every path made absolute against ``root`` and ``overrides``
+    applied, so asv can run against another results/html/env directory or repository."""
+    conf = load_asv_config(base)
+    for key in ("repo", "benchmark_dir", "env_dir", "results_dir", "html_dir"):
+        if key in conf:
+            conf[key] = str((root / conf[key]).resolve())
+    conf.update({key: (str(value) if isinstance(value, Path) else value) for key, value in overrides.items()})
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(conf, indent=4))
+    return out_path
+
+
+def config_dir(config: Path | None, key: str) -> Path:
+    """The absolute ``results_dir`` / ``html_dir`` / ... of ``config`` (default asv.conf.json)."""
+    conf = load_asv_config(config or ASV_CONFIG)
+    path = Path(conf.get(key, key.replace("_dir", "")))
+    return path if path.is_absolute() else (REPO_ROOT / path)
+
+
+def asv_command(*args: str, config: Path | None = None) -> list[str]:
+    """``python -m asv [--config CONFIG] ARGS``."""
+    cmd = [sys.executable, "-m", "asv"]
+    if config is not None:
+        cmd += ["--config", str(config)]
+    return cmd + list(args)
+
+
+def run_asv(*args: str, config: Path | None = None, cwd: Path = REPO_ROOT, log_path: Path | None = None,
+            progress: bool = False, total_commits: int = 0, timeout: float = ASV_SHORT_TIMEOUT,
+            echo: bool = True) -> tuple[int, str]:
+    """Run asv, streaming its output (or, with ``progress``, one progress line).
+
+    Args:
+        args: asv's arguments.
+        config: asv config file (default: asv.conf.json of ``cwd``).
+        cwd: working directory.
+        log_path: where the full output is also written.
+        progress: show one progress line instead of asv's output.
+        total_commits: commits of the run, for the progress line.
+        timeout: seconds before asv (its whole process group) is killed.
+        echo: print asv's output (ignored with ``progress``).
+
+    Returns:
+        ``(exit code, output)``.
+
+    Raises:
+        ToolError: asv ran past ``timeout``.
+    """
+    cmd = asv_command(*args, config=config)
+    started = time.monotonic()
+    lines: list[str] = []
+    tty = sys.stdout.isatty()
+    state = {"commit_no": 0, "commit": ""}
+    log = open(log_path, "w") if log_path else None
+
+    def on_line(line: str) -> None:
+        lines.append(line)
+        if log:
+            log.write(line)
+            log.flush()
+        if not progress:
+            if echo:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+            return
+        found = COMMIT_LINE.search(line)
+        if found:
+            state["commit_no"] += 1
+            state["commit"] = found.group(1)[:8]
+        match = PERCENT_LINE.match(line.rstrip())
+        if match and not match.group(3).lstrip().startswith(NOT_PROGRESS):
+            elapsed = int(time.monotonic() - started)
+            what = match.group(3).strip()
+            status = (f"[history {float(match.group(1)):5.1f}%] commit {state['commit_no']}/{total_commits or '?'} "
+                      f"{state['commit']} | {elapsed // 60}m{elapsed % 60:02d}s | {what[:70]}")
+            sys.stdout.write("\r" + status.ljust(140)[:140] if tty else status + "\n")
+            sys.stdout.flush()
+        if "failed" in line.lower():
+            sys.stdout.write(("\n" if tty else "") + line)
+
+    try:
+        if log:
+            log.write("$ " + " ".join(cmd) + "\n")
+        rc, timed_out = stream(cmd, cwd=cwd, timeout=timeout, on_line=on_line)
+    finally:
+        if log:
+            log.close()
+    if progress and tty:
+        sys.stdout.write("\n")
+    if timed_out:
+        raise ToolError(f"asv {args[0] if args else ''} ran past its {timeout:.0f} s timeout"
+                        + (f" (log: {log_path})" if log_path else ""))
+    return rc, "".join(lines)

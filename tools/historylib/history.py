@@ -1,0 +1,177 @@
+"""Measuring commits with ``asv run``: the resumable, chunked history run.
+
+asv saves each benchmark's result as soon as it has it and ``--skip-existing-successful`` skips
+what is saved, so an interrupted run resumes at the benchmark where it stopped. On top of that
+the history run works in chunks of commits, records each finished chunk in
+``.asv/history-progress.json`` (so a later sitting starts at the first unfinished commit without
+asking asv) and can ``git commit`` each chunk's results.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import selection
+from .asvconf import run_asv
+from .gitrepo import REPO_ROOT, git
+from .proc import ASV_RUN_TIMEOUT, ToolError
+
+log = logging.getLogger(__name__)
+
+# One process per benchmark and parameter combination per commit (asv's default is two rounds).
+DEFAULT_ATTRIBUTES = ("rounds=1",)
+PROGRESS_FILE = REPO_ROOT / ".asv" / "history-progress.json"
+# asv run's exit code when it measured but some benchmarks failed.
+RC_SOME_FAILED = 2
+
+
+def attribute_args(attributes: list[str] | None) -> list[str]:
+    """``-a`` arguments; None gives :data:`DEFAULT_ATTRIBUTES`."""
+    chosen = list(DEFAULT_ATTRIBUTES) if attributes is None else attributes
+    return [arg for attribute in chosen for arg in ("-a", attribute)]
+
+
+def measure(commits: list[str], machine: str, bench: list[str] | None, attributes: list[str] | None = None,
+            force: bool = False, config: Path | None = None, hashfile: Path | None = None,
+            log_path: Path | None = None, cwd: Path = REPO_ROOT, timeout: float = ASV_RUN_TIMEOUT,
+            progress: bool = True) -> int:
+    """``asv run HASHFILE:...`` over ``commits`` (oldest first) under ``machine``.
+
+    Args:
+        commits: full hashes.
+        machine: asv machine name (already recorded, see :mod:`historylib.machine`).
+        bench: selection names or regexes (see :func:`selection.resolve`).
+        attributes: ``-a`` overrides (None: :data:`DEFAULT_ATTRIBUTES`).
+        force: re-measure what already has results.
+        config: asv config (default: asv.conf.json).
+        hashfile: where the commit list is written.
+        log_path: where asv's full output goes.
+        cwd: repository asv runs in.
+        timeout: seconds for the whole asv run.
+        progress: one progress line instead of asv's output.
+
+    Returns:
+        asv's exit code.
+    """
+    hashfile = hashfile or REPO_ROOT / ".asv" / "history-hashes.txt"
+    hashfile.parent.mkdir(parents=True, exist_ok=True)
+    hashfile.write_text("\n".join(commits) + "\n")
+    log_path = log_path or REPO_ROOT / ".asv" / "history.log"
+    args = ["run", f"HASHFILE:{hashfile}", "--machine", machine, "--show-stderr"]
+    args += selection.bench_args(bench) + attribute_args(attributes)
+    if not force:
+        args.append("--skip-existing-successful")
+    rc, _ = run_asv(*args, config=config, cwd=cwd, log_path=log_path, progress=progress, echo=progress,
+                    total_commits=len(commits), timeout=timeout)
+    return rc
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Finished commits per machine and selection, in ``.asv/history-progress.json``."""
+
+    path: Path = PROGRESS_FILE
+
+    def _load(self) -> dict[str, list[str]]:
+        try:
+            return json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def done(self, machine: str, label: str) -> set[str]:
+        """Full hashes finished for ``machine`` and selection ``label``."""
+        return set(self._load().get(f"{machine}|{label}", []))
+
+    def add(self, machine: str, label: str, commits: list[str]) -> None:
+        """Record ``commits`` as finished."""
+        data = self._load()
+        key = f"{machine}|{label}"
+        data[key] = sorted(set(data.get(key, [])) | set(commits))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(data, indent=1))
+
+
+def chunks(commits: list[str], size: int) -> list[list[str]]:
+    """``commits`` in consecutive chunks of ``size`` (0: one chunk)."""
+    if size <= 0:
+        return [commits] if commits else []
+    return [commits[i:i + size] for i in range(0, len(commits), size)]
+
+
+def commit_message(chunk: list[str], machine: str, label: str, cwd: Path = REPO_ROOT) -> str:
+    """``Benchmark history: <hashes> measured on <machine> (<selection>)`` plus one line per commit."""
+    lines = [git("log", "-1", "--format=%h %s", commit, cwd=cwd).strip() for commit in chunk]
+    head = f"Benchmark history: {', '.join(c[:8] for c in chunk)} measured on {machine} ({label})"
+    return head + "\n\n" + "\n".join(lines) + "\n"
+
+
+def commit_results(chunk: list[str], machine: str, label: str, results_dir: Path, cwd: Path = REPO_ROOT) -> bool:
+    """``git commit`` the results of ``machine`` (and the suite list) after a chunk; only those
+    paths, whatever else is staged. Returns whether a commit was made."""
+    paths = [str(p.relative_to(cwd)) for p in (results_dir / machine, results_dir / "benchmarks.json") if p.exists()]
+    if not paths:
+        return False
+    git("add", "--", *paths, cwd=cwd)
+    try:
+        git("diff", "--cached", "--quiet", "--", *paths, cwd=cwd)
+        return False  # nothing new
+    except subprocess.CalledProcessError:
+        pass
+    git("commit", "-q", "-m", commit_message(chunk, machine, label, cwd), "--", *paths, cwd=cwd)
+    return True
+
+
+def run_history(commits: list[str], machine: str, bench: list[str] | None = None,
+                attributes: list[str] | None = None, force: bool = False, chunk: int = 0,
+                commit: bool = False, results_dir: Path | None = None, config: Path | None = None,
+                progress_file: Path = PROGRESS_FILE, cwd: Path = REPO_ROOT,
+                timeout: float = ASV_RUN_TIMEOUT) -> int:
+    """Measure ``commits`` in chunks, resuming after the last finished chunk.
+
+    Args:
+        commits: full hashes, oldest first.
+        machine: asv machine name.
+        bench: selection names or regexes.
+        attributes: ``-a`` overrides.
+        force: re-measure everything (finished chunks included).
+        chunk: commits per asv run (0: all in one).
+        commit: ``git commit`` the results after each chunk.
+        results_dir: the results directory (for ``commit``).
+        config: asv config.
+        progress_file: where finished chunks are recorded.
+        cwd: the repository.
+        timeout: seconds per chunk.
+
+    Returns:
+        0, or the first failing asv exit code (:data:`RC_SOME_FAILED` when some benchmarks
+        failed but every chunk was measured).
+    """
+    if not commits:
+        raise ToolError("no commits to measure")
+    label = selection.selection_label(bench)
+    tracker = Progress(progress_file)
+    done = set() if force else tracker.done(machine, label)
+    todo = [c for c in commits if c not in done]
+    print(f"{len(commits)} commit(s) {commits[0][:8]}..{commits[-1][:8]} on machine {machine!r}, selection {label}: "
+          f"{len(commits) - len(todo)} already finished, {len(todo)} to measure"
+          + (f" in chunks of {chunk}" if chunk else "") + f"; asv log: {REPO_ROOT / '.asv' / 'history.log'}")
+    final = 0
+    for number, part in enumerate(chunks(todo, chunk), 1):
+        started = time.monotonic()
+        rc = measure(part, machine, bench, attributes, force, config=config, cwd=cwd, timeout=timeout)
+        print(f"chunk {number}: {len(part)} commit(s) {part[0][:8]}..{part[-1][:8]}, asv exit code {rc}, "
+              f"{time.monotonic() - started:.0f} s")
+        if rc not in (0, RC_SOME_FAILED):
+            print("stopped; run the same command again to resume at this chunk")
+            return rc
+        final = final or rc
+        tracker.add(machine, label, part)
+        if commit and results_dir is not None:
+            made = commit_results(part, machine, label, results_dir, cwd)
+            print("committed the chunk's results" if made else "no new results to commit")
+    return final

@@ -1,0 +1,99 @@
+"""Machine names: one series per hardware, and the reference series refreshed only on purpose.
+
+asv reads machine descriptions from ``~/.asv-machine.json`` and copies the one it runs under into
+``results/<name>/machine.json``. The tools never call ``asv machine --yes`` (which records only
+the name when given ``--machine``): they write the full description themselves, so the copy asv
+makes is complete, and they refuse a name whose committed ``machine.json`` describes other
+hardware.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from .proc import ToolError
+
+REFERENCE_MACHINE = "agentfarm-reference"
+HARDWARE_FIELDS = ("cpu", "num_cpu", "ram", "arch", "os")
+# Reported RAM moves by a few MB between kernels on the same VM type.
+RAM_TOLERANCE = 0.02
+
+
+def hardware() -> dict[str, str]:
+    """This machine as asv describes it: ``{"cpu", "num_cpu", "ram", "arch", "os"}`` (strings)."""
+    from asv.machine import Machine
+
+    defaults = Machine.get_defaults()
+    return {field: str(defaults[field]) for field in HARDWARE_FIELDS}
+
+
+def derived_name(info: dict[str, str]) -> str:
+    """``<cpu-model-slug>-<ncores>c-<ramGiB>g``, e.g. ``intel-xeon-2-80ghz-2c-24g``."""
+    cpu = info.get("cpu", "") or "cpu"
+    cpu = re.sub(r"\((r|tm)\)|\b(cpu|processor|with|radeon graphics)\b|\d+-core", " ", cpu, flags=re.IGNORECASE)
+    slug = re.sub(r"[^a-z0-9]+", "-", cpu.lower()).strip("-")[:40].strip("-") or "cpu"
+    try:
+        ram_gib = round(int(info.get("ram", "0")) / 2**30)
+    except ValueError:
+        ram_gib = 0
+    return f"{slug}-{info.get('num_cpu', '0')}c-{ram_gib}g"
+
+
+def mismatches(committed: dict, info: dict[str, str]) -> list[str]:
+    """The hardware fields in which ``info`` differs from a committed ``machine.json``."""
+    bad = []
+    for field in HARDWARE_FIELDS:
+        want, have = str(committed.get(field, "")), str(info.get(field, ""))
+        if field == "ram" and want.isdigit() and have.isdigit():
+            if abs(int(have) - int(want)) > RAM_TOLERANCE * int(want):
+                bad.append(f"ram {have} != {want}")
+        elif want != have:
+            bad.append(f"{field} {have!r} != {want!r}")
+    return bad
+
+
+def resolve(name: str | None, results_dir: Path, info: dict[str, str] | None = None) -> dict:
+    """The full machine description to run under ``name`` (None: derived from the hardware).
+
+    Args:
+        name: machine name, or None for :func:`derived_name`.
+        results_dir: the results directory whose ``<name>/machine.json`` may be committed.
+        info: this machine's hardware (default: :func:`hardware`).
+
+    Returns:
+        The description asv will copy into ``results_dir/<name>/machine.json``: the committed
+        one, unchanged, when it exists and matches this hardware.
+
+    Raises:
+        ToolError: ``results_dir/<name>/machine.json`` describes other hardware.
+    """
+    info = info or hardware()
+    name = name or derived_name(info)
+    committed_path = results_dir / name / "machine.json"
+    if committed_path.exists():
+        committed = json.loads(committed_path.read_text())
+        bad = mismatches(committed, info)
+        if bad:
+            hint = (" (the reference series is refreshed only on its own hardware)" if name == REFERENCE_MACHINE
+                    else "")
+            raise ToolError(f"machine {name!r} is other hardware: {'; '.join(bad)}{hint}; "
+                            f"omit --machine to measure this machine as {derived_name(info)!r}")
+        return {key: value for key, value in committed.items() if key != "version"}
+    return {"machine": name, **info}
+
+
+def ensure_machine(name: str | None, results_dir: Path, machine_file: Path | None = None) -> str:
+    """Record the machine ``name`` (see :func:`resolve`) where asv reads it; returns the name.
+
+    Args:
+        name: machine name, or None for the hardware-derived one.
+        results_dir: results directory (its ``<name>/machine.json`` is checked, never written).
+        machine_file: asv's machine file (default ``~/.asv-machine.json``).
+    """
+    from asv.machine import MachineCollection
+
+    description = resolve(name, results_dir)
+    MachineCollection.save(description["machine"], description, _path=str(machine_file) if machine_file else None)
+    return description["machine"]

@@ -1,0 +1,88 @@
+"""Values read straight from asv results JSON (``results/<machine>/<hash8>-<env>.json``).
+
+A point is one benchmark at one parameter combination, labelled as asv labels it:
+``bench_x.Cls.time_y(p1, p2)`` (parameters as asv stores them, strings in quotes), or the bare
+name for a benchmark without parameters.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+
+
+def result_files(results_dir: Path, machine: str, commit: str | None = None) -> list[Path]:
+    """Result files of ``machine`` (of one ``commit`` when given), ``machine.json`` excluded."""
+    pattern = f"{commit[:8]}-*.json" if commit else "*-*.json"
+    return sorted(p for p in (results_dir / machine).glob(pattern) if p.name != "machine.json")
+
+
+def points_of_file(path: Path) -> dict[str, float]:
+    """``{label: value}`` of every measured (finite) point of one results file."""
+    data = json.loads(path.read_text())
+    columns = data.get("result_columns", ["result", "params"])
+    i_result, i_params = columns.index("result"), columns.index("params")
+    points: dict[str, float] = {}
+    for name, entry in data.get("results", {}).items():
+        values, params = entry[i_result], entry[i_params] if len(entry) > i_params else []
+        if values is None:
+            continue
+        if not isinstance(values, list):
+            values = [values]
+        labels = [f"{name}({', '.join(combo)})" for combo in itertools.product(*params)] if params else [name]
+        for label, value in zip(labels, values):
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                points[label] = float(value)
+    return points
+
+
+def load_points(results_dir: Path, machine: str, commit: str | None = None) -> dict[str, float]:
+    """Every measured point of ``machine`` (of one ``commit`` when given; files merged)."""
+    points: dict[str, float] = {}
+    for path in result_files(results_dir, machine, commit):
+        points.update(points_of_file(path))
+    return points
+
+
+def measured_commits(results_dir: Path, machine: str) -> set[str]:
+    """The 8-character hashes that have a result file of ``machine``."""
+    return {path.name.split("-")[0] for path in result_files(results_dir, machine)}
+
+
+def params_label(name: str, params: list[str] | None) -> str:
+    """The label pattern of one combination: ``name(p1, p2)``; values may omit asv's quotes."""
+    return f"{name}({', '.join(params)})" if params else name
+
+
+def _unquote(text: str) -> str:
+    return text.strip().strip("'\"")
+
+
+def find_point(points: dict[str, float], name: str, params: list[str] | None) -> float | None:
+    """The value of benchmark ``name`` at the combination ``params`` (None: not measured).
+
+    ``params`` are compared without asv's quotes (``kdtree`` matches ``'kdtree'``).
+    """
+    if not params:
+        return points.get(name)
+    want = [_unquote(p) for p in params]
+    for label, value in points.items():
+        if not label.startswith(name + "("):
+            continue
+        got = [_unquote(p) for p in label[len(name) + 1:-1].split(", ")]
+        if got == want:
+            return value
+    return None
+
+
+def combination_regex(name: str, params: list[str] | None) -> str:
+    """An asv ``--bench`` regex selecting only ``name`` at ``params`` (asv matches
+    ``name(p1, p2)`` for parameterized benchmarks)."""
+    import re
+
+    if not params:
+        return f"^{re.escape(name)}$"
+    inner = ", ".join(f"['\"]?{re.escape(_unquote(p))}['\"]?" for p in params)
+    return f"^{re.escape(name)}\\({inner}\\)$"

@@ -1,0 +1,74 @@
+"""Named benchmark selections and which tracks are larger-is-better.
+
+``THROUGHPUT_PATTERNS`` is the one list of larger-is-better tracks: the gate reads it, and
+``asv.conf.json``'s ``regressions_first_commits`` is built from it (:func:`first_commits_entries`;
+a test keeps the two equal).
+"""
+
+from __future__ import annotations
+
+import re
+
+# Modules other helpers own that are never in the default selection: the soak runs for long and
+# the instruction tracks run under valgrind (their own selection).
+SELECTIONS = {
+    "default": r"^bench_(?!scalability\.(StepScaling|RunLength)\.|soak\.|instructions\.)",
+    "grid": r"^bench_scalability\.(StepScaling|RunLength)\.",
+    "instructions": r"^bench_instructions\.",
+    "all": None,
+}
+DEFAULT_SELECTION = "default"
+# A `track_` whose name holds one of these is larger-is-better (rates, speedups, ratios of rates).
+THROUGHPUT_PATTERNS = ("_per_second", "throughput", "speedup", "rows_per", "_over_row_at_a_time", "logger_over_raw")
+INSTRUCTION_TRACK = re.compile(r"\.track_\w*instructions$")
+
+
+def resolve(bench: list[str] | None) -> list[str] | None:
+    """Regexes of a selection: names from :data:`SELECTIONS` or regexes (repeatable).
+
+    Returns:
+        The regexes, or None for the whole suite.
+    """
+    items = bench or [DEFAULT_SELECTION]
+    regexes: list[str] = []
+    for item in items:
+        if item in SELECTIONS:
+            if SELECTIONS[item] is None:
+                return None
+            regexes.append(SELECTIONS[item])
+        else:
+            regexes.append(item)
+    return regexes
+
+
+def bench_args(bench: list[str] | None) -> list[str]:
+    """``--bench`` arguments for asv (none for the whole suite)."""
+    regexes = resolve(bench)
+    return [arg for regex in regexes or [] for arg in ("--bench", regex)]
+
+
+def selection_label(bench: list[str] | None) -> str:
+    """A short name for a selection (used in progress files and commit messages)."""
+    return "+".join(bench or [DEFAULT_SELECTION])
+
+
+def base_name(label: str) -> str:
+    """``bench_x.Cls.track_y`` of ``bench_x.Cls.track_y(p1, p2)``."""
+    return label.split("(", 1)[0]
+
+
+def larger_is_better(name: str) -> bool:
+    """Whether a bigger value of benchmark ``name`` (parameters allowed) is an improvement."""
+    method = base_name(name).rsplit(".", 1)[-1]
+    return method.startswith("track_") and any(pattern in method for pattern in THROUGHPUT_PATTERNS)
+
+
+def is_instruction_track(name: str) -> bool:
+    """Whether ``name`` is an instruction-count track (``track_*_instructions``)."""
+    return bool(INSTRUCTION_TRACK.search(base_name(name)))
+
+
+def first_commits_entries() -> dict[str, None]:
+    """``regressions_first_commits`` for asv.conf.json: asv's regressions page only flags
+    increases, so larger-is-better tracks are left to the gate (``continuous``)."""
+    return {rf".*\.track_.*{re.escape(pattern)}.*": None for pattern in THROUGHPUT_PATTERNS}

@@ -1,0 +1,117 @@
+"""Spread statistics: two runs of one commit, back to back or in two sessions.
+
+A session is one stored run: ``.asv/spread/<timestamp>/`` with ``results/`` (asv's) and
+``session.json`` (commit, machine, selection, time).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from pathlib import Path
+
+from .gitrepo import REPO_ROOT
+from .selection import base_name, is_instruction_track
+
+SPREAD_DIR = REPO_ROOT / ".asv" / "spread"
+INSTRUCTION_AGREEMENT = 0.005  # instruction tracks must agree within 0.5 %
+THRESHOLD_MARGIN = 1.5  # suggested threshold: worst spread x this, rounded up to 5 %
+THRESHOLD_FLOOR = 0.05
+
+
+def spread_table(first: dict[str, float], second: dict[str, float]) -> list[tuple[str, float]]:
+    """``(label, |second/first - 1|)`` for every point measured in both runs, worst first."""
+    rows = [(label, abs(second[label] / first[label] - 1.0)) for label in first
+            if label in second and first[label] != 0]
+    return sorted(rows, key=lambda row: -row[1])
+
+
+def summarize_spread(rows: list[tuple[str, float]]) -> dict[str, dict[str, float]]:
+    """Per benchmark (the label without its parameters): median and worst relative spread."""
+    groups: dict[str, list[float]] = {}
+    for label, spread in rows:
+        groups.setdefault(base_name(label), []).append(spread)
+    return {name: {"median": statistics.median(v), "worst": max(v), "points": len(v)}
+            for name, v in sorted(groups.items())}
+
+
+def group_of(label: str) -> str:
+    """The threshold group of a point: its module and class (``bench_x.Cls``)."""
+    return ".".join(base_name(label).split(".")[:2])
+
+
+def suggest_thresholds(rows: list[tuple[str, float]]) -> dict[str, float]:
+    """Per group (:func:`group_of`): worst spread x :data:`THRESHOLD_MARGIN`, rounded up to a
+    multiple of 5 %, at least :data:`THRESHOLD_FLOOR`."""
+    worst: dict[str, float] = {}
+    for label, spread in rows:
+        worst[group_of(label)] = max(worst.get(group_of(label), 0.0), spread)
+    return {group: max(THRESHOLD_FLOOR, math.ceil(value * THRESHOLD_MARGIN * 20 - 1e-9) / 20)
+            for group, value in sorted(worst.items())}
+
+
+def instruction_agreement(rows: list[tuple[str, float]], tolerance: float = INSTRUCTION_AGREEMENT
+                          ) -> tuple[int, list[tuple[str, float]]]:
+    """``(instruction points compared, those differing by more than tolerance)``."""
+    points = [(label, spread) for label, spread in rows if is_instruction_track(label)]
+    return len(points), [(label, spread) for label, spread in points if spread > tolerance]
+
+
+def report(rows: list[tuple[str, float]]) -> str:
+    """The spread report: per benchmark, suggested thresholds per group, instruction tracks."""
+    lines = [f"{'benchmark':70s} {'points':>6s} {'median':>8s} {'worst':>8s}"]
+    for name, stats in summarize_spread(rows).items():
+        lines.append(f"{name:70s} {stats['points']:6d} {stats['median']:8.1%} {stats['worst']:8.1%}")
+    if rows:
+        spreads = [spread for _, spread in rows]
+        lines.append(f"all {len(rows)} points: median {statistics.median(spreads):.1%}, worst {max(spreads):.1%} "
+                     f"({rows[0][0]})")
+    lines.append("suggested regressions_thresholds per group (worst spread x 1.5, rounded up to 5 %):")
+    lines += [f"  {group:60s} {value:.2f}" for group, value in suggest_thresholds(rows).items()]
+    compared, off = instruction_agreement(rows)
+    if not compared:
+        lines.append("instruction tracks: none measured in both runs")
+    elif not off:
+        lines.append(f"instruction tracks: all {compared} agree within {INSTRUCTION_AGREEMENT:.1%}")
+    else:
+        lines.append(f"instruction tracks: {len(off)} of {compared} differ by more than {INSTRUCTION_AGREEMENT:.1%}: "
+                     + ", ".join(f"{label} {spread:.2%}" for label, spread in off[:5]))
+    return "\n".join(lines)
+
+
+def new_session_dir(root: Path = SPREAD_DIR) -> Path:
+    """A fresh ``root/<UTC timestamp>`` (suffixed when two start in the same second)."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    path, n = root / stamp, 1
+    while path.exists():
+        n += 1
+        path = root / f"{stamp}-{n}"
+    path.mkdir(parents=True)
+    return path
+
+
+def write_session(path: Path, commit: str, machine: str, selection: str) -> None:
+    """Describe a stored run in ``path/session.json``."""
+    (path / "session.json").write_text(json.dumps(
+        {"commit": commit, "machine": machine, "selection": selection,
+         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=1))
+
+
+def find_session(name: str, root: Path = SPREAD_DIR) -> Path:
+    """A stored session by its directory name (or a path)."""
+    path = Path(name)
+    if not (path / "session.json").exists():
+        path = root / name
+    if not (path / "session.json").exists():
+        from .proc import ToolError
+
+        known = sorted(p.parent.name for p in root.glob("*/session.json")) if root.exists() else []
+        raise ToolError(f"no stored spread session {name!r} (known: {', '.join(known) or 'none'})")
+    return path
+
+
+def read_session(path: Path) -> dict:
+    """``session.json`` of a stored run."""
+    return json.loads((path / "session.json").read_text())
