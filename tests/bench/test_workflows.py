@@ -1,18 +1,20 @@
-"""The documented asv workflows, end to end, on a scratch clone with a known 2x slowdown.
+"""The documented asv workflows, end to end, on scratch clones with a known 2x slowdown.
 
-``test_regression_drill`` runs ``tools/regression_drill.py`` exactly as a user would (asv find
-must name the slowdown commit). ``test_history_publish_compare_continuous`` drives
-``tools/asv_history.py`` from a second scratch clone: the history run over the last engine
-commits, publishing, the ratio-sorted comparison and the continuous gate (which must fail on the
-slowdown and pass between two harmless commits). Both reuse the asv environment in
-``.asv/drill-env`` (built once, about a minute), use the machine name ``agentfarm-drill`` and keep
-every result inside the scratch directory.
+``test_regression_drill`` runs ``tools/regression_drill.py`` exactly as a user would (the
+project's find must name the slowdown commit). ``test_history_publish_compare_continuous_find``
+drives ``tools/asv_history.py`` from a second scratch clone: the chunked, resumable history run
+with ``--commit-results``, publishing, the ratio-sorted comparison, the direction-aware gate
+(fails on the slowdown, passes between two harmless commits) and ``find``. The main command and
+the CI smoke check are run on clones and must leave nothing stray. All reuse the asv environment
+in ``.asv/drill-env`` (built once, about a minute) and keep every result inside the scratch
+directory.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -25,8 +27,10 @@ TOOLS = REPO_ROOT / "tools"
 sys.path.insert(0, str(TOOLS))
 
 import regression_drill  # noqa: E402
+from historylib import asvconf, machine  # noqa: E402
 
 BENCHMARK = regression_drill.DEFAULT_BENCHMARK
+BENCHMARK_REGEX = re.escape(BENCHMARK) + "$"
 MACHINE = regression_drill.DRILL_MACHINE
 
 pytestmark = pytest.mark.skipif(
@@ -36,63 +40,122 @@ pytestmark = pytest.mark.skipif(
 
 
 def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True,
+                          timeout=120).stdout.strip()
+
+
+def _status(repo: Path) -> set[str]:
+    return set(_git(repo, "status", "--porcelain", "--untracked-files=all").splitlines())
+
+
+def _clone_with_drill_env(tmp_path: Path) -> tuple[Path, str, str, str]:
+    clone, base, bad, tip = regression_drill.prepare(tmp_path, regression_drill.DEFAULT_KIND)
+    config = asvconf.load_asv_config(clone / "asv.conf.json")
+    config["env_dir"] = str(REPO_ROOT / ".asv" / "drill-env")
+    (clone / "asv.conf.json").write_text(json.dumps(config, indent=4))  # uncommitted: asv reads the working tree
+    return clone, base, bad, tip
+
+
+def _tool(clone: Path):
+    tool = [sys.executable, str(clone / "tools" / "asv_history.py")]
+
+    def tool_run(*args: str, expect: int | None = 0) -> str:
+        out = subprocess.run([*tool, *args], cwd=clone, capture_output=True, text=True, timeout=900, check=False,
+                             env={**os.environ, "PYTHONPATH": str(clone)})
+        if expect is not None:
+            assert out.returncode == expect, out.stdout[-4000:] + out.stderr[-2000:]
+        return out.stdout + out.stderr
+
+    return tool_run
 
 
 def test_regression_drill(tmp_path):
     out = subprocess.run([sys.executable, str(TOOLS / "regression_drill.py"), "--scratch", str(tmp_path)],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=600)
+                         cwd=tmp_path, capture_output=True, text=True, timeout=900, check=False)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "drill passed" in out.stdout
     # The drill never writes into the real results/ directory.
     assert not (REPO_ROOT / "results" / MACHINE).exists()
 
 
-def test_history_publish_compare_continuous(tmp_path):
-    clone, base, bad, tip = regression_drill.prepare(tmp_path, regression_drill.DEFAULT_TARGET)
-    config = json.loads(json.dumps(regression_drill.asv_history.load_asv_config(clone / "asv.conf.json")))
-    config["env_dir"] = str(REPO_ROOT / ".asv" / "drill-env")
-    (clone / "asv.conf.json").write_text(json.dumps(config, indent=4))  # uncommitted: asv reads the working tree
-    tool = [sys.executable, str(clone / "tools" / "asv_history.py")]
+def test_history_publish_compare_continuous_find(tmp_path):
+    clone, base, bad, tip = _clone_with_drill_env(tmp_path)
+    tool_run = _tool(clone)
 
-    def tool_run(*args: str, expect: int | None = 0) -> str:
-        out = subprocess.run([*tool, *args], cwd=clone, capture_output=True, text=True, timeout=600)
-        if expect is not None:
-            assert out.returncode == expect, out.stdout[-4000:] + out.stderr[-2000:]
-        return out.stdout
-
-    # History over the engine commits: harmless commits (notes only) are left out.
+    # History over the engine commits (harmless commits, notes only, are left out), in chunks of
+    # one commit, each chunk's results committed.
     listed = [line.split()[0] for line in tool_run("commits", "--last", "2").splitlines()]
     assert listed[-1] == bad and len(listed) == 2
-    assert _git(clone, "diff", "--name-only", f"{listed[0]}^", listed[0], "--", "farm", "setup.py")
     assert _git(clone, "merge-base", "--is-ancestor", listed[0], base) == ""
-    out = tool_run("run", "--last", "2", "--machine", MACHINE, "--bench", BENCHMARK)
-    assert re.search(r"\[history\s+\d+(\.\d+)?%\] commit 2/2", out), out[-2000:]
+    head_before = _git(clone, "rev-parse", "HEAD")
+    out = tool_run("run", "--last", "2", "--machine", MACHINE, "--bench", BENCHMARK_REGEX, "--chunk", "1",
+                   "--commit-results")
+    assert re.search(r"\[history\s+\d+(\.\d+)?%\] commit 1/1", out), out[-2000:]
     result_files = [p for p in (clone / "results" / MACHINE).glob("*.json") if p.name != "machine.json"]
     assert {p.name.split("-")[0] for p in result_files} == {listed[0][:8], bad[:8]}
+    subjects = _git(clone, "log", "--format=%s", f"{head_before}..HEAD").splitlines()
+    assert subjects == [f"Benchmark history: {c[:8]} measured on {MACHINE} ({BENCHMARK_REGEX})" for c in listed[::-1]]
+    assert tool_run("run", "--last", "2", "--machine", MACHINE, "--bench", BENCHMARK_REGEX).count(
+        "2 already finished, 0 to measure") == 1  # resumes: nothing left
 
     # Publish: the dashboard's index lists the benchmark and its graph data exists.
     tool_run("publish")
     index = json.loads((clone / "html" / "index.json").read_text())
-    name = "bench_resources.LargeWorldRegeneration.track_regenerate_min_seconds"
-    assert name in index["benchmarks"]
-    assert list((clone / "html" / "graphs").rglob(f"{name}.json"))
+    assert BENCHMARK in index["benchmarks"]
+    assert list((clone / "html" / "graphs").rglob(f"{BENCHMARK}.json"))
 
     # Compare: one row for the benchmark, ratio about 2 (a slowdown), sorted by ratio.
     table = tool_run("compare", listed[0], bad, "--machine", MACHINE)
-    # asv prints a github table through tabulate, which re-formats a numeric ratio with "g":
-    # an exact 2.00 shows as "2". The ratio is the cell just before the benchmark's name.
-    row = next(line for line in table.splitlines() if name in line)
+    row = next(line for line in table.splitlines() if BENCHMARK in line)
     cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
-    ratio_cell = cells[cells.index(name) - 1]
-    assert re.fullmatch(r"~?\d+(\.\d+)?", ratio_cell), f"no ratio in the row {row!r}:\n{table}\n{out[-3000:]}"
-    ratio = float(ratio_cell.lstrip("~"))
-    assert ratio > 1.5, table
+    ratio_cell = cells[cells.index(BENCHMARK) - 1]
+    assert re.fullmatch(r"~?\d+(\.\d+)?", ratio_cell), f"no ratio in the row {row!r}:\n{table}"
+    assert float(ratio_cell.lstrip("~")) > 1.5, table
 
-    # Continuous gate: fails on the slowdown, passes between two harmless commits.
+    # The gate: per-benchmark thresholds of asv.conf.json; fails on the slowdown, passes between
+    # two harmless commits.
     before_bad = _git(clone, "rev-parse", f"{bad}^")
-    failed = tool_run("continuous", before_bad, bad, "--machine", MACHINE, "--bench", BENCHMARK, "--factor", "1.3",
-                      expect=None)
-    assert "GATE FAILED" in failed and "PERFORMANCE DECREASED" in failed, failed[-3000:]
-    tool_run("continuous", _git(clone, "rev-parse", f"{base}~0"), _git(clone, "rev-parse", f"{before_bad}^"),
-             "--machine", MACHINE, "--bench", BENCHMARK, "--factor", "1.3")
+    failed = tool_run("continuous", before_bad, bad, "--machine", MACHINE, "--bench", BENCHMARK_REGEX, expect=1)
+    assert "GATE FAILED" in failed and BENCHMARK in failed, failed[-3000:]
+    passed = tool_run("continuous", base, _git(clone, "rev-parse", f"{before_bad}^"), "--machine", MACHINE,
+                      "--bench", BENCHMARK_REGEX)
+    assert "gate passed" in passed
+    assert not (clone / "results" / MACHINE / f"{before_bad[:8]}-").exists()  # gate results stay in .asv/gate
+
+    # find: one benchmark, bisected by the project's own find.
+    found = tool_run("find", f"{_git(clone, 'rev-parse', f'{before_bad}~1')}..{tip}", BENCHMARK,
+                     "--machine", MACHINE)
+    assert f"first commit on the new side (worse): {bad}" in found, found[-3000:]
+
+
+def test_main_measures_this_machine_and_leaves_the_rest_clean(tmp_path):
+    clone, base, bad, tip = _clone_with_drill_env(tmp_path)
+    tool_run = _tool(clone)
+    before = _status(clone)
+    reference = (clone / "results" / machine.REFERENCE_MACHINE / "machine.json").read_text()
+    out = tool_run("main", "--bench", BENCHMARK_REGEX)
+    name = machine.derived_name(machine.hardware())
+    measured = {p.name.split("-")[0] for p in (clone / "results" / name).glob("*-*.json")}
+    assert bad[:8] in measured and len(measured) == 2, out[-3000:]
+    assert json.loads((clone / "results" / name / "machine.json").read_text())["cpu"] == machine.hardware()["cpu"]
+    assert (clone / "results" / machine.REFERENCE_MACHINE / "machine.json").read_text() == reference
+    new = {line[3:] for line in _status(clone) - before}
+    assert new and all(path.startswith((f"results/{name}/", "html/")) for path in new), sorted(new)
+    assert "dashboard:" in out and "preview" in out and name in out
+
+    # The reference series only on its own hardware: refused in one line otherwise.
+    path = clone / "results" / machine.REFERENCE_MACHINE / "machine.json"
+    path.write_text(json.dumps({**json.loads(reference), "cpu": "Some Other CPU"}))
+    refused = subprocess.run([sys.executable, str(clone / "tools" / "asv_history.py"), "main", "--machine",
+                              machine.REFERENCE_MACHINE], cwd=clone, capture_output=True, text=True, timeout=300,
+                             check=False)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "other hardware" in refused.stderr and "Some Other CPU" in refused.stderr
+
+
+def test_smoke_check_leaves_nothing_in_results(tmp_path):
+    clone, *_ = _clone_with_drill_env(tmp_path)
+    before = _status(clone)
+    out = _tool(clone)("smoke", "--bench", r"^bench_import\.")
+    assert _status(clone) == before, out[-3000:]
+    assert not list((clone / "results").glob("*/machine.json"))[1:], "a machine.json besides the reference"
