@@ -71,8 +71,20 @@ def side_config(work: Path, name: str) -> Path:
 def publish(config: Path | None = None) -> int:
     """``asv publish``, then make the dashboard self-contained (see :func:`vendor_dashboard`)."""
     rc, _ = run_asv("publish", config=config)
-    if rc == 0 and not vendor_dashboard(asvconf.config_dir(config, "html_dir")):
+    if rc != 0:
+        return rc
+    html = asvconf.config_dir(config, "html_dir")
+    if not vendor_dashboard(html):
         print("npm or a vendored asset is unavailable: the dashboard keeps its CDN links (needs the network)")
+    try:
+        import dashboard_overview  # tools/dashboard_overview.py: the overview page, when present
+    except ImportError:
+        return rc
+    try:
+        page = dashboard_overview.build_overview(asvconf.config_dir(config, "results_dir"), html, REPO_ROOT)
+    except ValueError as exc:
+        raise ToolError(f"overview page: {exc}") from None
+    print(f"overview page: {page}")
     return rc
 
 

@@ -478,3 +478,76 @@ def test_stray_changes_ignores_allowed_prefixes(toy_repo, monkeypatch):
     (repo / "html" / "index.html").write_text("changed")
     (repo / "results" / "m" / "x.json").write_text("changed")
     assert asv_history.stray_changes(before, ("results/box/", "html/")) == ["results/m/x.json"]
+
+
+@pytest.fixture()
+def fake_asv(tmp_path, monkeypatch):
+    """asv_history with asv replaced: ``measure`` writes the results of ``values[commit]``."""
+    values: dict[str, dict] = {}
+    measured: list[str] = []
+
+    def fake_measure(commits, machine_name, bench, attributes=None, force=False, config=None, **kwargs):
+        out = asvconf.config_dir(config, "results_dir")
+        for commit in commits:
+            measured.append(commit)
+            write_results(out, machine_name, commit, values[commit])
+        return 0
+
+    monkeypatch.setattr(asv_history, "measure", fake_measure)
+    monkeypatch.setattr(asv_history, "machine_for_measuring", lambda name: "box")
+    monkeypatch.setattr(asv_history, "GATE_DIR", tmp_path / "gate")
+    monkeypatch.setattr(asv_history, "FIND_DIR", tmp_path / "find")
+    return values, measured
+
+
+def test_continuous_cli_reads_direction_and_thresholds(fake_asv, capsys):
+    values, _ = fake_asv
+    base, head = gitrepo.rev_parse("HEAD~1"), gitrepo.rev_parse("HEAD")
+    values[base] = {"bench_x.Run.track_steps_per_second": 100.0, "bench_x.Run.time_run": 1.0}
+    values[head] = {"bench_x.Run.track_steps_per_second": 150.0, "bench_x.Run.time_run": 1.0}
+    assert asv_history.main(["continuous", "HEAD~1", "HEAD"]) == 0  # a throughput rise passes
+    assert "gate passed" in capsys.readouterr().out
+    values[head] = {"bench_x.Run.track_steps_per_second": 50.0, "bench_x.Run.time_run": 1.0}
+    assert asv_history.main(["continuous", "HEAD~1", "HEAD"]) == 1  # a 2x drop fails
+    assert "GATE FAILED: 1 of 2" in capsys.readouterr().out
+    values[head] = {"bench_x.Run.track_steps_per_second": 100.0, "bench_x.Run.time_run": 2.0}
+    assert asv_history.main(["continuous", "HEAD~1", "HEAD"]) == 1  # a 2x slowdown fails
+    assert "bench_x.Run.time_run x2.000" in capsys.readouterr().out
+
+
+def test_find_cli_bisects_one_combination_that_noise_elsewhere_cannot_outvote(fake_asv, capsys):
+    values, measured = fake_asv
+    commits = [gitrepo.rev_parse(f"HEAD~{n}") for n in range(6, -1, -1)]
+    name = "bench_x.Q.time_query"
+    params = [["'kdtree'", "'quadtree'"], ["1000"]]
+    for i, commit in enumerate(commits):
+        stepped = 1.3 if i >= 4 else 1.0  # a 30 % step at commits[4], kdtree only
+        noisy = 5.0 if i in (1, 2) else 1.0  # quadtree: a 5x burst of noise at commits[1..2]
+        values[commit] = {name: ([stepped, noisy], params)}
+    rc = asv_history.main(["find", f"{commits[0]}..{commits[-1]}", name, "--params", "kdtree,1000"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert f"first commit on the new side (worse): {commits[4]}" in out
+    assert len(measured) <= 5
+    # the first-parent chain of the real repo must be what this test assumed
+    assert _git(REPO_ROOT, "rev-list", "--first-parent", "--count", f"{commits[0]}..{commits[-1]}") == "6"
+
+
+def test_spread_sessions_cli(tmp_path, capsys):
+    sessions = []
+    for run_no, factor in enumerate((1.0, 1.1)):
+        path = tmp_path / f"s{run_no}"
+        path.mkdir()
+        spread.write_session(path, "e" * 40, "box", "all")
+        write_results(path / "results", "box", "e" * 40, {
+            "bench_a.T.time_x": 1.0 * factor,
+            "bench_instructions.I.track_step_instructions": 1e8 * (1.0 + (factor - 1.0) / 100),
+        })
+        sessions.append(str(path))
+    assert asv_history.main(["spread", "--sessions", *sessions]) == 0
+    out = capsys.readouterr().out
+    assert "bench_a.T.time_x" in out and "10.0%" in out and "bench_a.T" in out and "0.15" in out
+    assert "instruction tracks: all 1 agree within 0.5%" in out
+    spread.write_session(Path(sessions[1]), "f" * 40, "box", "all")
+    assert asv_history.main(["spread", "--sessions", *sessions]) == 2
+    assert "different commits" in capsys.readouterr().err
