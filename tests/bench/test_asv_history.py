@@ -472,9 +472,11 @@ def test_vendor_keeps_cdn_links_when_an_asset_is_missing_from_its_tarball(tmp_pa
 def test_stray_changes_ignores_allowed_prefixes(toy_repo, monkeypatch):
     repo, _ = toy_repo
     monkeypatch.setattr(asv_history, "git", lambda *a: gitrepo.git(*a, cwd=repo))
-    before = set(gitrepo.git("status", "--porcelain", "--untracked-files=all", cwd=repo).splitlines())
+    before = asv_history.status_entries()
     (repo / "results" / "box").mkdir(parents=True)
     (repo / "results" / "box" / "r.json").write_text("{}")
+    (repo / "html" / "cpu-Intel(R) Xeon @ 2GHz").mkdir()
+    (repo / "html" / "cpu-Intel(R) Xeon @ 2GHz" / "g.json").write_text("{}")  # git quotes this without -z
     (repo / "html" / "index.html").write_text("changed")
     (repo / "results" / "m" / "x.json").write_text("changed")
     assert asv_history.stray_changes(before, ("results/box/", "html/")) == ["results/m/x.json"]

@@ -45,7 +45,7 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def _status(repo: Path) -> set[str]:
-    return set(_git(repo, "status", "--porcelain", "--untracked-files=all").splitlines())
+    return {entry for entry in _git(repo, "status", "--porcelain", "-z", "--untracked-files=all").split("\0") if entry}
 
 
 def _clone_with_drill_env(tmp_path: Path) -> tuple[Path, str, str, str]:
