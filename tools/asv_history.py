@@ -45,6 +45,8 @@ FIND_DIR = REPO_ROOT / ".asv" / "find"
 # The CI smoke run: every benchmark once except the soak (long by design) and the instruction
 # tracks (minutes under valgrind); `asv check` still imports and checks those modules.
 SMOKE_SELECTION = ("default", "grid")
+# spread: the default selection and the instruction tracks (whose agreement it reports).
+SPREAD_SELECTION = ("default", "instructions")
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -297,7 +299,7 @@ def run_spread_session(sha: str, name: str, bench: list[str] | None, attributes:
 
 
 def cmd_spread(args) -> int:
-    bench = args.bench or ["all"]  # the whole suite unless told otherwise
+    bench = args.bench or list(SPREAD_SELECTION)
     if args.sessions:
         first, second = (spread.find_session(s) for s in args.sessions)
         meta = [spread.read_session(p) for p in (first, second)]
