@@ -19,6 +19,7 @@ averaged over several calls per sample while calls of 2 ms or more stay single. 
 
 from __future__ import annotations
 
+import timeit
 import tracemalloc
 
 import numpy as np
