@@ -23,7 +23,13 @@ How a count is made (:func:`count_workloads`):
   by the header and the source, see :func:`client_library`).
 
 Counts cover every user-space instruction of every thread of the child (the kernel's are not
-seen), in the Python code and in every library it calls.
+seen), in the Python code and in every library it calls. Two runs of the same child give the
+same counts (measured: identical to the instruction, or within 0.05 % for the torch workloads).
+A count also depends a little on the allocator state the child's other workloads and imports
+leave behind: reordering the workloads of one child moved the component counts by at most
+0.2 % (a pure-Python loop, the worst case, by up to 4 %). So the workloads of a child are fixed
+per benchmark class, and a step of under ~0.3 % at a commit that does not touch the component
+is layout, not work.
 """
 
 from __future__ import annotations
