@@ -21,8 +21,8 @@ from farm.core.actions import NUM_ACTIONS
 from farm.decision.config import DDQNConfig, DecisionConfig, SharingMode, TargetUpdate
 from farm.decision.learning import PooledPolicy, seeded_init
 from farm.decision.networks import build_network, forward_in_chunks, mask_invalid
-from farm.decision.replay_buffer import ReplayBuffer, TransitionBatch
-from farm.decision.transitions import TransitionPairer
+from farm.decision.replay_buffer import ReplayBuffer
+from farm.decision.transitions import TransitionBatch, TransitionPairer
 
 __all__ = ["DDQNConfig", "DDQNLearner", "DDQNPolicy", "double_q_targets", "random_valid_actions"]
 
@@ -80,7 +80,7 @@ class DDQNLearner:
         self.optimizer = torch.optim.Adam(self.online.parameters(), lr=self.config.learning_rate)
         self.rng = np.random.default_rng(rng_seed)
         self.buffer = ReplayBuffer(buffer_size, obs_shape, num_actions)
-        self.pairer = TransitionPairer(obs_shape)
+        self.pairer = TransitionPairer()
         self.record_calls = 0
         self.train_steps = 0
 
@@ -105,8 +105,12 @@ class DDQNLearner:
         return actions
 
     def record(self, agent_ids, observations, action_mask, actions, rewards, dones) -> dict[str, float]:
-        completed = self.pairer.pair(agent_ids, observations, action_mask, actions, rewards, dones)
-        self.buffer.add(*completed)
+        """Store this step's transitions (each observation once, as a frame of the replay
+        buffer); train where due. Returns the training metrics, or ``{}``."""
+        start = self.buffer.frames.written  # this step's observations become these frames
+        frames = np.arange(start, start + len(agent_ids), dtype=np.int64)
+        completed = self.pairer.pair(agent_ids, frames, action_mask, actions, rewards, dones)
+        self.buffer.add_frames(observations, completed, self.pairer.pending_frames)
         self.record_calls += 1
         ready = len(self.buffer) >= max(self.config.learning_starts, 1)
         if ready and self.record_calls % self.config.train_every == 0:

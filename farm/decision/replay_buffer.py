@@ -1,42 +1,53 @@
-"""A numpy ring buffer of transitions for off-policy learning (DDQN). No torch here."""
+"""A numpy ring buffer of transitions for off-policy learning (DDQN). No torch here.
+
+Transitions refer to their observations by frame id (:mod:`farm.decision.frames`): each
+observation is stored once, however many transitions read it (an agent's observation is the
+next observation of one transition and the observation of the following one).
+"""
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
+
+from farm.decision.frames import FrameStore
+from farm.decision.transitions import PairedTransitions, TransitionBatch
 
 __all__ = ["ReplayBuffer", "TransitionBatch"]
 
 
-class TransitionBatch(NamedTuple):
-    """A sample of ``B`` transitions (views of fresh arrays, safe to hand to torch).
-
-    observations, next_observations: ``(B, C, H, W) float32``; actions ``(B,) int64``;
-    rewards ``(B,) float32``; dones ``(B,) bool``; next_action_masks ``(B, A) bool``.
-    """
-
-    observations: np.ndarray
-    actions: np.ndarray
-    rewards: np.ndarray
-    next_observations: np.ndarray
-    dones: np.ndarray
-    next_action_masks: np.ndarray
+def _ring_slices(position: int, k: int, capacity: int) -> tuple[slice, ...]:
+    """The slots ``position .. position + k - 1`` modulo ``capacity`` as one or two slices."""
+    first = min(k, capacity - position)
+    if first == k:
+        return (slice(position, position + k),)
+    return slice(position, capacity), slice(0, k - first)
 
 
 class ReplayBuffer:
-    """Fixed-capacity ring buffer; the oldest transitions are overwritten first.
+    """Fixed-capacity ring buffer of transitions; the oldest are overwritten first.
 
-    All storage is allocated up front (``nbytes`` reports it), so peak memory is known from the
-    configuration: about ``capacity * (2 * C * H * W * 4 + A + 14)`` bytes.
+    The per-transition arrays are allocated up front. Observations live in a
+    :class:`~farm.decision.frames.FrameStore` allocated on the first write: about ``capacity
+    + 4 k`` frames when a learner adds ``k`` agents' observations per step
+    (:meth:`add_frames`), ``2 * capacity`` when whole transitions are added (:meth:`add`).
+    ``nbytes`` reports what is allocated.
+
+    Attributes:
+        frames: the observations' store.
+        frame_ids, next_frame_ids: ``(N,) int64`` each transition's observation and next
+            observation in ``frames``.
+        actions ``(N,) int64``, rewards ``(N,) float32``, dones ``(N,) bool``,
+        next_action_masks ``(N, A) bool``: the rest of each transition.
+        position: the next slot to write; size: transitions held.
     """
 
     def __init__(self, capacity: int, obs_shape: tuple[int, ...], num_actions: int) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1, got {capacity!r}")
         self.capacity = int(capacity)
-        self.observations = np.zeros((capacity,) + tuple(obs_shape), dtype=np.float32)  # (N, C, H, W)
-        self.next_observations = np.zeros((capacity,) + tuple(obs_shape), dtype=np.float32)  # (N, C, H, W)
+        self.frames = FrameStore(obs_shape)
+        self.frame_ids = np.zeros(capacity, dtype=np.int64)  # (N,)
+        self.next_frame_ids = np.zeros(capacity, dtype=np.int64)  # (N,)
         self.actions = np.zeros(capacity, dtype=np.int64)  # (N,)
         self.rewards = np.zeros(capacity, dtype=np.float32)  # (N,)
         self.dones = np.zeros(capacity, dtype=np.bool_)  # (N,)
@@ -49,13 +60,18 @@ class ReplayBuffer:
 
     @property
     def nbytes(self) -> int:
-        return sum(
+        """Bytes allocated: the frames plus the per-transition arrays."""
+        return self.frames.nbytes + sum(
             a.nbytes
             for a in (
-                self.observations, self.next_observations, self.actions,
-                self.rewards, self.dones, self.next_action_masks,
+                self.frame_ids, self.next_frame_ids, self.actions, self.rewards, self.dones, self.next_action_masks,
             )
         )
+
+    @property
+    def oldest_frame(self) -> int:
+        """The oldest frame id a held transition reads (``frames.written`` when empty)."""
+        return int(self.frame_ids[: self.size].min()) if self.size else self.frames.written
 
     def add(
         self,
@@ -66,7 +82,8 @@ class ReplayBuffer:
         dones: np.ndarray,
         next_action_masks: np.ndarray,
     ) -> None:
-        """Append ``k`` transitions (arrays with leading dimension ``k``)."""
+        """Append ``k`` whole transitions (arrays with leading dimension ``k``): each
+        observation and next observation becomes a frame of its own."""
         k = int(np.shape(actions)[0])
         if k == 0:
             return
@@ -75,26 +92,64 @@ class ReplayBuffer:
             observations, actions, rewards = observations[keep], actions[keep], rewards[keep]
             next_observations, dones, next_action_masks = next_observations[keep], dones[keep], next_action_masks[keep]
             k = self.capacity
-        rows = (self.position + np.arange(k)) % self.capacity
-        self.observations[rows] = observations
-        self.next_observations[rows] = next_observations
-        self.actions[rows] = actions
-        self.rewards[rows] = rewards
-        self.dones[rows] = dones
-        self.next_action_masks[rows] = next_action_masks
+        start = self.frames.written
+        ids = np.arange(start, start + k, dtype=np.int64)
+        self._append(PairedTransitions(ids, actions, rewards, ids + k, dones, next_action_masks))
+        self.frames.reserve(2 * k, self.oldest_frame, capacity_hint=2 * self.capacity)
+        self.frames.put(observations)
+        self.frames.put(next_observations)
+
+    def add_frames(self, observations: np.ndarray, transitions: PairedTransitions, pending_frames: np.ndarray) -> None:
+        """Store this step's ``observations (k, C, H, W)`` as the frames ``frames.written ..
+        frames.written + k - 1``, and ``transitions`` that refer to them or to earlier frames.
+
+        Args:
+            observations: this step's observations, in the order of the ids the caller gave them.
+            transitions: completed transitions (frame ids, see
+                :class:`~farm.decision.transitions.TransitionPairer`).
+            pending_frames: ``(p,) int64`` frames the caller will still pair later; they are kept.
+        """
+        k = int(observations.shape[0])
+        if transitions.actions.shape[0] > self.capacity:
+            keep = slice(transitions.actions.shape[0] - self.capacity, None)
+            transitions = PairedTransitions(*(column[keep] for column in transitions))
+        self._append(transitions)
+        oldest = self.oldest_frame
+        if pending_frames.size:
+            oldest = min(oldest, int(pending_frames.min()))
+        self.frames.reserve(k, oldest, capacity_hint=self.capacity + 4 * k)
+        self.frames.put(observations)
+
+    def _append(self, transitions: PairedTransitions) -> None:
+        k = int(transitions.actions.shape[0])
+        if k == 0:
+            return
+        done = 0
+        for slots in _ring_slices(self.position, k, self.capacity):
+            part = slice(done, done + slots.stop - slots.start)
+            self.frame_ids[slots] = transitions.frames[part]
+            self.next_frame_ids[slots] = transitions.next_frames[part]
+            self.actions[slots] = transitions.actions[part]
+            self.rewards[slots] = transitions.rewards[part]
+            self.dones[slots] = transitions.dones[part]
+            self.next_action_masks[slots] = transitions.next_action_masks[part]
+            done = part.stop
         self.position = int((self.position + k) % self.capacity)
         self.size = min(self.size + k, self.capacity)
+
+    def gather(self, rows: np.ndarray) -> TransitionBatch:
+        """The transitions in slots ``rows (B,)``, observations included."""
+        return TransitionBatch(
+            self.frames.read(self.frame_ids[rows]),
+            self.actions[rows],
+            self.rewards[rows],
+            self.frames.read(self.next_frame_ids[rows]),
+            self.dones[rows],
+            self.next_action_masks[rows],
+        )
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> TransitionBatch:
         """``batch_size`` transitions drawn uniformly with replacement."""
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
-        rows = rng.integers(0, self.size, size=batch_size)
-        return TransitionBatch(
-            self.observations[rows],
-            self.actions[rows],
-            self.rewards[rows],
-            self.next_observations[rows],
-            self.dones[rows],
-            self.next_action_masks[rows],
-        )
+        return self.gather(rng.integers(0, self.size, size=batch_size))

@@ -4,6 +4,9 @@ The loop hands a learning policy, once per step, the rows it acted for: the obse
 agent acted on, the action and the reward it earned, and whether it died. The observation that
 *follows* an action only arrives with the next step's call, so a transition stays pending until
 then. Agents are born and die between calls, so rows are matched by id, never by position.
+
+Observations are never copied here: the caller stores each one once (a frame of a
+:class:`farm.decision.frames.FrameStore`) and the pairer handles frame ids.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["CompletedTransitions", "TransitionPairer", "match_ids"]
+__all__ = ["TransitionBatch", "PairedTransitions", "TransitionPairer", "match_ids"]
 
 
 def match_ids(wanted: np.ndarray, agent_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -23,17 +26,24 @@ def match_ids(wanted: np.ndarray, agent_ids: np.ndarray) -> tuple[np.ndarray, np
     """
     if wanted.size == 0 or agent_ids.size == 0:
         return np.zeros(wanted.shape[0], dtype=np.bool_), np.empty(0, dtype=np.int64)
-    sorter = np.argsort(agent_ids, kind="stable")
-    sorted_ids = agent_ids[sorter]
+    if agent_ids.size > 1 and bool((agent_ids[1:] > agent_ids[:-1]).all()):
+        sorter, sorted_ids = None, agent_ids  # the engine's rows are in increasing id order
+    else:
+        sorter = np.argsort(agent_ids, kind="stable")
+        sorted_ids = agent_ids[sorter]
     positions = np.minimum(np.searchsorted(sorted_ids, wanted), sorted_ids.size - 1)
     found = sorted_ids[positions] == wanted
-    return found, sorter[positions[found]].astype(np.int64)
+    rows = positions[found] if sorter is None else sorter[positions[found]]
+    return found, rows.astype(np.int64)
 
 
-class CompletedTransitions(NamedTuple):
-    """``k`` finished transitions: observations, next_observations ``(k, C, H, W) float32``;
-    actions ``(k,) int64``; rewards ``(k,) float32``; dones ``(k,) bool``; next_action_masks
-    ``(k, A) bool``. A done transition's next observation and mask are placeholders."""
+class TransitionBatch(NamedTuple):
+    """``B`` transitions with their observations (fresh arrays, safe to hand to torch).
+
+    observations, next_observations: ``(B, C, H, W) float32``; actions ``(B,) int64``;
+    rewards ``(B,) float32``; dones ``(B,) bool``; next_action_masks ``(B, A) bool``. A done
+    transition's next observation and mask are placeholders (its own observation and mask).
+    """
 
     observations: np.ndarray
     actions: np.ndarray
@@ -43,43 +53,73 @@ class CompletedTransitions(NamedTuple):
     next_action_masks: np.ndarray
 
 
-class TransitionPairer:
-    """Keeps each live agent's last ``(observation, action, reward)`` until its next
-    observation arrives. Transitions of agents that vanish without a ``done`` are dropped."""
+class PairedTransitions(NamedTuple):
+    """``k`` finished transitions whose observations are frame ids.
 
-    def __init__(self, obs_shape: tuple[int, ...]) -> None:
+    frames, next_frames: ``(k,) int64`` ids of the observation acted on and of the next one
+    (a done transition's own frame, as placeholder); actions ``(k,) int64``; rewards ``(k,)
+    float32``; dones ``(k,) bool``; next_action_masks ``(k, A) bool``.
+    """
+
+    frames: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    next_frames: np.ndarray
+    dones: np.ndarray
+    next_action_masks: np.ndarray
+
+
+class TransitionPairer:
+    """Keeps each live agent's last ``(frame id, action, reward)`` until its next observation
+    arrives. Transitions of agents that vanish without a ``done`` are dropped."""
+
+    def __init__(self) -> None:
         self.pending_ids = np.empty(0, dtype=np.int64)  # (p,)
-        self.pending_observations = np.empty((0,) + tuple(obs_shape), dtype=np.float32)  # (p, C, H, W)
+        self.pending_frames = np.empty(0, dtype=np.int64)  # (p,)
         self.pending_actions = np.empty(0, dtype=np.int64)  # (p,)
         self.pending_rewards = np.empty(0, dtype=np.float32)  # (p,)
 
     def pair(
         self,
         agent_ids: np.ndarray,
-        observations: np.ndarray,
+        frames: np.ndarray,
         action_mask: np.ndarray,
         actions: np.ndarray,
         rewards: np.ndarray,
         dones: np.ndarray,
-    ) -> CompletedTransitions:
-        """Take this step's rows; return the transitions that are now complete: the pending
-        ones whose agent shows up again (its observation now is their next observation),
-        followed by this step's terminal ones."""
+    ) -> PairedTransitions:
+        """Take this step's rows (``frames (n,) int64``: where each row's observation is
+        stored); return the transitions that are now complete: the pending ones whose agent
+        shows up again (its frame now is their next frame), followed by this step's terminal
+        ones."""
         agent_ids = np.asarray(agent_ids, dtype=np.int64)
+        frames = np.asarray(frames, dtype=np.int64)
         dones = np.asarray(dones, dtype=np.bool_)
+        actions = np.asarray(actions, dtype=np.int64)
+        rewards = np.asarray(rewards, dtype=np.float32)
         found, rows = match_ids(self.pending_ids, agent_ids)
-        terminal = np.flatnonzero(dones)
-        completed = CompletedTransitions(
-            observations=np.concatenate([self.pending_observations[found], observations[terminal]]),
-            actions=np.concatenate([self.pending_actions[found], np.asarray(actions, dtype=np.int64)[terminal]]),
-            rewards=np.concatenate([self.pending_rewards[found], np.asarray(rewards, dtype=np.float32)[terminal]]),
-            next_observations=np.concatenate([observations[rows], observations[terminal]]),
-            dones=np.concatenate([np.zeros(rows.size, dtype=np.bool_), np.ones(terminal.size, dtype=np.bool_)]),
-            next_action_masks=np.concatenate([action_mask[rows], action_mask[terminal]]),
-        )
-        living = ~dones
-        self.pending_ids = agent_ids[living]
-        self.pending_observations = np.asarray(observations[living], dtype=np.float32)
-        self.pending_actions = np.asarray(actions, dtype=np.int64)[living]
-        self.pending_rewards = np.asarray(rewards, dtype=np.float32)[living]
+        if dones.any():
+            terminal = np.flatnonzero(dones)
+            living = ~dones
+            completed = PairedTransitions(
+                frames=np.concatenate([self.pending_frames[found], frames[terminal]]),
+                actions=np.concatenate([self.pending_actions[found], actions[terminal]]),
+                rewards=np.concatenate([self.pending_rewards[found], rewards[terminal]]),
+                next_frames=np.concatenate([frames[rows], frames[terminal]]),
+                dones=np.concatenate([np.zeros(rows.size, dtype=np.bool_), np.ones(terminal.size, dtype=np.bool_)]),
+                next_action_masks=np.concatenate([action_mask[rows], action_mask[terminal]]),
+            )
+            self.pending_ids, self.pending_frames = agent_ids[living], frames[living]
+            self.pending_actions, self.pending_rewards = actions[living], rewards[living]
+        else:
+            completed = PairedTransitions(
+                frames=self.pending_frames[found],
+                actions=self.pending_actions[found],
+                rewards=self.pending_rewards[found],
+                next_frames=frames[rows],
+                dones=np.zeros(rows.size, dtype=np.bool_),
+                next_action_masks=np.asarray(action_mask)[rows],
+            )
+            self.pending_ids, self.pending_frames = agent_ids.copy(), frames.copy()
+            self.pending_actions, self.pending_rewards = actions.copy(), rewards.copy()
         return completed

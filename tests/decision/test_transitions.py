@@ -14,48 +14,54 @@ def test_match_ids_against_a_dict():
 
 
 def test_pairs_by_id_through_births_and_deaths_like_a_dict_of_last_rows():
-    """Brute force: a dict agent id -> last (obs, action, reward), walked row by row."""
+    """Brute force: a dict agent id -> last (frame, action, reward), walked row by row. The
+    order is part of the contract (the replay buffer's slots, hence sampling, follow it):
+    pending transitions in the order they were left pending, then this step's terminal ones."""
     rng = np.random.default_rng(7)
-    obs_shape = (1, 2, 2)
-    pairer = TransitionPairer(obs_shape)
+    pairer = TransitionPairer()
+    written = 0
     pending: dict[int, tuple] = {}
     ids = np.arange(6, dtype=np.int64)
     next_id = 6
     for _ in range(25):
         n = ids.size
-        order = rng.permutation(n)  # rows need not be sorted
-        step_ids = ids[order]
-        observations = rng.random((n,) + obs_shape).astype(np.float32)
+        step_ids = ids[rng.permutation(n)]  # rows need not be sorted
+        frames = written + np.arange(n, dtype=np.int64)  # where this step's observations are stored
+        written += n
         mask = rng.random((n, 7)) < 0.6
         actions = rng.integers(0, 7, size=n)
         rewards = rng.random(n)
         dones = rng.random(n) < 0.2
-        got = pairer.pair(step_ids, observations, mask, actions, rewards, dones)
+        got = pairer.pair(step_ids, frames, mask, actions, rewards, dones)
 
-        expected = []
-        for row, agent_id in enumerate(step_ids.tolist()):
-            if agent_id in pending:
-                obs, action, reward = pending.pop(agent_id)
-                expected.append((obs, action, reward, observations[row], False, mask[row]))
-        for row in np.flatnonzero(dones):
-            expected.append((observations[row], actions[row], rewards[row], observations[row], True, mask[row]))
-        pending = {}
-        for row, agent_id in enumerate(step_ids.tolist()):
-            if not dones[row]:
-                pending[agent_id] = (observations[row].copy(), actions[row], rewards[row])
+        row_of = {agent_id: row for row, agent_id in enumerate(step_ids.tolist())}
+        expected = [(frame, action, reward, frames[row_of[a]], False, mask[row_of[a]])
+                    for a, (frame, action, reward) in pending.items() if a in row_of]
+        expected += [(frames[r], actions[r], rewards[r], frames[r], True, mask[r]) for r in np.flatnonzero(dones)]
+        pending = {a: (frames[r], actions[r], rewards[r]) for r, a in enumerate(step_ids.tolist()) if not dones[r]}
 
         assert got.actions.shape[0] == len(expected)
-        key = lambda t: (t[4], float(t[0].sum()))  # noqa: E731 - order-free comparison
-        got_rows = sorted(
-            [(got.observations[i], got.actions[i], got.rewards[i], got.next_observations[i], got.dones[i],
-              got.next_action_masks[i]) for i in range(len(expected))], key=key)
-        for g, e in zip(got_rows, sorted(expected, key=key)):
-            np.testing.assert_array_equal(g[0], e[0])
-            assert g[1] == e[1] and g[2] == np.float32(e[2]) and g[4] == e[4]
-            np.testing.assert_array_equal(g[3], e[3])
-            np.testing.assert_array_equal(g[5], e[5])
+        assert got.frames.dtype == got.next_frames.dtype == got.actions.dtype == np.int64
+        assert got.rewards.dtype == np.float32 and got.dones.dtype == np.bool_
+        for i, e in enumerate(expected):
+            assert (got.frames[i], got.actions[i], got.next_frames[i], got.dones[i]) == (e[0], e[1], e[3], e[4])
+            assert got.rewards[i] == np.float32(e[2])
+            np.testing.assert_array_equal(got.next_action_masks[i], e[5])
         survivors = step_ids[~dones]
+        survivors = survivors[rng.random(survivors.size) > 0.1]  # some vanish without a done
         born = rng.integers(0, 3)
         ids = np.concatenate([survivors, np.arange(next_id, next_id + born)])
         next_id += born
-        observations[:] = -1.0  # the caller may reuse its arrays: pending rows must be copies
+        actions[:] = -1  # the caller may reuse its arrays: pending values must be copies
+        rewards[:] = -1.0
+
+
+def test_match_ids_on_sorted_ids_takes_the_fast_path_with_the_same_answer():
+    agent_ids = np.array([2, 5, 9, 11, 40], dtype=np.int64)
+    wanted = np.array([40, 3, 2, 11, 41, 9], dtype=np.int64)
+    found, rows = match_ids(wanted, agent_ids)
+    np.testing.assert_array_equal(found, [True, False, True, True, False, True])
+    np.testing.assert_array_equal(rows, [4, 0, 3, 2])
+    found_shuffled, rows_shuffled = match_ids(wanted, agent_ids[::-1].copy())
+    np.testing.assert_array_equal(found_shuffled, found)
+    np.testing.assert_array_equal(rows_shuffled, 4 - rows)
