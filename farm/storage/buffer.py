@@ -7,6 +7,7 @@ until the writer turns the columns into SQL parameters.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,30 +20,43 @@ __all__ = ["ColumnBuffer", "FlushBatch", "StepBuffers"]
 class ColumnBuffer:
     """Buffered rows of one table as per-column chunks.
 
-    Columns are the table's ``insert_columns`` without ``run_id`` (the writer adds it).
+    Columns are given by name: the table's ``logged_columns`` (``insert_columns`` without
+    ``run_id``, which the writer adds), checked against the schema, so a column cannot land in
+    another column's place.
     """
 
     def __init__(self, table: Table) -> None:
         self.table = table
-        self.width = len(table.insert_columns) - 1
+        self.names = table.logged_columns
+        self.width = len(self.names)
+        self._kinds = tuple(table.dtype_kinds(name) for name in self.names)
         self._chunks: list[list[np.ndarray]] = [[] for _ in range(self.width)]
         self.rows = 0
         self.appended = 0  # rows ever appended, flushed or not
 
-    def append(self, columns: tuple[np.ndarray, ...]) -> None:
-        """Add ``k`` rows given as ``width`` arrays of shape ``(k,)``."""
-        if len(columns) != self.width:
-            raise ValueError(f"{self.table.name}: expected {self.width} columns, got {len(columns)}")
-        length = len(columns[0])
-        for index, column in enumerate(columns):
+    def append(self, columns: Mapping[str, np.ndarray]) -> None:
+        """Add ``k`` rows given as ``{column name: (k,) array}``, one entry per logged column.
+
+        Raises:
+            ValueError: a column is missing or unknown, has another length than the first, or
+                (with rows) has a dtype its SQL type does not take (see ``Table.dtype_kinds``).
+        """
+        if columns.keys() != set(self.names):
+            missing = [name for name in self.names if name not in columns]
+            unknown = [name for name in columns if name not in self.names]
+            raise ValueError(f"{self.table.name}: missing columns {missing}, unknown columns {unknown}")
+        ordered = [columns[name] for name in self.names]
+        length = len(ordered[0])
+        for name, kinds, column in zip(self.names, self._kinds, ordered):
             if column.shape != (length,):
-                name = self.table.insert_columns[index + 1]
                 raise ValueError(
                     f"{self.table.name}.{name}: expected shape ({length},) like the other columns, got {column.shape}"
                 )
+            if length and column.dtype.kind not in kinds:
+                raise ValueError(f"{self.table.name}.{name}: a {dict(self.table.columns)[name]} column, got {column.dtype}")
         if length == 0:
             return
-        for chunks, column in zip(self._chunks, columns):
+        for chunks, column in zip(self._chunks, ordered):
             chunks.append(np.array(column, copy=True))
         self.rows += length
         self.appended += length

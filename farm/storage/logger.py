@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from farm.core.state import NUM_AGENT_TYPES
+from farm.core.state import AgentType
 from farm.storage.background import BackgroundWriter
 from farm.storage.buffer import StepBuffers
 from farm.storage.config import StorageConfig, WriteMode
@@ -81,9 +81,10 @@ class SimulationLogger:
         """Record the agents that exist before step 0 (birth step 0), each array ``(n,)``."""
         self._require_open()
         ids = np.asarray(ids)
-        self._buffers.tables["agents"].append(
-            (ids, np.asarray(types), np.zeros(len(ids), dtype=np.int64), np.asarray(parent_ids), np.asarray(generations))
-        )
+        self._buffers.tables["agents"].append({
+            "agent_id": ids, "agent_type": np.asarray(types), "birth_step": np.zeros(len(ids), dtype=np.int64),
+            "parent_id": np.asarray(parent_ids), "generation": np.asarray(generations),
+        })
 
     def log_step(self, step_log: "StepLog") -> None:
         """Buffer every row ``step_log`` produces; flush when a threshold is reached."""
@@ -93,40 +94,40 @@ class SimulationLogger:
         tables = self._buffers.tables
         n = len(log.agent_ids)
         steps = np.full(n, step, dtype=np.int64)
-        tables["agent_states"].append(
-            (
-                steps, log.agent_ids, log.positions[:, 0], log.positions[:, 1], log.resources, log.health,
-                log.starvation, log.rewards, log.actions,
-            )
-        )
-        tables["agent_actions"].append(
-            (steps, log.agent_ids, log.actions, log.action_targets, log.action_success.astype(np.int8), log.rewards)
-        )
+        tables["agent_states"].append({
+            "step": steps, "agent_id": log.agent_ids, "position_x": log.positions[:, 0],
+            "position_y": log.positions[:, 1], "resources": log.resources, "health": log.health,
+            "starvation": log.starvation, "reward": log.rewards, "action": log.actions,
+        })
+        tables["agent_actions"].append({
+            "step": steps, "agent_id": log.agent_ids, "action": log.actions, "target": log.action_targets,
+            "success": log.action_success.astype(np.int8), "reward": log.rewards,
+        })
         born = len(log.born_ids)
-        tables["agents"].append(
-            (log.born_ids, log.born_types, np.full(born, step, dtype=np.int64), log.born_parent_ids, log.born_generations)
-        )
+        tables["agents"].append({
+            "agent_id": log.born_ids, "agent_type": log.born_types, "birth_step": np.full(born, step, dtype=np.int64),
+            "parent_id": log.born_parent_ids, "generation": log.born_generations,
+        })
         self._buffers.add_deaths(step, log.died_ids)
         if log.resource_amounts is not None:
             nodes = len(log.resource_amounts)
-            tables["resource_states"].append(
-                (np.full(nodes, step, dtype=np.int64), np.arange(nodes, dtype=np.int64), log.resource_amounts)
-            )
+            tables["resource_states"].append({
+                "step": np.full(nodes, step, dtype=np.int64), "node": np.arange(nodes, dtype=np.int64),
+                "amount": log.resource_amounts,
+            })
         population = np.asarray(log.population_by_type, dtype=np.int64)
-        tables["simulation_steps"].append(
-            (
-                np.array([step]), *(population[t:t + 1] for t in range(NUM_AGENT_TYPES)),
-                np.array([float(log.total_resources)]), np.array([born]), np.array([len(log.died_ids)]),
-                np.array([log.mean_reward]), np.array([float(log.step_duration)]),
-            )
-        )
+        tables["simulation_steps"].append({
+            "step": np.array([step]),
+            **{f"population_{agent_type.name.lower()}": population[agent_type:agent_type + 1] for agent_type in AgentType},
+            "total_resources": np.array([float(log.total_resources)]), "births": np.array([born]),
+            "deaths": np.array([len(log.died_ids)]), "mean_reward": np.array([log.mean_reward]),
+            "step_duration": np.array([float(log.step_duration)]),
+        })
         k = len(log.interaction_sources)
-        tables["interactions"].append(
-            (
-                np.full(k, step, dtype=np.int64), log.interaction_sources, log.interaction_targets,
-                log.interaction_kinds, log.interaction_amounts,
-            )
-        )
+        tables["interactions"].append({
+            "step": np.full(k, step, dtype=np.int64), "source": log.interaction_sources,
+            "target": log.interaction_targets, "kind": log.interaction_kinds, "amount": log.interaction_amounts,
+        })
         if log.training_metrics:
             self._append_training_metrics(step, log.training_metrics)
         self._buffers.last_step = step
@@ -142,12 +143,10 @@ class SimulationLogger:
         agent_types = [agent_type for agent_type, values in metrics.items() for _ in values]
         names = [name for values in metrics.values() for name in values]
         values = [float(value) for per_type in metrics.values() for value in per_type.values()]
-        self._buffers.tables["training_metrics"].append(
-            (
-                np.full(len(names), step, dtype=np.int64), np.array(agent_types, dtype=object),
-                np.array(names, dtype=object), np.array(values, dtype=np.float64),
-            )
-        )
+        self._buffers.tables["training_metrics"].append({
+            "step": np.full(len(names), step, dtype=np.int64), "agent_type": np.array(agent_types, dtype=object),
+            "name": np.array(names, dtype=object), "value": np.array(values, dtype=np.float64),
+        })
 
     def flush(self, wait: bool = False) -> None:
         """Write every buffered step now. Asynchronous: hand it to the background thread, and

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from functools import cached_property
 
 __all__ = [
     "Table",
@@ -35,14 +36,26 @@ class Table:
     columns: tuple[tuple[str, str], ...]
     updated_columns: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.columns)
 
-    @property
+    @cached_property
     def insert_columns(self) -> tuple[str, ...]:
         """The columns an ``INSERT`` writes, ``run_id`` first."""
         return tuple(name for name in self.column_names if name not in self.updated_columns)
+
+    @cached_property
+    def logged_columns(self) -> tuple[str, ...]:
+        """The columns a logger hands over for each row: ``insert_columns`` without ``run_id``."""
+        return self.insert_columns[1:]
+
+    def dtype_kinds(self, column: str) -> str:
+        """The numpy dtype kinds a column accepts: ``"iub"`` for INTEGER (bool is 0/1), ``"f"``
+        for REAL, ``"OUS"`` for TEXT. Kinds are strict so that swapping an integer column with
+        a real one is an error, not a silent conversion."""
+        sql_type = dict(self.columns)[column].split()[0]
+        return {"INTEGER": "iub", "REAL": "f", "TEXT": "OUS"}[sql_type]
 
     @property
     def ddl(self) -> str:

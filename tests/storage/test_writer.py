@@ -48,9 +48,9 @@ def test_batched_insert_writes_the_same_rows_in_the_same_order(rows):
 def test_column_buffer_copies_its_input_and_concatenates_in_order():
     buffer = ColumnBuffer(TABLES["resource_states"])
     steps, nodes, amounts = np.zeros(3, dtype=np.int64), np.arange(3), np.array([1.0, 2.0, 3.0])
-    buffer.append((steps, nodes, amounts))
+    buffer.append({"step": steps, "node": nodes, "amount": amounts})
     amounts[:] = -1.0  # the caller reuses its array: the buffer must not see it
-    buffer.append((steps + 1, nodes, amounts))
+    buffer.append({"amount": amounts, "node": nodes, "step": steps + 1})  # any order: names decide
     assert buffer.rows == 6 and buffer.appended == 6
     got_steps, got_nodes, got_amounts = buffer.take()
     assert got_steps.tolist() == [0, 0, 0, 1, 1, 1]
@@ -61,4 +61,25 @@ def test_column_buffer_copies_its_input_and_concatenates_in_order():
 def test_column_buffer_rejects_ragged_columns():
     buffer = ColumnBuffer(TABLES["resource_states"])
     with pytest.raises(ValueError, match="resource_states.amount"):
-        buffer.append((np.zeros(3, dtype=np.int64), np.arange(3), np.ones(2)))
+        buffer.append({"step": np.zeros(3, dtype=np.int64), "node": np.arange(3), "amount": np.ones(2)})
+
+
+@pytest.mark.parametrize("columns, message", [
+    ({"step": np.zeros(2, np.int64), "node": np.arange(2)}, r"missing columns \['amount'\]"),
+    ({"step": np.zeros(2, np.int64), "node": np.arange(2), "amount": np.ones(2), "amt": np.ones(2)},
+     r"unknown columns \['amt'\]"),
+    # swapped: the node indexes given as the amounts and the amounts as the nodes
+    ({"step": np.zeros(2, np.int64), "node": np.ones(2), "amount": np.arange(2)}, r"resource_states.node: .*INTEGER"),
+])
+def test_column_buffer_names_a_missing_unknown_or_swapped_column(columns, message):
+    buffer = ColumnBuffer(TABLES["resource_states"])
+    with pytest.raises(ValueError, match=message):
+        buffer.append(columns)
+    assert buffer.rows == 0
+
+
+def test_every_logged_column_of_every_table_has_a_checked_kind():
+    for table in TABLES.values():
+        assert table.logged_columns == table.insert_columns[1:] and table.insert_columns[0] == "run_id"
+        for name in table.logged_columns:
+            assert table.dtype_kinds(name) in ("iub", "f", "OUS")
