@@ -120,6 +120,35 @@ class WorldGrid:
         keep = dy * dy + dx * dx <= radius * radius
         return dy[keep].astype(np.int64), dx[keep].astype(np.int64)
 
+    def cells_near(self, gy: np.ndarray, gx: np.ndarray, radius: float) -> np.ndarray:
+        """``(rows, cols) bool``: True on every world cell ``(gy + dy, gx + dx)`` for one of the
+        given cells ``(gy, gx)`` (each ``(n,) int64``, inside the world) and an offset of
+        :meth:`disk_offsets` ``(radius)``.
+
+        The disk's cells of one row offset ``dy`` form one run ``dx in [lo, hi]``, so the result
+        is, per distinct run, a sliding-window count along rows (one cumulative sum) shifted by
+        ``dy``: ``O(rows * cols * (2R + 1))`` array work, whatever ``n``.
+        """
+        rows, cols, r = self.rows, self.cols, self.radius
+        dy, dx = self.disk_offsets(radius)
+        marked = np.zeros((rows, cols + 2 * r), dtype=np.int32)  # columns padded by R on each side
+        marked[gy, gx + r] = 1
+        counts = np.zeros((rows, cols + 2 * r + 1), dtype=np.int32)
+        np.cumsum(marked, axis=1, out=counts[:, 1:])
+        seen = np.zeros((rows + 2 * r, cols), dtype=bool)  # rows padded by R on each side
+        runs: dict[tuple[int, int], np.ndarray] = {}
+        for offset in np.unique(dy).tolist():
+            run = dx[dy == offset]
+            lo, hi = int(run.min()), int(run.max())
+            if run.size != hi - lo + 1:  # pragma: no cover - a disk's row is one run
+                raise AssertionError(f"disk row {offset} is not contiguous: {run}")
+            near = runs.get((lo, hi))
+            if near is None:  # a marked cell in columns [x - hi, x - lo] reaches column x
+                near = counts[:, r - lo + 1 : r - lo + 1 + cols] - counts[:, r - hi : r - hi + cols] > 0
+                runs[(lo, hi)] = near
+            seen[r + offset : r + offset + rows] |= near
+        return seen[r : r + rows]
+
     def disk_mask(self, radius: float) -> np.ndarray:
         """``(S, S) float32`` 1 where a view cell's centre lies within ``radius`` cells of the
         centre cell's centre, else 0."""

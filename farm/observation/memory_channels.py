@@ -122,18 +122,12 @@ class KnownEmpty(_Memory):
         ry, rx = grid.cells_of(positions[amounts > 0])
         has_resource[ry, rx] = True
 
-        dy, dx = grid.disk_offsets(self.context.config.view_radius)
         gy, gx = grid.cells_of(step_log.positions)
-        sy = gy[:, None] + dy[None, :]  # [n, D]
-        sx = gx[:, None] + dx[None, :]
-        inside = grid.inside(sy, sx)
         types = step_log.agent_types.astype(np.intp)
         keep = np.float32(1.0 - self.decay)
         for t in range(_TYPES):
             team = (types == t) | ALLY_MATRIX[t, types]
-            seen = np.zeros((grid.rows, grid.cols), dtype=bool)
-            mask = inside & team[:, None]
-            seen[sy[mask], sx[mask]] = True
+            seen = grid.cells_near(gy[team], gx[team], self.context.config.view_radius)
             layer = interior[t]
             layer *= keep
             layer[seen & ~has_resource] = 1.0

@@ -62,3 +62,22 @@ def test_view_axes_rows_follow_y_columns_follow_x():
                       channels=("ENEMIES_HP",)) as b:
         view = b.build()[0, 0]
     assert view[3, 5] > 0 and view[6, 3] > 0 and np.count_nonzero(view) == 2
+
+
+@pytest.mark.parametrize("width, height, radius, visibility", [
+    (100, 100, 5, 5), (37.5, 20, 3, 2.5), (12, 30, 4, 9), (5, 5, 2, 0), (64, 8, 6, 4.2),
+])
+def test_cells_near_marks_exactly_the_disk_around_each_cell(width, height, radius, visibility):
+    """Brute force: every cell plus every disk offset, kept when inside the world."""
+    grid = WorldGrid(width, height, radius)
+    rng = np.random.default_rng(radius)
+    for n in (0, 1, 40):
+        gy = rng.integers(0, grid.rows, n)
+        gx = rng.integers(0, grid.cols, n)
+        dy, dx = grid.disk_offsets(visibility)
+        expected = np.zeros((grid.rows, grid.cols), dtype=bool)
+        for y, x in zip(gy.tolist(), gx.tolist()):
+            for a, b in zip(dy.tolist(), dx.tolist()):
+                if 0 <= y + a < grid.rows and 0 <= x + b < grid.cols:
+                    expected[y + a, x + b] = True
+        np.testing.assert_array_equal(grid.cells_near(gy, gx, visibility), expected)
