@@ -1,0 +1,338 @@
+"""The workload AgentFarm users run: the ``agentfarm`` preset (issue 11.3).
+
+The preset: 100x100 world, the 13 observation channels at R = 5 with bilinear resources, a
+shared DDQN policy for each agent type, the SQLite log on disk (balanced profile). Sizes: 100
+and 1 000 agents; learning off (``decision.ddqn.learning_starts = 10**9``) or on (the preset's
+default: train every 2 steps, batch 64); the MLP or the CNN network.
+
+How it is measured: each (agents, learning, network) combination runs in a child process of its
+own (:func:`measure_workload`, so peak memory is that combination's alone), which:
+
+1. builds the preset (log to a file in a temporary directory) and runs 200 steps: the
+   200-step run's wall time and the process's peak RSS;
+2. runs :data:`TIMED_STEPS` more steps (the replay buffers are full by then: steady state) and
+   records each step's wall time and each stage's (``sim.stage_seconds``): medians;
+3. measures the floors of the step's parts on the same data, in the same process: a scipy
+   cKDTree build and batched radius queries of the same points, the numpy gather of the same
+   windows, a batched forward of the same networks, sqlite3 ``executemany`` of the same rows
+   (one transaction) and, learning on, one DDQN train step per type every ``train_every``
+   steps (amortised).
+
+One ``setup_cache`` (shared by both classes, so it runs once) runs the eight children; every
+``track_`` reads its figure from the result. Module cost: the children (about 40 s on the
+2-core reference machine, most of it the 1 000-agent CNN runs) plus ~0.5 s for each of the 46
+tracked numbers' processes, about 1 min 5 s in all. One torch
+thread (asv's environment sets ``OMP_NUM_THREADS=1``; the preset's ``torch_threads`` is 1).
+
+Commits older than ``SimulationConfig.preset`` skip every benchmark here (NotImplementedError).
+This file is also a script (``python bench_workload.py '<json>'``): the child, and what
+``tools/perf_report.py`` runs against other commits' ``farm``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+AGENTS = [100, 1_000]  # initial agents, split evenly over the three types
+LEARNING = ["off", "on"]  # DDQN training: never (learning_starts = 10**9), or the preset's
+NETWORKS = ["mlp", "cnn"]  # decision.network.kind
+# Stages of sim.stage_seconds; "learn" exists only on commits that time learning apart from act.
+STAGES = ["observe", "decide", "act", "learn", "regenerate_resources", "update_spatial_index", "log_step"]
+RUN_STEPS = 200  # steps of the timed run
+TIMED_STEPS = 30  # steady-state steps whose per-step times give the medians
+FLOOR_REPEATS = 5  # each floor: median of this many measurements
+SEED = 7
+
+
+def preset_available() -> bool:
+    """Whether this commit's farm has ``SimulationConfig.preset``."""
+    try:
+        from farm.config import SimulationConfig
+    except ImportError:
+        return False
+    return hasattr(SimulationConfig, "preset")
+
+
+def workload_config(agents: int, learning: str, network: str, db_path: str | None):
+    """The preset at ``agents`` agents, learning ``"on"``/``"off"``, MLP or CNN, logging to
+    ``db_path``."""
+    from farm.config import SimulationConfig
+
+    base, extra = divmod(agents, 3)
+    overrides = {
+        "seed": SEED,
+        "agents.system": base + (1 if extra > 0 else 0),
+        "agents.independent": base + (1 if extra > 1 else 0),
+        "agents.control": base,
+        "storage.db_path": db_path,
+        "decision.network.kind": network,
+    }
+    if learning == "off":
+        overrides["decision.ddqn"] = {"learning_starts": 10**9}
+    return SimulationConfig.preset("agentfarm").with_overrides(overrides)
+
+
+def _median_seconds(function, repeats: int = FLOOR_REPEATS) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _floor_spatial(sim) -> float:
+    """cKDTree build on the agents and the two batched radius queries the engine makes."""
+    from scipy.spatial import cKDTree
+
+    cfg = sim.config.agents
+    positions = sim.state.positions.copy()
+    nodes = cKDTree(sim.resources.positions)
+    social = max(cfg.share_range, cfg.attack_range)
+    resource = max(cfg.perception_radius, cfg.gather_range)
+
+    def run():
+        tree = cKDTree(positions)
+        tree.sparse_distance_matrix(tree, social, output_type="ndarray")
+        cKDTree(positions).sparse_distance_matrix(nodes, resource, output_type="ndarray")
+
+    return _median_seconds(run)
+
+
+def _floor_gather(sim) -> float:
+    """The fancy-index gather of every agent's (C, S, S) windows out of the padded layers."""
+    import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    builder = sim.observation_builder
+    channels, size, _ = builder.shape
+    grid = builder.grid
+    stack = np.random.default_rng(0).random((channels, grid.rows + 2 * grid.radius, grid.cols + 2 * grid.radius))
+    windows = sliding_window_view(stack.astype(np.float32), (size, size), axis=(1, 2))  # (C, rows, cols, S, S)
+    gy, gx = grid.cells_of(sim.state.positions)
+    layer = np.arange(channels)[None, :]
+
+    def run():
+        windows[layer, gy[:, None], gx[:, None]]
+
+    return _median_seconds(run)
+
+
+def _floor_forward(sim, observations) -> float:
+    """One batched forward of each type's online network over that type's observations."""
+    import numpy as np
+    import torch
+
+    batches = []
+    for agent_type, policy in sim.policies.items():
+        rows = np.flatnonzero(sim.state.agent_types == agent_type)
+        learner = next(iter(policy.learners.values()))
+        batches.append((learner.online, torch.from_numpy(observations[rows[rows < len(observations)]])))
+
+    def run():
+        with torch.inference_mode():
+            for network, batch in batches:
+                network(batch)
+
+    return _median_seconds(run)
+
+
+def _floor_sqlite(log, directory: str) -> float:
+    """sqlite3 ``executemany`` of the step's agent_states, agent_actions and interactions rows
+    (tuples built beforehand), one transaction, same schema, balanced PRAGMAs, on disk."""
+    import sqlite3
+
+    from farm.storage.schema import TABLES, create_schema
+
+    states = list(zip([1] * len(log.agent_ids), [log.step] * len(log.agent_ids), log.agent_ids.tolist(),
+                      log.positions[:, 0].tolist(), log.positions[:, 1].tolist(), log.resources.tolist(),
+                      log.health.tolist(), log.starvation.tolist(), log.rewards.tolist(), log.actions.tolist()))
+    actions = list(zip([1] * len(log.agent_ids), [log.step] * len(log.agent_ids), log.agent_ids.tolist(),
+                       log.actions.tolist(), log.action_targets.tolist(), log.action_success.astype(int).tolist(),
+                       log.rewards.tolist()))
+    interactions = list(zip([1] * len(log.interaction_sources), [log.step] * len(log.interaction_sources),
+                            log.interaction_sources.tolist(), log.interaction_targets.tolist(),
+                            log.interaction_kinds.tolist(), log.interaction_amounts.tolist()))
+    connection = sqlite3.connect(os.path.join(directory, "floor.db"))
+    connection.execute("PRAGMA journal_mode=WAL").fetchall()
+    connection.execute("PRAGMA synchronous=NORMAL")
+    create_schema(connection)
+    work = [(TABLES[name].insert_sql(1), rows) for name, rows in
+            (("agent_states", states), ("agent_actions", actions), ("interactions", interactions))]
+
+    def run():
+        with connection:
+            for statement, rows in work:
+                connection.executemany(statement, rows)
+
+    try:
+        return _median_seconds(run)
+    finally:
+        connection.close()
+
+
+def _floor_train(sim) -> float:
+    """One DDQN train step of each type's learner, divided by ``train_every`` (amortised)."""
+    learners = [next(iter(policy.learners.values())) for policy in sim.policies.values()]
+    every = sim.config.decision.ddqn.train_every
+
+    def run():
+        for learner in learners:
+            learner.train_step()
+
+    return _median_seconds(run) / every
+
+
+def measure_workload(agents: int, learning: str, network: str) -> dict:
+    """Everything this module reports for one combination, measured in this process (see the
+    module docstring). Seconds and bytes; ``stages`` maps stage name to median seconds."""
+    import resource
+
+    from farm import Simulation
+
+    with tempfile.TemporaryDirectory(prefix="bench-workload-") as directory:
+        config = workload_config(agents, learning, network, os.path.join(directory, "run.db"))
+        started = time.perf_counter()
+        sim = Simulation(config)
+        try:
+            for _ in range(RUN_STEPS):
+                sim.step()
+            run_seconds = time.perf_counter() - started
+            peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            step_times, stage_times = [], {stage: [] for stage in sim.stage_seconds}
+            for _ in range(TIMED_STEPS):
+                before = dict(sim.stage_seconds)
+                step_started = time.perf_counter()
+                log = sim.step()
+                step_times.append(time.perf_counter() - step_started)
+                for stage in stage_times:
+                    stage_times[stage].append(sim.stage_seconds[stage] - before[stage])
+            observations = sim.observation_builder.build()
+            floors = {
+                "spatial": _floor_spatial(sim),
+                "gather": _floor_gather(sim),
+                "forward": _floor_forward(sim, observations),
+                "sqlite": _floor_sqlite(log, directory),
+            }
+            if learning == "on":
+                floors["train"] = _floor_train(sim)
+            buffer_bytes = sum(
+                learner.buffer.nbytes for policy in sim.policies.values() for learner in policy.learners.values()
+            )
+        finally:
+            sim.close()
+    step = statistics.median(step_times)
+    return {
+        "agents": agents, "learning": learning, "network": network, "population": len(sim.state),
+        "run_seconds": run_seconds, "peak_rss_bytes": peak_rss, "step_seconds": step,
+        "stages": {stage: statistics.median(values) for stage, values in stage_times.items()},
+        "floors": floors, "floor_sum_seconds": sum(floors.values()),
+        "step_over_floor_sum": step / sum(floors.values()), "replay_buffer_bytes": buffer_bytes,
+    }
+
+
+def run_child(agents: int, learning: str, network: str, pythonpath: str | None = None, timeout: float = 600) -> dict:
+    """:func:`measure_workload` in a fresh process (``pythonpath``: where its ``farm`` comes from)."""
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = pythonpath
+    env.setdefault("OMP_NUM_THREADS", "1")
+    args = json.dumps({"agents": agents, "learning": learning, "network": network})
+    done = subprocess.run([sys.executable, os.path.abspath(__file__), args], env=env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"workload child {args} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _key(agents, learning, network) -> str:
+    return f"{agents}-{learning}-{network}"
+
+
+def workload_cache() -> dict | None:
+    """Every combination's :func:`measure_workload`, each in a child process; None on a commit
+    without the preset. The ``setup_cache`` of both classes (one key: it runs once)."""
+    if not preset_available():
+        return None
+    return {_key(a, lr, n): run_child(a, lr, n) for a in AGENTS for lr in LEARNING for n in NETWORKS}
+
+
+workload_cache.timeout = 900
+
+
+class Workload:
+    """The preset's step, 200-step run, memory and floors; see the module docstring."""
+
+    version = 1
+    rounds = 1
+    repeat = 1
+    number = 1
+    timeout = 900
+    params = (AGENTS, LEARNING, NETWORKS)
+    param_names = ["agents", "learning", "network"]
+    setup_cache = staticmethod(workload_cache)
+
+    def setup(self, cache, agents, learning, network):
+        if cache is None:
+            raise NotImplementedError("SimulationConfig.preset is not available at this commit")
+
+    def track_step_ms(self, cache, agents, learning, network):
+        """Median wall time of one steady-state step (ms)."""
+        return 1e3 * cache[_key(agents, learning, network)]["step_seconds"]
+
+    track_step_ms.unit = "ms"
+
+    def track_run_200_steps_s(self, cache, agents, learning, network):
+        """Wall time to build the preset and run 200 steps, log on disk (s)."""
+        return cache[_key(agents, learning, network)]["run_seconds"]
+
+    track_run_200_steps_s.unit = "s"
+
+    def track_peak_rss_mb(self, cache, agents, learning, network):
+        """Peak RSS of the child process (torch imported, 200 steps run) (MB)."""
+        return cache[_key(agents, learning, network)]["peak_rss_bytes"] / 2**20
+
+    track_peak_rss_mb.unit = "MB"
+
+    def track_step_over_floor_sum(self, cache, agents, learning, network):
+        """Step time over the sum of its parts' floors, measured in the same process."""
+        return cache[_key(agents, learning, network)]["step_over_floor_sum"]
+
+    track_step_over_floor_sum.unit = "ratio"
+
+
+class WorkloadStages:
+    """Median ms of each stage of a steady-state step of the preset as shipped (learning on,
+    MLP). A stage the commit does not have (``learn`` before it was split from ``act``) is
+    skipped."""
+
+    version = 1
+    rounds = 1
+    repeat = 1
+    number = 1
+    timeout = 900
+    params = (AGENTS, STAGES)
+    param_names = ["agents", "stage"]
+    setup_cache = staticmethod(workload_cache)
+
+    def setup(self, cache, agents, stage):
+        if cache is None:
+            raise NotImplementedError("SimulationConfig.preset is not available at this commit")
+        if stage not in cache[_key(agents, "on", "mlp")]["stages"]:
+            raise NotImplementedError(f"stage {stage!r} does not exist at this commit")
+
+    def track_stage_ms(self, cache, agents, stage):
+        return 1e3 * cache[_key(agents, "on", "mlp")]["stages"][stage]
+
+    track_stage_ms.unit = "ms"
+
+
+if __name__ == "__main__":
+    _args = json.loads(sys.argv[1])
+    print(json.dumps(measure_workload(_args["agents"], _args["learning"], _args["network"])))
