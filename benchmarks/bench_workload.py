@@ -189,9 +189,12 @@ def _floor_train(sim) -> float:
     return _median_seconds(run) / every
 
 
-def measure_workload(agents: int, learning: str, network: str) -> dict:
+def measure_workload(
+    agents: int, learning: str, network: str, run_steps: int = RUN_STEPS, timed_steps: int = TIMED_STEPS
+) -> dict:
     """Everything this module reports for one combination, measured in this process (see the
-    module docstring). Seconds and bytes; ``stages`` maps stage name to median seconds."""
+    module docstring). Seconds and bytes; ``stages`` maps stage name to median seconds.
+    ``run_steps`` and ``timed_steps`` shrink only for smoke tests."""
     import resource
 
     from farm import Simulation
@@ -201,12 +204,12 @@ def measure_workload(agents: int, learning: str, network: str) -> dict:
         started = time.perf_counter()
         sim = Simulation(config)
         try:
-            for _ in range(RUN_STEPS):
+            for _ in range(run_steps):
                 sim.step()
             run_seconds = time.perf_counter() - started
             peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
             step_times, stage_times = [], {stage: [] for stage in sim.stage_seconds}
-            for _ in range(TIMED_STEPS):
+            for _ in range(timed_steps):
                 before = dict(sim.stage_seconds)
                 step_started = time.perf_counter()
                 log = sim.step()
@@ -335,4 +338,4 @@ class WorkloadStages:
 
 if __name__ == "__main__":
     _args = json.loads(sys.argv[1])
-    print(json.dumps(measure_workload(_args["agents"], _args["learning"], _args["network"])))
+    print(json.dumps(measure_workload(**_args)))

@@ -1,0 +1,328 @@
+"""Write docs/performance.md: the agentfarm preset before and after its optimisations (issue 11.5).
+
+Every figure in the report is measured by this script; none is typed by hand. For each commit it
+needs, it checks the commit out with ``git worktree add`` into a temporary directory and runs the
+measurement in a fresh Python process whose ``farm`` is that commit's (``PYTHONPATH``), so the
+measuring code is the same for every commit:
+
+* the top-10 hotspots (cProfile, self time) of the preset at ``--agents`` agents, learning off,
+  ``--steps`` steps after ``--warmup`` steps, at the base commit and at the last commit;
+* every optimisation commit (subject starting with ``Perf:`` between the base and the last
+  commit) against its parent: the median per-step wall time of each, measured in ``--rounds``
+  interleaved rounds (parent, commit, parent, commit...); the ratio is the median of the
+  per-round ratios;
+* the last commit's step time against the sum of its parts' floors, measured in one process by
+  ``benchmarks/bench_workload.py`` (:func:`measure_workload`), learning off and on.
+
+Usage::
+
+    python tools/perf_report.py                      # base: parent of the first Perf: commit
+    python tools/perf_report.py --base f813ed1 --last HEAD --rounds 5
+    python tools/perf_report.py --quick --out /tmp/perf.md   # tiny sizes, for tests
+
+The machine's load is printed in the report header: wall-time ratios measured side by side are
+meaningful on a loaded machine, absolute milliseconds much less so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import pstats
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+WORKLOAD = REPO / "benchmarks" / "bench_workload.py"
+
+# The child that times steps. It only uses what every commit since the preset has:
+# SimulationConfig.preset, Simulation.step and stage_seconds.
+_TIMING_CHILD = r"""
+import cProfile, json, os, statistics, sys, tempfile, time
+from farm import Simulation, SimulationConfig
+a = json.loads(sys.argv[1])
+base, extra = divmod(a["agents"], 3)
+overrides = {"seed": 7, "agents.system": base + (extra > 0), "agents.independent": base + (extra > 1),
+             "agents.control": base}
+if a["learning"] == "off":
+    overrides["decision.ddqn"] = {"learning_starts": 10**9}
+with tempfile.TemporaryDirectory() as directory:
+    overrides["storage.db_path"] = os.path.join(directory, "run.db")
+    sim = Simulation(SimulationConfig.preset("agentfarm").with_overrides(overrides))
+    for _ in range(a["warmup"]):
+        sim.step()
+    profile = cProfile.Profile() if a.get("profile") else None
+    steps, stages = [], {k: [] for k in sim.stage_seconds}
+    for _ in range(a["steps"]):
+        before = dict(sim.stage_seconds)
+        if profile: profile.enable()
+        t = time.perf_counter(); sim.step(); steps.append(time.perf_counter() - t)
+        if profile: profile.disable()
+        for k in stages: stages[k].append(sim.stage_seconds[k] - before[k])
+    sim.close()
+if profile:
+    profile.dump_stats(a["profile"])
+print(json.dumps({"step": statistics.median(steps), "stages": {k: statistics.median(v) for k, v in stages.items()}}))
+"""
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """What one report measures.
+
+    Attributes:
+        agents: initial agents of the preset.
+        warmup: steps run before anything is timed (1 000 agents: 40 fills the replay buffers).
+        steps: timed steps per measurement.
+        rounds: interleaved rounds per optimisation commit.
+        floor_agents: agents of the floor-sum measurement.
+        floor_run_steps, floor_timed_steps: steps bench_workload runs before timing, and times.
+    """
+
+    agents: int = 1_000
+    warmup: int = 40
+    steps: int = 30
+    rounds: int = 3
+    floor_agents: int = 1_000
+    floor_run_steps: int = 200
+    floor_timed_steps: int = 30
+
+
+QUICK = Sizes(agents=45, warmup=2, steps=3, rounds=1, floor_agents=30, floor_run_steps=5, floor_timed_steps=3)
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=REPO, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def perf_commits(base: str, last: str) -> list[tuple[str, str]]:
+    """``(sha, subject)`` of the first-parent commits in ``base..last`` whose subject starts
+    with ``Perf:``, oldest first."""
+    out = git("log", "--first-parent", "--reverse", "--format=%H%x09%s", f"{base}..{last}")
+    rows = [line.split("\t", 1) for line in out.splitlines() if line]
+    return [(sha, subject) for sha, subject in rows if subject.startswith("Perf:")]
+
+
+class Checkouts:
+    """Detached ``git worktree``s of commits in a temporary directory, removed on exit."""
+
+    def __init__(self) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="perf-report-")
+        self.paths: dict[str, Path] = {}
+
+    def __enter__(self) -> "Checkouts":
+        return self
+
+    def path(self, sha: str) -> Path:
+        if sha not in self.paths:
+            target = Path(self._tmp.name) / sha[:12]
+            git("worktree", "add", "--detach", "--force", str(target), sha)
+            self.paths[sha] = target
+        return self.paths[sha]
+
+    def __exit__(self, *exc: object) -> None:
+        for target in self.paths.values():
+            subprocess.run(["git", "worktree", "remove", "--force", str(target)], cwd=REPO, check=False,
+                           capture_output=True)
+        self._tmp.cleanup()
+
+
+def _env(tree: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(tree)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[name] = "1"
+    return env
+
+
+def time_steps(tree: Path, sizes: Sizes, learning: str = "off", profile: str | None = None) -> dict:
+    """Median step and stage seconds of the preset with ``tree``'s farm, in a fresh process."""
+    args = {"agents": sizes.agents, "warmup": sizes.warmup, "steps": sizes.steps, "learning": learning,
+            "profile": profile}
+    done = subprocess.run([sys.executable, "-c", _TIMING_CHILD, json.dumps(args)], cwd=tree, env=_env(tree),
+                          capture_output=True, text=True, check=False, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"timing child failed in {tree}:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def hotspots(profile_path: str, tree: Path, top: int = 10) -> list[tuple[str, int, float, float]]:
+    """``(function, calls, self seconds, cumulative seconds)`` of the ``top`` functions by self
+    time, paths relative to ``tree`` (or to site-packages)."""
+    stats = pstats.Stats(profile_path).stats
+    rows = []
+    for (filename, line, name), (_, calls, self_time, cumulative, _) in stats.items():
+        where = filename
+        if filename.startswith(str(tree)):
+            where = os.path.relpath(filename, tree)
+        elif "site-packages" in filename:
+            where = filename.split("site-packages/", 1)[1]
+        label = f"{where}:{line}({name})" if line else name
+        rows.append((label, calls, self_time, cumulative))
+    rows.sort(key=lambda row: row[2], reverse=True)
+    return rows[:top]
+
+
+def measure_floors(tree: Path, sizes: Sizes, learning: str) -> dict:
+    """bench_workload's :func:`measure_workload` (this checkout's script) against ``tree``'s farm."""
+    args = json.dumps({"agents": sizes.floor_agents, "learning": learning, "network": "mlp",
+                       "run_steps": sizes.floor_run_steps, "timed_steps": sizes.floor_timed_steps})
+    done = subprocess.run([sys.executable, str(WORKLOAD), args], cwd=tree, env=_env(tree), capture_output=True,
+                          text=True, check=False, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"workload child failed in {tree}:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _ms(seconds: float) -> str:
+    return f"{1e3 * seconds:.2f}"
+
+
+def _hotspot_table(rows) -> list[str]:
+    lines = ["| # | function | calls | self s | cumulative s |", "|---|---|---|---|---|"]
+    for index, (label, calls, self_time, cumulative) in enumerate(rows, 1):
+        lines.append(f"| {index} | `{label}` | {calls} | {self_time:.3f} | {cumulative:.3f} |")
+    return lines
+
+
+def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list[str] | None = None) -> str:
+    """Measure everything and return the markdown. ``commits``: the optimisation commits to
+    measure against their parents (default: the ``Perf:`` commits in ``base..last``)."""
+    base_sha, last_sha = git("rev-parse", base), git("rev-parse", last)
+    if commits is None:
+        optimisations = perf_commits(base_sha, last_sha)
+    else:
+        optimisations = [(git("rev-parse", c), git("log", "-1", "--format=%s", c)) for c in commits]
+    lines: list[str] = []
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    with Checkouts() as checkouts, tempfile.TemporaryDirectory(prefix="perf-prof-") as profiles:
+        # Hotspots, before and after.
+        tables = {}
+        for label, sha in (("before", base_sha), ("after", last_sha)):
+            tree = checkouts.path(sha)
+            path = os.path.join(profiles, f"{label}.prof")
+            timing = time_steps(tree, sizes, profile=path)
+            tables[label] = (sha, timing, hotspots(path, tree))
+        # Each optimisation against its parent, interleaved rounds.
+        ratios = []
+        for sha, subject in optimisations:
+            parent = git("rev-parse", f"{sha}^")
+            parent_tree, tree = checkouts.path(parent), checkouts.path(sha)
+            before, after, per_round = [], [], []
+            for _ in range(sizes.rounds):
+                b = time_steps(parent_tree, sizes)["step"]
+                a = time_steps(tree, sizes)["step"]
+                before.append(b)
+                after.append(a)
+                per_round.append(b / a)
+            ratios.append((sha, subject, statistics.median(before), statistics.median(after),
+                           statistics.median(per_round)))
+        # Base against last, learning on.
+        learning_on = {label: time_steps(checkouts.path(sha), sizes, learning="on")
+                       for label, sha in (("before", base_sha), ("after", last_sha))}
+        floors = {learning: measure_floors(checkouts.path(last_sha), sizes, learning) for learning in ("off", "on")}
+
+    lines += [
+        "# Performance of the agentfarm preset",
+        "",
+        f"Generated by `{command}` on {datetime.date.today().isoformat()}; do not edit by hand.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}. One torch thread.",
+        f"Base {base_sha[:10]}, last {last_sha[:10]}. Preset at {sizes.agents} agents, log on disk; "
+        f"{sizes.warmup} warm-up steps, then the median of {sizes.steps} steps.",
+        "",
+        "Absolute milliseconds depend on the machine's load at the time; the ratios are measured side",
+        "by side (interleaved rounds, fresh process each) and are the figures to trust.",
+        "",
+        "## Step time, before and after",
+        "",
+        "| learning | before ms/step | after ms/step | before / after |",
+        "|---|---|---|---|",
+    ]
+    off_before, off_after = tables["before"][1]["step"], tables["after"][1]["step"]
+    lines.append(f"| off | {_ms(off_before)} | {_ms(off_after)} | {off_before / off_after:.2f} |")
+    on_before, on_after = learning_on["before"]["step"], learning_on["after"]["step"]
+    lines.append(f"| on | {_ms(on_before)} | {_ms(on_after)} | {on_before / on_after:.2f} |")
+    stage_names = list(dict.fromkeys([*tables["before"][1]["stages"], *tables["after"][1]["stages"]]))
+    lines += ["", "Stages, learning off (ms, median over steps):", "",
+              "| stage | before | after |", "|---|---|---|"]
+    for stage in stage_names:
+        b = tables["before"][1]["stages"].get(stage)
+        a = tables["after"][1]["stages"].get(stage)
+        lines.append(f"| {stage} | {_ms(b) if b is not None else '—'} | {_ms(a) if a is not None else '—'} |")
+    lines += ["", "## Each optimisation", "",
+              f"Median step time (learning off) of the commit's parent and of the commit, {sizes.rounds} interleaved "
+              "round(s); the ratio is the median of the per-round ratios parent / commit.", "",
+              "| commit | optimisation | parent ms | commit ms | parent / commit |", "|---|---|---|---|---|"]
+    if not ratios:
+        lines.append("| — | no `Perf:` commit in the range | | | |")
+    for sha, subject, b, a, ratio in ratios:
+        what = subject.split("(", 1)[0].removeprefix("Perf:").strip()
+        lines.append(f"| {sha[:10]} | {what} | {_ms(b)} | {_ms(a)} | {ratio:.2f} |")
+    for label in ("before", "after"):
+        sha, _, rows = tables[label]
+        lines += ["", f"## Top-10 hotspots {label} ({sha[:10]}), by self time", "",
+                  f"cProfile over the {sizes.steps} timed steps, learning off.", ""]
+        lines += _hotspot_table(rows)
+    lines += ["", "## Step time against the floor sum (last commit, MLP)", "",
+              f"`benchmarks/bench_workload.py` at {sizes.floor_agents} agents: {sizes.floor_run_steps} steps, then the "
+              f"median of {sizes.floor_timed_steps} steps "
+              "and the floors of the step's parts measured in the same process (ms).", "",
+              "| learning | step | spatial | gather | forward | sqlite | train | floor sum | step / floor sum |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for learning, result in floors.items():
+        f = result["floors"]
+        train = _ms(f["train"]) if "train" in f else "—"
+        lines.append(
+            f"| {learning} | {_ms(result['step_seconds'])} | {_ms(f['spatial'])} | {_ms(f['gather'])} | "
+            f"{_ms(f['forward'])} | {_ms(f['sqlite'])} | {train} | {_ms(result['floor_sum_seconds'])} | "
+            f"{result['step_over_floor_sum']:.2f} |"
+        )
+    mb = 2**20
+    on = floors["on"]
+    lines += ["", f"Peak RSS of the learning-on run: {on['peak_rss_bytes'] / mb:.0f} MB; "
+              f"replay buffers allocated: {on['replay_buffer_bytes'] / mb:.0f} MB.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", help="commit before the optimisations (default: parent of the first Perf: commit)")
+    parser.add_argument("--last", default="HEAD", help="last commit (default HEAD)")
+    parser.add_argument("--agents", type=int, default=Sizes.agents)
+    parser.add_argument("--warmup", type=int, default=Sizes.warmup)
+    parser.add_argument("--steps", type=int, default=Sizes.steps)
+    parser.add_argument("--rounds", type=int, default=Sizes.rounds)
+    parser.add_argument("--commits", nargs="+", help="optimisation commits to measure (default: the Perf: ones)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test, not a measurement)")
+    parser.add_argument("--out", default=str(REPO / "docs" / "performance.md"))
+    args = parser.parse_args(argv)
+    if args.quick:
+        sizes = QUICK
+    else:
+        sizes = Sizes(agents=args.agents, warmup=args.warmup, steps=args.steps, rounds=args.rounds)
+    base = args.base
+    if base is None:
+        first = perf_commits(git("rev-list", "--max-parents=0", args.last).splitlines()[0], args.last)
+        if not first:
+            parser.error("no Perf: commit found; give --base")
+        base = f"{first[0][0]}^"
+    command = "python tools/perf_report.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    report = build_report(base, args.last, sizes, command.strip(), args.commits)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
