@@ -60,17 +60,20 @@ with tempfile.TemporaryDirectory() as directory:
     for _ in range(a["warmup"]):
         sim.step()
     profile = cProfile.Profile() if a.get("profile") else None
-    steps, stages = [], {k: [] for k in sim.stage_seconds}
+    steps, cpu, stages = [], [], {k: [] for k in sim.stage_seconds}
     for _ in range(a["steps"]):
         before = dict(sim.stage_seconds)
         if profile: profile.enable()
-        t = time.perf_counter(); sim.step(); steps.append(time.perf_counter() - t)
+        c = time.process_time(); t = time.perf_counter(); sim.step()
+        steps.append(time.perf_counter() - t); cpu.append(time.process_time() - c)
         if profile: profile.disable()
         for k in stages: stages[k].append(sim.stage_seconds[k] - before[k])
+    population = len(sim.state)
     sim.close()
 if profile:
     profile.dump_stats(a["profile"])
-print(json.dumps({"step": statistics.median(steps), "stages": {k: statistics.median(v) for k, v in stages.items()}}))
+print(json.dumps({"step": statistics.median(steps), "cpu": statistics.median(cpu), "population": population,
+                  "stages": {k: statistics.median(v) for k, v in stages.items()}}))
 """
 
 
@@ -218,16 +221,16 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
             parent_tree, tree = checkouts.path(parent), checkouts.path(sha)
             before, after, per_round = [], [], []
             for _ in range(sizes.rounds):
-                b = time_steps(parent_tree, sizes)["step"]
-                a = time_steps(tree, sizes)["step"]
+                b = time_steps(parent_tree, sizes)["cpu"]
+                a = time_steps(tree, sizes)["cpu"]
                 before.append(b)
                 after.append(a)
                 per_round.append(b / a)
             ratios.append((sha, subject, statistics.median(before), statistics.median(after),
                            statistics.median(per_round)))
-        # Base against last, learning on.
-        learning_on = {label: time_steps(checkouts.path(sha), sizes, learning="on")
-                       for label, sha in (("before", base_sha), ("after", last_sha))}
+        # Base against last, without the profiler, learning off and on.
+        plain = {(label, learning): time_steps(checkouts.path(sha), sizes, learning=learning)
+                 for learning in ("off", "on") for label, sha in (("before", base_sha), ("after", last_sha))}
         floors = {learning: measure_floors(checkouts.path(last_sha), sizes, learning) for learning in ("off", "on")}
 
     lines += [
@@ -239,29 +242,31 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
         f"Base {base_sha[:10]}, last {last_sha[:10]}. Preset at {sizes.agents} agents, log on disk; "
         f"{sizes.warmup} warm-up steps, then the median of {sizes.steps} steps.",
         "",
-        "Absolute milliseconds depend on the machine's load at the time; the ratios are measured side",
-        "by side (interleaved rounds, fresh process each) and are the figures to trust.",
+        "Wall milliseconds depend on the machine's load at the time. CPU milliseconds (the process's",
+        "user + system time per step, page faults included) are what a step costs whatever else runs;",
+        "the ratios use them, measured side by side (interleaved rounds, a fresh process each).",
         "",
         "## Step time, before and after",
         "",
-        "| learning | before ms/step | after ms/step | before / after |",
-        "|---|---|---|---|",
+        "| learning | before CPU ms/step | after CPU ms/step | before / after | before wall ms | after wall ms |"
+        " population after the timed steps |",
+        "|---|---|---|---|---|---|---|",
     ]
-    off_before, off_after = tables["before"][1]["step"], tables["after"][1]["step"]
-    lines.append(f"| off | {_ms(off_before)} | {_ms(off_after)} | {off_before / off_after:.2f} |")
-    on_before, on_after = learning_on["before"]["step"], learning_on["after"]["step"]
-    lines.append(f"| on | {_ms(on_before)} | {_ms(on_after)} | {on_before / on_after:.2f} |")
+    for learning in ("off", "on"):
+        b, a = plain[("before", learning)], plain[("after", learning)]
+        lines.append(f"| {learning} | {_ms(b['cpu'])} | {_ms(a['cpu'])} | {b['cpu'] / a['cpu']:.2f} | "
+                     f"{_ms(b['step'])} | {_ms(a['step'])} | {b['population']} / {a['population']} |")
     stage_names = list(dict.fromkeys([*tables["before"][1]["stages"], *tables["after"][1]["stages"]]))
-    lines += ["", "Stages, learning off (ms, median over steps):", "",
+    lines += ["", "Stages, learning off (wall ms, median over steps; the hotspot run, under cProfile):", "",
               "| stage | before | after |", "|---|---|---|"]
     for stage in stage_names:
         b = tables["before"][1]["stages"].get(stage)
         a = tables["after"][1]["stages"].get(stage)
         lines.append(f"| {stage} | {_ms(b) if b is not None else '—'} | {_ms(a) if a is not None else '—'} |")
     lines += ["", "## Each optimisation", "",
-              f"Median step time (learning off) of the commit's parent and of the commit, {sizes.rounds} interleaved "
-              "round(s); the ratio is the median of the per-round ratios parent / commit.", "",
-              "| commit | optimisation | parent ms | commit ms | parent / commit |", "|---|---|---|---|---|"]
+              f"Median CPU time per step (learning off) of the commit's parent and of the commit, {sizes.rounds} "
+              "interleaved round(s); the ratio is the median of the per-round ratios parent / commit.", "",
+              "| commit | optimisation | parent CPU ms | commit CPU ms | parent / commit |", "|---|---|---|---|---|"]
     if not ratios:
         lines.append("| — | no `Perf:` commit in the range | | | |")
     for sha, subject, b, a, ratio in ratios:
