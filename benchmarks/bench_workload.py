@@ -258,11 +258,12 @@ def _key(agents, learning, network) -> str:
     return f"{agents}-{learning}-{network}"
 
 
-def workload_cache() -> dict | None:
-    """Every combination's :func:`measure_workload`, each in a child process; None on a commit
-    without the preset. The ``setup_cache`` of both classes (one key: it runs once)."""
+def workload_cache() -> dict:
+    """Every combination's :func:`measure_workload`, each in a child process; empty on a commit
+    without the preset (asv passes a None cache on to no one). The ``setup_cache`` of both
+    classes (one key: it runs once)."""
     if not preset_available():
-        return None
+        return {}
     return {_key(a, lr, n): run_child(a, lr, n) for a in AGENTS for lr in LEARNING for n in NETWORKS}
 
 
@@ -282,7 +283,7 @@ class Workload:
     setup_cache = staticmethod(workload_cache)
 
     def setup(self, cache, agents, learning, network):
-        if cache is None:
+        if not cache:
             raise NotImplementedError("SimulationConfig.preset is not available at this commit")
 
     def track_step_ms(self, cache, agents, learning, network):
@@ -325,7 +326,7 @@ class WorkloadStages:
     setup_cache = staticmethod(workload_cache)
 
     def setup(self, cache, agents, stage):
-        if cache is None:
+        if not cache:
             raise NotImplementedError("SimulationConfig.preset is not available at this commit")
         if stage not in cache[_key(agents, "on", "mlp")]["stages"]:
             raise NotImplementedError(f"stage {stage!r} does not exist at this commit")
