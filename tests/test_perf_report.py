@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, subprocess_env
+# Not imported from conftest: in a full run "conftest" may name another directory's conftest.
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 pytest.importorskip("torch")
 
@@ -22,7 +25,7 @@ def test_quick_report_measures_every_section(tmp_path):
     out = tmp_path / "performance.md"
     done = subprocess.run(
         [sys.executable, "tools/perf_report.py", "--quick", "--base", "HEAD~1", "--commits", "HEAD", "--out", str(out)],
-        cwd=REPO_ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=900,
+        cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, capture_output=True, text=True, timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     text = out.read_text()
