@@ -23,7 +23,16 @@ from farm.spatial.config import SpatialConfig
 from farm.storage.config import StorageConfig
 from farm.utils.validation import require_int_at_least, require_non_negative, require_positive
 
-__all__ = ["WorldConfig", "AgentConfig", "SimulationConfig", "load_config", "config_from_dict", "config_to_dict"]
+__all__ = [
+    "AgentConfig",
+    "SimulationConfig",
+    "WorldConfig",
+    "config_from_dict",
+    "config_to_dict",
+    "load_config",
+    "load_config_data",
+    "merge_config_data",
+]
 
 
 @dataclass(frozen=True)
@@ -139,8 +148,8 @@ class SimulationConfig:
     decision: DecisionConfig = field(default_factory=DecisionConfig)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed must be an integer in [0, 2**63), got {self.seed!r}")
 
     @classmethod
     def preset(cls, name: str) -> "SimulationConfig":
@@ -205,8 +214,11 @@ def config_from_dict(cls: type, data: dict[str, Any], section: str = "") -> Any:
     return cls(**kwargs)
 
 
-def load_config(path: str | Path) -> SimulationConfig:
-    """Read a TOML (``.toml``) or JSON file into a validated :class:`SimulationConfig`."""
+def load_config_data(path: str | Path) -> dict[str, Any]:
+    """The raw table of a TOML (``.toml``) or JSON config file: only the keys the file sets.
+
+    Raises ``ValueError`` in one line when the file cannot be read or parsed, or is not a table.
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -217,6 +229,32 @@ def load_config(path: str | Path) -> SimulationConfig:
             data = tomllib.loads(raw.decode("utf-8"))
         else:
             data = json.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"cannot parse config file {str(path)!r}: {exc}") from None
-    return config_from_dict(SimulationConfig, data)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        message = str(exc).replace("\n", " ")
+        raise ValueError(f"cannot parse config file {str(path)!r}: {message}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"config file {str(path)!r} must hold a table of settings, got {type(data).__name__}")
+    return data
+
+
+def merge_config_data(base: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``data`` laid over it: tables merge key by key, any other value replaces."""
+    out = dict(base)
+    for key, value in data.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_config_data(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: str | Path, base: SimulationConfig | None = None) -> SimulationConfig:
+    """Read a TOML (``.toml``) or JSON file into a validated :class:`SimulationConfig`.
+
+    Args:
+        path: the file.
+        base: what the file's settings apply on top of (default: ``SimulationConfig()``); a
+            setting the file leaves out keeps ``base``'s value, whatever that is.
+    """
+    data = load_config_data(path)
+    return config_from_dict(SimulationConfig, merge_config_data(config_to_dict(base or SimulationConfig()), data))
