@@ -211,7 +211,11 @@ def config_from_dict(cls: type, data: dict[str, Any], section: str = "") -> Any:
             kwargs[name] = tuple(value)
         else:
             kwargs[name] = value
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # a validator compared a value of the wrong type: still the input's fault
+        where = section or "root"
+        raise ValueError(f"config section {where!r} holds a value of the wrong type: {exc}") from None
 
 
 def load_config_data(path: str | Path) -> dict[str, Any]:

@@ -262,7 +262,7 @@ def test_every_flag_is_covered_and_defaults_to_not_given():
     parser = build_parser()
     args = parser.parse_args([])
     options = {a.dest: a for a in parser._actions if a.option_strings and a.dest != "help"}
-    for dest, action in options.items():
+    for dest in options.keys():
         assert getattr(args, dest) in (None, False), f"--{dest} has a default; fill it in after parsing"
     config_flags = {flag[0] for flag, *_ in _FLAG_CASES.values()}
     not_config = {"--steps", "--config", "--preset", "--perf-profile", "--profile-out", "--no-progress"}

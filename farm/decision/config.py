@@ -144,9 +144,9 @@ class DDQNConfig:
             require_positive(s, name, getattr(self, name))
         for name in ("gamma", "epsilon_start", "epsilon_end"):
             require_probability(s, name, getattr(self, name))
+        require_probability(s, "tau", self.tau)
         if self.tau <= 0:
             raise ValueError(f"{s}.tau must be in (0, 1], got {self.tau!r}")
-        require_probability(s, "tau", self.tau)
         for name in ("buffer_size", "per_agent_buffer_size", "batch_size", "train_every", "target_update_every"):
             require_int_at_least(s, name, getattr(self, name), 1)
         require_int_at_least(s, "learning_starts", self.learning_starts, 0)
