@@ -82,17 +82,57 @@ def test_a_directory_nobody_can_write_to():
     _assert_one_line(info, "storage.db_path")
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can write to read-only directories")
+# Linux capability numbers (linux/capability.h) and prctl's PR_CAPBSET_DROP.
+_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH, _PR_CAPBSET_DROP = 1, 2, 24
+
+
+def _drop_dac_override() -> None:
+    """In the child before exec: remove the capabilities that let root ignore permission bits.
+
+    Dropped from the bounding set, they are gone from the program exec'd next, so a child run by
+    root meets permission bits the way every other user does.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH):
+        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) refused")
+
+
+def run_without_dac_override(code: str, cwd: Path) -> str:
+    """Run ``code`` in a child Python bound by permission bits (root or not); return its stdout."""
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    env.pop("PYTHONSAFEPATH", None)
+    preexec = _drop_dac_override if os.geteuid() == 0 else None
+    try:
+        result = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
+                                timeout=120, preexec_fn=preexec)
+    except subprocess.SubprocessError as exc:  # the container forbids dropping capabilities
+        pytest.skip(f"cannot drop CAP_DAC_OVERRIDE here: {exc}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux capabilities")
 def test_a_read_only_directory(tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir()
-    locked.chmod(0o500)
+    locked.chmod(0o555)
+    code = (
+        "from farm.storage import StorageConfig, make_logger\n"
+        "try:\n"
+        f"    make_logger(StorageConfig(db_path={str(locked / 'run.db')!r}), '{{}}', 0)\n"
+        "    print('ACCEPTED')\n"
+        "except ValueError as exc:\n"
+        "    print(exc)\n"
+    )
     try:
-        with pytest.raises(ValueError) as info:
-            _make(str(locked / "run.db"))
-        _assert_one_line(info, "storage.db_path", "not writable")
+        out = run_without_dac_override(code, tmp_path).strip()
     finally:
-        locked.chmod(0o700)
+        locked.chmod(0o755)
+    assert out.startswith("storage.db_path") and "not writable" in out and "\n" not in out, out
+    assert list(locked.iterdir()) == []
 
 
 _CHILD = r"""

@@ -1,0 +1,148 @@
+"""Up-front checks: the memory estimate against what a built simulation really holds, and the
+path probes against directories that refuse files (which leave nothing behind)."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from farm import Simulation, SimulationConfig
+from farm.preflight import (
+    check,
+    check_memory,
+    check_paths,
+    estimate_memory,
+    format_bytes,
+)
+
+
+def _items(config):
+    return {item.what.split(" (")[0]: item.nbytes for item in estimate_memory(config)}
+
+
+def test_the_estimate_covers_what_a_built_simulation_holds():
+    config = SimulationConfig.preset("agentfarm").with_overrides(
+        {"storage.db_path": None, "decision.ddqn.buffer_size": 3000, "agents.max_population": 150})
+    items = _items(config)
+    with Simulation(config) as sim:
+        observations, _ = sim.observe()
+        from farm.decision.learning import SHARED_KEY
+
+        buffers = {name: sim.policies[t].learners[SHARED_KEY].buffer.nbytes
+                   for name, t in zip(("system", "independent", "control"), sorted(sim.policies))}
+        stack = sim.observation_builder.stack.nbytes
+    for name, actual in buffers.items():
+        # The replay buffer is allocated up front: the estimate is its exact size, within 1 %.
+        assert actual <= items[f"{name} ddqn replay buffer"] <= 1.01 * actual
+    assert stack <= items["world layers"] <= 4 * stack
+    per_agent = observations.nbytes / len(observations)
+    assert items["observation windows"] >= 150 * per_agent * 2  # the population cap, two copies
+
+
+def test_estimates_grow_with_the_fields_they_name():
+    base = SimulationConfig()
+    total = sum(i.nbytes for i in estimate_memory(base))
+    for overrides in ({"world.width": 10_000.0}, {"observation.radius": 50}, {"agents.system": 10_000},
+                      {"resources.count": 10**6}):
+        assert sum(i.nbytes for i in estimate_memory(base.with_overrides(overrides))) > 10 * total, overrides
+    assert np.isinf(sum(i.nbytes for i in estimate_memory(base.with_overrides({"world.width": 1e200, "world.height": 1e200}))))
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"world.width": 1e9, "world.height": 1e9}, "world.width"),
+        ({"observation.radius": 100_000}, "observation.radius"),
+        ({"agents.system": 10**8}, "agents.system"),
+        ({"resources.count": 10**12}, "resources.count"),
+        ({"decision.system": "ddqn", "decision.ddqn.buffer_size": 10**9}, "decision.ddqn.buffer_size"),
+        ({"decision.system": "ppo", "decision.ppo.rollout_steps": 10**9}, "decision.ppo.rollout_steps"),
+    ],
+)
+def test_refusal_names_the_field_and_both_sizes(overrides, field):
+    config = SimulationConfig().with_overrides(overrides)
+    with pytest.raises(MemoryError) as info:
+        check_memory(config, available=8 * 2**30)
+    message = str(info.value)
+    assert "\n" not in message and field in message and "8.0 GiB is available" in message
+
+
+def test_a_config_that_fits_passes_and_returns_its_estimate():
+    total = check_memory(SimulationConfig(), available=2**30)
+    assert 0 < total < 2**30
+    with pytest.raises(MemoryError):
+        check_memory(SimulationConfig(), available=int(total) - 1)
+
+
+def test_format_bytes():
+    assert [format_bytes(b) for b in (0, 1536, 3 * 2**40, float("inf"))] == ["0 bytes", "1.5 KiB", "3.0 TiB", "inf bytes"]
+
+
+def _with(**overrides):
+    return SimulationConfig().with_overrides(overrides)
+
+
+def test_paths_that_can_be_written_pass_and_leave_nothing_behind(tmp_path):
+    (tmp_path / "existing.db").write_bytes(b"")
+    (tmp_path / "ckpt").mkdir()
+    config = _with(**{"storage.db_path": str(tmp_path / "new.db"), "decision.system": "ddqn",
+                      "decision.checkpoint_dir": str(tmp_path / "ckpt"), "decision.checkpoint_every": 5})
+    check(config, [("--profile-out", str(tmp_path / "deep" / "er" / "x.prof"))])
+    check_paths(_with(**{"storage.db_path": str(tmp_path / "existing.db")}))
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["ckpt", "existing.db"]  # no probe, no 'deep/'
+
+
+@pytest.mark.parametrize(
+    "overrides, outputs, needles",
+    [
+        ({"storage.db_path": "{tmp}"}, [], ["storage.db_path", "is a directory"]),
+        ({"storage.db_path": "{tmp}/no/x.db"}, [], ["storage.db_path", "does not exist"]),
+        ({"storage.db_path": "/proc/agentfarm.db"}, [], ["storage.db_path", "cannot create files in '/proc'"]),
+        ({"storage.db_path": "/dev/null"}, [], ["storage.db_path", "not a regular file"]),
+        ({"storage.db_path": ":memory:", "storage.persist_path": "/proc/x.db"}, [], ["storage.persist_path"]),
+        ({"decision.control": "ppo", "decision.checkpoint_dir": "{tmp}/missing", "decision.checkpoint_every": 1},
+         [], ["decision.checkpoint_dir", "does not exist"]),
+        ({"decision.control": "ppo", "decision.checkpoint_dir": "/proc", "decision.checkpoint_every": 1},
+         [], ["decision.checkpoint_dir", "cannot create files"]),
+        ({}, [("--profile-out", "/proc/nope/x.prof")], ["--profile-out", "/proc/nope/x.prof"]),
+        ({}, [("--profile-out", "{tmp}")], ["--profile-out", "is a directory"]),
+    ],
+)
+def test_paths_that_cannot_be_written_are_refused_in_one_line(tmp_path, overrides, outputs, needles):
+    fill = lambda v: v.replace("{tmp}", str(tmp_path)) if isinstance(v, str) else v
+    config = _with(**{k: fill(v) for k, v in overrides.items()})
+    with pytest.raises(ValueError) as info:
+        check_paths(config, [(name, fill(path)) for name, path in outputs])
+    message = str(info.value)
+    assert "\n" not in message
+    for needle in needles:
+        assert needle in message, message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_checkpoint_dir_is_only_checked_when_checkpoints_are_written():
+    # Random policies never save, and checkpoint_every = 0 never saves automatically.
+    check_paths(_with(**{"decision.checkpoint_dir": "/no/such/dir", "decision.checkpoint_every": 1}))
+    check_paths(_with(**{"decision.system": "ddqn", "decision.checkpoint_dir": "/no/such/dir"}))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux capabilities")
+def test_a_read_only_directory_is_refused_even_for_root(tmp_path):
+    """os.access says yes to root; the probe asks the kernel, which a root without
+    CAP_DAC_OVERRIDE (as the child runs) answers as for anyone else."""
+    from tests.storage.test_durability import run_without_dac_override
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    code = (
+        "from farm import SimulationConfig\n"
+        "from farm.preflight import check_paths\n"
+        f"config = SimulationConfig().with_overrides({{'storage.db_path': {str(locked / 'run.db')!r}}})\n"
+        "try:\n    check_paths(config)\n    print('ACCEPTED')\nexcept ValueError as exc:\n    print(exc)\n"
+    )
+    out = run_without_dac_override(code, tmp_path)
+    assert "storage.db_path" in out and "cannot create files" in out and "Permission denied" in out, out
+    assert list(locked.iterdir()) == []
