@@ -1,5 +1,3 @@
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -7,6 +5,7 @@ import torch
 from decision_tasks import ContextualBandit, Corridor
 from farm.decision.config import DDQNConfig, DecisionConfig, NetworkConfig, SharingMode
 from farm.decision.ddqn import DDQNPolicy, double_q_targets, random_valid_actions
+from farm.decision.learning import SHARED_KEY
 from farm.decision.replay_buffer import TransitionBatch
 
 OBS_SHAPE = (2, 5, 5)
@@ -130,7 +129,6 @@ def test_train_step_reduces_loss_on_a_fixed_batch():
 
 
 def test_learns_a_contextual_bandit():
-    started = time.perf_counter()
     config = DecisionConfig(
         network=NetworkConfig(hidden_sizes=(32,)),
         ddqn=DDQNConfig(learning_starts=64, batch_size=64, train_every=1, epsilon_decay_steps=150, epsilon_end=0.0),
@@ -138,7 +136,7 @@ def test_learns_a_contextual_bandit():
     policy = DDQNPolicy(config, ContextualBandit.obs_shape, seed=0)
     mean_reward = ContextualBandit(n=16, seed=1).run(policy, steps=300)
     assert mean_reward >= 0.95  # random choice among ~6 valid actions earns ~0.17
-    assert time.perf_counter() - started < 10
+    assert policy.learners[SHARED_KEY].train_steps >= 250  # learned by training, not by luck (speed: asv)
 
 
 def test_learns_a_corridor_by_bootstrapping():
