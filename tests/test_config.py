@@ -33,9 +33,45 @@ def test_bad_values_name_the_field_and_the_value(build, field, value):
 
 
 def test_configs_are_frozen():
+    import dataclasses
+
     config = SimulationConfig()
-    with pytest.raises(Exception):
-        config.seed = 3  # type: ignore[misc]
+    for section, name in ((config, "seed"), (config.world, "width"), (config.storage, "db_path"),
+                          (config.decision.ddqn, "gamma")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(section, name, 3)
+    assert config == SimulationConfig()  # nothing changed
+
+
+def test_a_file_applies_on_top_of_a_base_and_keeps_what_it_leaves_out(tmp_path):
+    path = tmp_path / "c.toml"
+    # agents.system = 10 is the engine default, yet it must replace the base's 34.
+    path.write_text("[agents]\nsystem = 10\n[storage]\ndb_path = \"fromconfig.db\"\n")
+    base = SimulationConfig.preset("agentfarm")
+    config = load_config(path, base=base)
+    assert config.agents.counts() == (10, 33, 33)
+    assert config.storage.db_path == "fromconfig.db"
+    assert config.observation == base.observation and config.decision == base.decision
+    assert load_config(path).agents.counts() == (10, 10, 10)  # default base
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("[1, 2]", "must hold a table"),
+        ('{"world": 3}', "'world' must be a table"),
+        ('{"decision": {"ddqn": {"tau": "abc"}}}', "decision.ddqn.tau"),
+        ('{"agents": {"system": NaN}}', "agents.system"),
+        ('{"world": {"width": Infinity}}', "world.width"),
+        ('{"seed": 18446744073709551616}', "seed"),
+    ],
+)
+def test_bad_files_are_one_line_value_errors(tmp_path, text, needle):
+    path = tmp_path / "c.json"
+    path.write_text(text)
+    with pytest.raises(ValueError) as info:
+        load_config(path)
+    assert needle in str(info.value) and "\n" not in str(info.value)
 
 
 def test_toml_and_json_files_load_and_round_trip(tmp_path):

@@ -114,5 +114,14 @@ def test_extinction_is_survivable():
                         "agents.starvation_threshold": 0, "agents.initial_resources": 0.0,
                         "resources.count": 0})
     with Simulation(config) as sim:
-        sim.run(5)
-        assert len(sim.state) == 0
+        first = sim.step()
+        # No resources and a threshold of 0: every agent starves to death in step 0.
+        assert first.died_ids.tolist() == [0, 1, 2] and first.population_by_type.tolist() == [0, 0, 0]
+        assert first.rewards.tolist() == [-10.0] * 3  # death_penalty, nothing gathered
+        for step in range(1, 5):
+            log = sim.step()
+            assert log.step == step and len(log.agent_ids) == len(log.died_ids) == len(log.born_ids) == 0
+            assert log.population_by_type.tolist() == [0, 0, 0]
+        observations, mask = sim.observe()
+        assert observations.shape == (0, *sim.observation_builder.shape) and mask.shape == (0, 7)
+        assert len(sim.state) == 0 and sim.state.next_id == 3
