@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -46,13 +47,30 @@ def test_report_blocks_validate():
         Figure("bad name", b"\x89PNG", "c")
 
 
-def test_plots_are_pngs():
-    for png in (
-        scaling_plot([Series("s", np.array([1.0, 10.0]), np.array([2.0, 20.0]))], "t", "x", "y"),
-        timeline_plot(np.array([0.0, 1.0, 2.0]), np.array([5.0, 9.0, 6.0]), "t", "MiB"),
-        bar_plot(["a", "b"], [70.0, 30.0], "t", "%"),
-    ):
-        assert png.startswith(b"\x89PNG") and len(png) > 1000
+def _pixels(png: bytes) -> np.ndarray:
+    import io
+
+    from matplotlib import image
+
+    assert png.startswith(b"\x89PNG")
+    return image.imread(io.BytesIO(png), format="png")  # (H, W, 4) floats in [0, 1]
+
+
+def test_plots_are_pngs_that_draw_their_data():
+    pairs = (
+        (scaling_plot([Series("s", np.array([1.0, 10.0]), np.array([2.0, 20.0]))], "t", "x", "y"),
+         scaling_plot([Series("s", np.array([1.0, 10.0]), np.array([20.0, 2.0]))], "t", "x", "y")),
+        (timeline_plot(np.array([0.0, 1.0, 2.0]), np.array([5.0, 9.0, 6.0]), "t", "MiB"),
+         timeline_plot(np.array([0.0, 1.0, 2.0]), np.array([9.0, 5.0, 6.0]), "t", "MiB")),
+        (bar_plot(["a", "b"], [70.0, 30.0], "t", "%"), bar_plot(["a", "b"], [30.0, 70.0], "t", "%")),
+    )
+    for png, other in pairs:
+        pixels, changed = _pixels(png), _pixels(other)
+        height, width, _ = pixels.shape
+        assert height >= 200 and width >= 300
+        coloured = np.ptp(pixels[..., :3], axis=2) > 0.2  # not grey: the data's colour, not axes or text
+        assert coloured.mean() > 0.001, "no data drawn"
+        assert pixels.shape == changed.shape and not np.array_equal(pixels, changed), "the data does not reach the image"
 
 
 class Mode(Enum):
@@ -99,13 +117,22 @@ def test_comparison_rows_measure_or_say_not_available(tiny_config):
 
     missing = run_comparison(Comparison("x", "a", "b", refuse), tiny_config, steps=3, repeats=2)
     assert not missing.measured and missing.status.startswith(NOT_AVAILABLE) and missing.ratios.size == 0
-    # an enum value this build lacks is detected through with_overrides' ValueError
+    # this build has PPO, so the row is measured ...
     ppo = run_comparison(rows["decision: PPO vs DDQN"], tiny_config, steps=2, repeats=1)
-    try:
-        tiny_config.with_overrides({"decision.system": "ppo"})
-        assert ppo.measured
-    except ValueError:
-        assert ppo.status.startswith(NOT_AVAILABLE)
+    assert ppo.measured and ppo.ratios.shape == (1,)
+
+    # ... and a build whose config rejects 'ppo' (with_overrides' ValueError) says so instead
+    class WithoutPPO:
+        def __getattr__(self, name):
+            return getattr(tiny_config, name)
+
+        def with_overrides(self, overrides):
+            if "ppo" in overrides.values():
+                raise ValueError("decision.system must be one of random, rule, ddqn; got 'ppo'")
+            return tiny_config.with_overrides(overrides)
+
+    older = run_comparison(rows["decision: PPO vs DDQN"], WithoutPPO(), steps=2, repeats=1)
+    assert not older.measured and older.status.startswith(NOT_AVAILABLE) and "'ppo'" in older.status
 
 
 TINY = SuiteSizes(
@@ -162,3 +189,23 @@ def test_module_entry_point_help(tmp_path, subprocess_env):
     proc = subprocess.run([sys.executable, "-m", "farm.profiling", "--help"], cwd=tmp_path, env=subprocess_env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "--quick" in proc.stdout and "report directory" in proc.stdout
+    bad = subprocess.run([sys.executable, "-m", "farm.profiling", "--skip", "gdb"], cwd=tmp_path, env=subprocess_env,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "gdb" in bad.stderr and not list(tmp_path.iterdir())
+
+
+def test_main_hands_its_flags_to_the_suite(tmp_path, monkeypatch):
+    """The entry point's wiring, without the minutes a real suite takes."""
+    calls = []
+
+    def fake_run_suite(output, quick, seed, skip):
+        calls.append((output, quick, seed, skip))
+        files = type("Files", (), {"html": Path(output) / "report.html"})()
+        return type("Result", (), {"statuses": (), "files": files, "seconds": 0.0})()
+
+    monkeypatch.setattr(suite_module, "run_suite", fake_run_suite)
+    monkeypatch.setattr(suite_module.logging, "basicConfig", lambda **_: None)  # keep the root logger as it is
+    out = str(tmp_path / "r")
+    assert suite_module.main(["--quick", "-o", out, "--seed", "7", "--skip", "py-spy", "--skip", "yappi"]) == 0
+    assert suite_module.main([]) == 0
+    assert calls == [(out, True, 7, ["py-spy", "yappi"]), ("profiling_report", False, 42, [])]
