@@ -252,13 +252,15 @@ def _run_profiled(config: SimulationConfig, steps: int, show_progress: bool, int
 
 
 def _input_error(exc: BaseException) -> BaseException | None:
-    """``exc`` or the first error of its cause chain that the input or environment caused."""
+    """``exc`` or the first error of its ``raise ... from`` chain that the input or environment
+    caused (e.g. the sqlite error behind the background writer's RuntimeError). Only explicit
+    causes count: a bug raised while handling an OSError is still a bug."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, INPUT_ERRORS):
             return exc
         seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
+        exc = exc.__cause__
     return None
 
 

@@ -289,3 +289,25 @@ def test_the_config_files_db_path_is_the_one_written(tmp_path):
     result = _run(["--steps", "5", "--agents", "3", "--config", "c.toml"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml", "fromconfig.db"]
+
+
+def test_a_full_disk_in_the_background_writer_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
+    """The writer thread's sqlite error reaches the CLI wrapped in a RuntimeError (raise ... from)."""
+    from farm.storage.writer import SqliteWriter
+
+    real_write = SqliteWriter.write
+
+    def write(self, batch):
+        if batch.last_step >= 4:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real_write(self, batch)
+
+    monkeypatch.setattr(SqliteWriter, "write", write)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.toml").write_text("[storage]\nasynchronous = true\nflush_interval = 2\n")
+    code, _, err = _main(["--steps", "30", "--agents", "6", "--db", "run.db", "--config", "c.toml",
+                          "--no-progress"], capsys)
+    assert code == 2
+    assert _one_error_line(err) == "run_simulation: error: sqlite: database or disk is full"
+    steps, status, last = _steps_and_status(tmp_path / "run.db")
+    assert status == "failed" and steps == list(range(last + 1)) and last >= 1
