@@ -134,7 +134,7 @@ def bad_configs(draw) -> dict:
 @FUZZ
 @given(data=bad_configs())
 def test_any_config_file_ends_in_exit_0_or_one_line_exit_2(data):
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp):  # relative paths land in tmp
         path = Path(tmp) / "case.json"
         path.write_text(json.dumps(_fill(data, tmp)))  # json writes NaN / Infinity, and Python reads them
         code, _, err = run_cli(["--steps", "2", "--no-progress", "--config", str(path)])
@@ -202,7 +202,8 @@ def test_every_field_at_a_huge_value_runs_or_is_refused_in_one_line(tmp_path):
         case.mkdir()
         path = case / "case.json"
         path.write_text(json.dumps(_fill(_case(dotted, 10**30), str(case))))
-        code, _, err = run_cli(["--steps", "2", "--no-progress", "--config", str(path)])
+        with contextlib.chdir(case):
+            code, _, err = run_cli(["--steps", "2", "--no-progress", "--config", str(path)])
         lines = err.strip().splitlines()
         if code not in (0, 2) or "Traceback" in err or (code == 2 and len(lines) != 1) or len(lines) > 1:
             failures.append((dotted, code, err[-500:]))
@@ -237,7 +238,7 @@ def test_any_flags_end_in_exit_0_or_one_line_exit_2(flags, data):
         argv.append("--perf-profile")
     if "--preset" in flags:
         argv += ["--db", "none"]  # the agentfarm preset logs to simulation.db in the working directory
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp):  # relative paths land in tmp
         argv = [a.replace("{tmp}", tmp) for a in argv]
         if "--db" not in flags and "--preset" not in flags:
             argv += ["--db", f"{tmp}/run.db"]
