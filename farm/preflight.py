@@ -154,12 +154,19 @@ def _learning_items(config: SimulationConfig, type_name: str, kind: str, agents:
         networks * parameters * 4.0 * _PARAMETER_COPIES,
     )]
     if kind == "ddqn":
-        transition = 2.0 * obs_bytes + _NUM_ACTIONS + 14.0  # see ReplayBuffer: obs and next obs
+        # ReplayBuffer stores each observation once (a FrameStore of frames the transitions
+        # point to) and grows it to at most max(capacity + 4k, 9/8 (capacity + 2k)) frames, k the
+        # agents one network records per step; per transition it keeps two frame ids, the
+        # action, reward, done flag and next action mask.
         capacity = float(decision.ddqn.per_agent_buffer_size if per_agent else decision.ddqn.buffer_size)
         field = "decision.ddqn.per_agent_buffer_size" if per_agent else "decision.ddqn.buffer_size"
+        k = 1.0 if per_agent else agents
+        frames = max(capacity + 4.0 * k, 1.125 * (capacity + 2.0 * k))
+        row = 8.0 + 8.0 + 8.0 + 4.0 + 1.0 + _NUM_ACTIONS
         items.append(MemoryItem(
-            f"{type_name} ddqn replay buffer ({_fmt(networks)} x {_fmt(capacity)} transitions x {format_bytes(transition)})",
-            field, networks * capacity * transition,
+            f"{type_name} ddqn replay buffer ({_fmt(networks)} x ({_fmt(frames)} frames x {format_bytes(obs_bytes)}"
+            f" + {_fmt(capacity)} transitions x {format_bytes(row)}))",
+            field, networks * (frames * obs_bytes + capacity * row),
         ))
     else:
         transition = obs_bytes + _NUM_ACTIONS + 40.0

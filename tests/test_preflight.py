@@ -26,16 +26,25 @@ def test_the_estimate_covers_what_a_built_simulation_holds():
     config = SimulationConfig.preset("agentfarm").with_overrides(
         {"storage.db_path": None, "decision.ddqn.buffer_size": 3000, "agents.max_population": 150})
     items = _items(config)
+    from farm.decision.learning import SHARED_KEY
+
     with Simulation(config) as sim:
         observations, _ = sim.observe()
-        from farm.decision.learning import SHARED_KEY
-
-        buffers = {name: sim.policies[t].learners[SHARED_KEY].buffer.nbytes
-                   for name, t in zip(("system", "independent", "control"), sorted(sim.policies))}
         stack = sim.observation_builder.stack.nbytes
+        learners = {name: sim.policies[t].learners[SHARED_KEY]
+                    for name, t in zip(("system", "independent", "control"), sorted(sim.policies))}
+        # The replay frames grow with use: run until every buffer has wrapped (full, then
+        # overwritten), when its storage is at its largest.
+        for _ in range(400):
+            if all(learner.buffer.frames.written > 2 * config.decision.ddqn.buffer_size
+                   for learner in learners.values()):
+                break
+            sim.step()
+        buffers = {name: learner.buffer.nbytes for name, learner in learners.items()}
     for name, actual in buffers.items():
-        # The replay buffer is allocated up front: the estimate is its exact size, within 1 %.
-        assert actual <= items[f"{name} ddqn replay buffer"] <= 1.01 * actual
+        assert len(learners[name].buffer) == config.decision.ddqn.buffer_size
+        # An upper bound that is not loose: within 40 % of what the full buffer holds.
+        assert actual <= items[f"{name} ddqn replay buffer"] <= 1.4 * actual
     assert stack <= items["world layers"] <= 4 * stack
     per_agent = observations.nbytes / len(observations)
     assert items["observation windows"] >= 150 * per_agent * 2  # the population cap, two copies
