@@ -25,13 +25,14 @@ from pathlib import Path
 from farm import preflight
 from farm.config import SimulationConfig, load_config
 from farm.core.simulation import Simulation
+from farm.core.state import NUM_AGENT_TYPES, AgentType
 from farm.storage import open_run
 from farm.utils.profiling_utils import monitor_resources
 
 __all__ = ["CLI_DEFAULTS", "Terminated", "build_parser", "config_from_args", "main"]
 
 PROG = "run_simulation"
-_AGENT_TYPES = ("system", "independent", "control")
+_AGENT_TYPES = tuple(agent_type.name.lower() for agent_type in AgentType)
 
 # Defaults of the flags that are not config fields; filled in after parsing, so that "not given"
 # stays visible (None) to the layering.
@@ -97,7 +98,7 @@ def _parse_agents(text: str) -> dict[str, int]:
         total = _int("--agents", text)
         if total <= 0:
             raise ValueError(f"--agents must be positive, got {text!r}")
-        base, extra = divmod(total, 3)
+        base, extra = divmod(total, NUM_AGENT_TYPES)
         return {name: base + (1 if i < extra else 0) for i, name in enumerate(_AGENT_TYPES)}
     counts: dict[str, int] = {}
     for part in text.split(","):
@@ -329,8 +330,7 @@ def _main(args: argparse.Namespace, interrupts: _Interrupts) -> int:
                 db = f"{summary.db_path} (run {summary.run_id}, {sum(run.row_counts().values())} rows)"
     population = " ".join(f"{name}={count}" for name, count in population_by_type.items())
     usage = monitor.result
-    print(f"wall={usage.wall_seconds:.2f}s cpu={usage.cpu_percent:.0f}% peak_rss={usage.peak_rss_bytes / 1024**2:.1f}MiB "
-          f"rss_delta={usage.rss_delta_bytes / 1024**2:+.1f}MiB")
+    print(usage.summary_line())
     print(f"steps={summary.steps} steps/s={summary.steps_per_second:.1f} population: {population} db={db}")
     return 0
 
