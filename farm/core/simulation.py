@@ -25,6 +25,7 @@ from farm.core.targets import NeighborPairs
 from farm.decision import make_policy
 from farm.decision.base import AgentAwarePolicy, LearningPolicy
 from farm.observation import make_observation_builder
+from farm.preflight import check_memory
 from farm.resources.manager import ResourceManager
 from farm.spatial import make_index
 from farm.storage import make_logger
@@ -115,6 +116,7 @@ class Simulation:
         """Build the world, agents, indexes, observation builder, policies and (if configured) the log."""
         if not isinstance(config, SimulationConfig):
             raise TypeError(f"config must be a SimulationConfig, got {type(config).__name__}")
+        check_memory(config)  # refuse, in one line, a world that cannot fit before allocating it
         self.config = config
         self.closed = False
         self.logger = None
@@ -126,6 +128,9 @@ class Simulation:
         self.logger = make_logger(config.storage, config.to_json(), config.seed)  # checks the DB path first
         try:
             self._build(config, streams)
+        except KeyboardInterrupt:
+            self.close(RunStatus.INTERRUPTED)
+            raise
         except BaseException:
             self.close(RunStatus.FAILED)
             raise
@@ -176,6 +181,8 @@ class Simulation:
         self.step_index = 0
         self.stage_seconds = {stage.value: 0.0 for stage in Stage}
         self._observations = self._mask = self._actions = None
+        # Per agent type, the (rows, observations) decide() gathered; learn() reuses them.
+        self._type_observations: dict[AgentType, tuple[np.ndarray, np.ndarray]] = {}
         self._targets = ActionTargets.none(n)
         self._outcome: ActOutcome | None = None
         self._learned = LearnOutcome()
@@ -236,6 +243,7 @@ class Simulation:
 
         self._targets = ActionTargets(move=move_target, gather=gather_target, ally=ally_target, enemy=enemy_target)
         self._observations = self.observation_builder.build()
+        self._type_observations = {}  # gathered from the previous observations
         self._mask = mask
         return self._observations, mask
 
@@ -243,11 +251,14 @@ class Simulation:
         """Ask each type's policy for its live agents' actions: ``(n,) int64``."""
         state = self.state
         actions = np.full(len(state), Action.PASS, dtype=np.int64)
+        self._type_observations = {}
         for agent_type, policy in self.policies.items():
             rows = np.flatnonzero(state.agent_types == agent_type)
             if rows.size:
                 if getattr(policy, "reads_observations", True):
                     observations = self._observations[rows]
+                    # learn() hands the same rows to record(): keep the gathered copy for it.
+                    self._type_observations[agent_type] = (rows, observations)
                 else:  # no copy for a policy that decides from the mask alone
                     observations = np.broadcast_to(np.zeros((1,) + self._observations.shape[1:], np.float32),
                                                    (rows.size,) + self._observations.shape[1:])
@@ -387,7 +398,12 @@ class Simulation:
         for agent_type, policy in self._learning_policies.items():
             rows = np.flatnonzero(out.agent_types == agent_type)
             if rows.size:
-                metrics = policy.record(out.agent_ids[rows], self._observations[rows], self._mask[rows],
+                decided = self._type_observations.get(agent_type)
+                if decided is not None and np.array_equal(decided[0], rows):
+                    observations = decided[1]  # decide() already gathered these rows
+                else:  # stages called out of order, or a policy that did not read them
+                    observations = self._observations[rows]
+                metrics = policy.record(out.agent_ids[rows], observations, self._mask[rows],
                                         out.actions[rows], out.rewards[rows], out.died[rows])
                 if metrics:
                     training_metrics[agent_type.name.lower()] = metrics
