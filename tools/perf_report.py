@@ -103,7 +103,8 @@ QUICK = Sizes(agents=45, warmup=2, steps=3, rounds=1, floor_agents=30, floor_run
 
 
 def git(*args: str) -> str:
-    return subprocess.run(["git", *args], cwd=REPO, check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(["git", *args], cwd=REPO, check=True, capture_output=True, text=True,
+                          timeout=120).stdout.strip()
 
 
 def perf_commits(base: str, last: str) -> list[tuple[str, str]]:
@@ -133,7 +134,7 @@ class Checkouts:
 
     def __exit__(self, *exc: object) -> None:
         for target in self.paths.values():
-            subprocess.run(["git", "worktree", "remove", "--force", str(target)], cwd=REPO, check=False,
+            subprocess.run(["git", "worktree", "remove", "--force", str(target)], cwd=REPO, check=False, timeout=120,
                            capture_output=True)
         self._tmp.cleanup()
 
