@@ -198,8 +198,8 @@ def test_main_hands_its_flags_to_the_suite(tmp_path, monkeypatch):
     """The entry point's wiring, without the minutes a real suite takes."""
     calls = []
 
-    def fake_run_suite(output, quick, seed, skip):
-        calls.append((output, quick, seed, skip))
+    def fake_run_suite(output, quick, seed, skip, preset, soak):
+        calls.append((output, quick, seed, skip, preset, soak and (soak.agents, soak.steps)))
         files = type("Files", (), {"html": Path(output) / "report.html"})()
         return type("Result", (), {"statuses": (), "files": files, "seconds": 0.0})()
 
@@ -208,4 +208,9 @@ def test_main_hands_its_flags_to_the_suite(tmp_path, monkeypatch):
     out = str(tmp_path / "r")
     assert suite_module.main(["--quick", "-o", out, "--seed", "7", "--skip", "py-spy", "--skip", "yappi"]) == 0
     assert suite_module.main([]) == 0
-    assert calls == [(out, True, 7, ["py-spy", "yappi"]), ("profiling_report", False, 42, [])]
+    assert suite_module.main(["--preset", "light", "--soak", "--soak-agents", "300", "--soak-steps", "500"]) == 0
+    assert calls == [
+        (out, True, 7, ["py-spy", "yappi"], "agentfarm", None),
+        ("profiling_report", False, 42, [], "agentfarm", None),
+        ("profiling_report", False, 42, [], "light", (300, 500)),
+    ]
