@@ -23,6 +23,7 @@ TOOLS = REPO_ROOT / "tools"
 sys.path.insert(0, str(TOOLS))
 
 import asv_history  # noqa: E402
+
 from historylib import (  # noqa: E402
     asvconf,
     bisect,

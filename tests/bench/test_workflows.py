@@ -27,6 +27,7 @@ TOOLS = REPO_ROOT / "tools"
 sys.path.insert(0, str(TOOLS))
 
 import regression_drill  # noqa: E402
+
 from historylib import asvconf, machine  # noqa: E402
 
 BENCHMARK = regression_drill.DEFAULT_BENCHMARK

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from farm import Simulation, SimulationConfig
-from farm.spatial import QuadtreeIndex, SpatialHashIndex, KDTreeIndex
+from farm.spatial import KDTreeIndex, QuadtreeIndex, SpatialHashIndex
 
 KIND_CLASSES = {"kdtree": KDTreeIndex, "quadtree": QuadtreeIndex, "spatial_hash": SpatialHashIndex}
 
