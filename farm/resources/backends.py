@@ -40,19 +40,33 @@ class ListBackend:
 
     @property
     def amounts(self) -> np.ndarray:
+        """``(m,) float64`` copy of the node amounts (writes to it do not reach the nodes)."""
         return np.array([node.amount for node in self.nodes], dtype=np.float64)
 
     def add_capped(self, mask: np.ndarray, increment: float) -> None:
+        """Add ``increment`` to the selected nodes, capped at their ``max_amount``.
+
+        Args:
+            mask: ``(m,) bool``, the nodes that regenerate.
+            increment: amount added to each selected node.
+        """
         for node, selected in zip(self.nodes, mask.tolist()):
             if selected:
                 node.amount = min(node.amount + increment, node.max_amount)
 
     def subtract(self, nodes: np.ndarray, taken: np.ndarray) -> None:
+        """Take ``taken`` from ``nodes``, floored at zero.
+
+        Args:
+            nodes: ``(k,) int`` unique node indices.
+            taken: ``(k,) float64`` amount taken from each.
+        """
         for index, amount in zip(nodes.tolist(), taken.tolist()):
             node = self.nodes[index]
             node.amount = max(node.amount - amount, 0.0)
 
     def close(self) -> None:
+        """Drop the nodes."""
         self.nodes = []
 
 
@@ -65,16 +79,19 @@ class ArrayBackend:
 
     @property
     def amounts(self) -> np.ndarray:
+        """``(m,) float64`` node amounts (the stored array itself, not a copy)."""
         return self._amounts
 
     def add_capped(self, mask: np.ndarray, increment: float) -> None:
+        """Add ``increment`` to the nodes where ``mask (m,) bool`` is set, capped at ``max_amount``."""
         self._amounts[mask] = np.minimum(self._amounts[mask] + increment, self.max_amount)
 
     def subtract(self, nodes: np.ndarray, taken: np.ndarray) -> None:
+        """Take ``taken (k,)`` from the unique ``nodes (k,)``, floored at zero."""
         self._amounts[nodes] = np.maximum(self._amounts[nodes] - taken, 0.0)
 
     def close(self) -> None:
-        pass
+        """Nothing to release: the array is freed with the backend."""
 
 
 class MemmapBackend(ArrayBackend):
@@ -90,6 +107,7 @@ class MemmapBackend(ArrayBackend):
         self._amounts[:] = amounts
 
     def close(self) -> None:
+        """Flush and unmap the file, then remove its directory; a second call does nothing."""
         if getattr(self, "_file", None) is not None:
             self._file.flush()
             del self._amounts, self._file

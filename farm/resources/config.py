@@ -29,21 +29,29 @@ DENSITY_NODES_PER_AREA = {Density.SPARSE: 0.01, Density.MEDIUM: 0.03, Density.DE
 
 
 class Placement(Enum):
+    """Initial node positions: UNIFORM over the world, or CLUSTERED around random centres."""
+
     UNIFORM = "uniform"
     CLUSTERED = "clustered"
 
 
 class RegenerationKind(Enum):
-    """PROBABILISTIC: each node gains ``regen_amount`` with probability ``regen_rate``.
-    DETERMINISTIC: each node gains ``regen_amount * regen_rate`` every step."""
+    """How resource nodes regrow each step.
+
+    PROBABILISTIC: each node gains ``regen_amount`` with probability ``regen_rate``.
+    DETERMINISTIC: each node gains ``regen_amount * regen_rate`` every step.
+    """
 
     PROBABILISTIC = "probabilistic"
     DETERMINISTIC = "deterministic"
 
 
 class ResourceStorage(Enum):
-    """LIST: plain Python objects (the reference). ARRAY: numpy in RAM (default).
-    MEMMAP: numpy memmap files in a temporary directory removed on close."""
+    """Where resource node amounts are stored.
+
+    LIST: plain Python objects (the reference). ARRAY: numpy in RAM (default).
+    MEMMAP: numpy memmap files in a temporary directory removed on close.
+    """
 
     LIST = "list"
     ARRAY = "array"
@@ -52,18 +60,20 @@ class ResourceStorage(Enum):
 
 @dataclass(frozen=True)
 class ResourceConfig:
-    """Attributes:
-    density: preset node count for the world's area, used when ``count`` is None.
-    count: explicit node count (overrides ``density``).
-    max_amount: cap of each node's amount.
-    initial_amount: starting amount of every node (None: ``max_amount``).
-    regeneration: the regeneration algorithm.
-    regen_rate: probability (or fraction, for DETERMINISTIC) of regeneration per step.
-    regen_amount: amount added by one regeneration.
-    placement: uniform or clustered initial positions.
-    cluster_count: clusters for CLUSTERED placement.
-    cluster_spread: cluster standard deviation, as a fraction of the world's smaller side.
-    storage: the backend holding node amounts.
+    """Resource nodes: how many, where, how full, how they regrow and where amounts are stored.
+
+    Attributes:
+        density: preset node count for the world's area, used when ``count`` is None.
+        count: explicit node count (overrides ``density``).
+        max_amount: cap of each node's amount.
+        initial_amount: starting amount of every node (None: ``max_amount``).
+        regeneration: the regeneration algorithm.
+        regen_rate: probability (or fraction, for DETERMINISTIC) of regeneration per step.
+        regen_amount: amount added by one regeneration.
+        placement: uniform or clustered initial positions.
+        cluster_count: clusters for CLUSTERED placement.
+        cluster_spread: cluster standard deviation, as a fraction of the world's smaller side.
+        storage: the backend holding node amounts.
     """
 
     density: Density = Density.MEDIUM
@@ -97,10 +107,20 @@ class ResourceConfig:
         require_positive(s, "cluster_spread", self.cluster_spread)
 
     def node_count(self, width: float, height: float) -> int:
+        """Number of nodes in a ``width`` x ``height`` world.
+
+        Args:
+            width: world width.
+            height: world height.
+
+        Returns:
+            ``count`` when set, else the ``density`` preset's nodes per unit area times the area, rounded.
+        """
         if self.count is not None:
             return self.count
         return int(round(DENSITY_NODES_PER_AREA[self.density] * width * height))
 
     @property
     def start_amount(self) -> float:
+        """Every node's amount at the start: ``initial_amount``, or ``max_amount`` when None."""
         return self.max_amount if self.initial_amount is None else self.initial_amount

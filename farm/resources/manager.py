@@ -12,7 +12,11 @@ from farm.resources.regeneration import regeneration_plan
 
 __all__ = ["ResourceManager"]
 
-_BACKENDS = {ResourceStorage.LIST: ListBackend, ResourceStorage.ARRAY: ArrayBackend, ResourceStorage.MEMMAP: MemmapBackend}
+_BACKENDS = {
+    ResourceStorage.LIST: ListBackend,
+    ResourceStorage.ARRAY: ArrayBackend,
+    ResourceStorage.MEMMAP: MemmapBackend,
+}
 
 
 class ResourceManager:
@@ -51,12 +55,14 @@ class ResourceManager:
 
     @property
     def max_amount(self) -> float:
+        """Cap of every node's amount."""
         return float(self.config.max_amount)
 
     def __len__(self) -> int:
         return int(self._positions.shape[0])
 
     def total(self) -> float:
+        """Sum of all node amounts."""
         return float(self.amounts.sum())
 
     def regenerate(self) -> None:
@@ -78,8 +84,11 @@ class ResourceManager:
         return split.granted
 
     def nearest_nonempty(self, points: np.ndarray, radius: float) -> np.ndarray:
-        """``(n,) int64`` index of the nearest node with amount > 0 within ``radius`` of each
-        point (ties: lower index), or -1."""
+        """Nearest non-empty node within ``radius`` of each point.
+
+        ``(n,) int64`` index of the nearest node with amount > 0 within ``radius`` of each
+        point (ties: lower index), or -1.
+        """
         from farm.core.targets import nearest_in_neighbors
 
         points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
@@ -88,4 +97,5 @@ class ResourceManager:
         return nearest_in_neighbors(points, self._positions, neighbors, valid, radius)
 
     def close(self) -> None:
+        """Release the backend's storage (the memmap backend removes its temporary files)."""
         self.backend.close()
