@@ -35,8 +35,7 @@ _applied = False
 
 
 def retain_freed_memory() -> bool:
-    """Raise glibc's mmap and trim thresholds for this process (idempotent). Returns whether
-    they are in effect."""
+    """Raise glibc's mmap and trim thresholds for this process (idempotent). Returns whether they are in effect."""
     global _applied
     if _applied:
         return True

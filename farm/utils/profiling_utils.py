@@ -1,5 +1,7 @@
-"""Process resource monitoring with psutil: wall time, CPU (total, per core, per thread), RSS
-(sampled: peak and time-weighted average), I/O bytes.
+"""Process resource monitoring with psutil.
+
+Measures wall time, CPU (total, per core, per thread), RSS (sampled: peak and time-weighted
+average) and I/O bytes.
 
 ``monitor_resources(name)`` is a context manager. It yields a :class:`ResourceMonitor` whose
 ``result`` (a frozen :class:`ResourceUsage`) is available once the block exits; nothing is
@@ -20,7 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 import psutil
 
-__all__ = ["ResourceMonitor", "ResourceUsage", "RssSampler", "monitor_resources", "per_core_percent", "time_weighted_mean"]
+__all__ = [
+    "ResourceMonitor",
+    "ResourceUsage",
+    "RssSampler",
+    "monitor_resources",
+    "per_core_percent",
+    "time_weighted_mean",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +75,14 @@ class RssSampler:
             self._read()
 
     def start(self) -> "RssSampler":
+        """Take the first reading and start the sampling thread.
+
+        Returns:
+            This sampler, so ``RssSampler(...).start()`` can be assigned.
+
+        Raises:
+            RuntimeError: when it was already started.
+        """
         if self._thread is not None:
             raise RuntimeError("RssSampler already started")
         self._t0 = time.perf_counter()
@@ -75,6 +92,15 @@ class RssSampler:
         return self
 
     def stop(self) -> "RssSampler":
+        """Stop the thread, take a last reading and fill :attr:`times` and :attr:`rss`.
+
+        Returns:
+            This sampler, with ``times (k,) float64`` (seconds since start) and ``rss (k,) int64``
+            (bytes) set.
+
+        Raises:
+            RuntimeError: when it was never started.
+        """
         if self._thread is None:
             raise RuntimeError("RssSampler was never started")
         self._stop.set()
@@ -86,12 +112,15 @@ class RssSampler:
 
     @property
     def peak_rss(self) -> int:
+        """Highest sampled RSS in bytes (0 when there is no sample)."""
         return int(self.rss.max()) if self.rss.size else 0
 
     @property
     def average_rss(self) -> int:
-        """Time-weighted mean RSS in bytes (trapezoids between samples); the single reading when
-        no time has passed."""
+        """Time-weighted mean RSS in bytes.
+
+        Trapezoids between samples; the single reading when no time has passed.
+        """
         return time_weighted_mean(self.times, self.rss)
 
     @property
@@ -160,6 +189,7 @@ class ResourceUsage:
 
     @property
     def rss_delta_bytes(self) -> int:
+        """RSS at the end minus RSS at the start, in bytes."""
         return self.rss_end_bytes - self.rss_start_bytes
 
     def summary(self) -> str:
@@ -174,14 +204,18 @@ class ResourceUsage:
         return text
 
     def summary_line(self) -> str:
-        """The CLI's resource line, e.g. ``wall 12.3 s, CPU 104 % (cores 98 % / 31 %), peak RSS
-        412.0 MiB, avg RSS 398.5 MiB, RSS +35.2 MiB, background threads CPU 1.20 s``."""
+        """The CLI's one-line resource summary.
+
+        For example ``wall 12.3 s, CPU 104 % (cores 98 % / 31 %), peak RSS
+        412.0 MiB, avg RSS 398.5 MiB, RSS +35.2 MiB, background threads CPU 1.20 s``.
+        """
         mib = 1024.0**2
         cores = " / ".join(f"{p:.0f} %" for p in self.per_core_cpu_percent) or "n/a"
         return (
             f"wall {self.wall_seconds:.3f} s, CPU {self.cpu_percent:.0f} % (cores {cores}), "
             f"peak RSS {self.peak_rss_bytes / mib:.1f} MiB, avg RSS {self.average_rss_bytes / mib:.1f} MiB, "
-            f"RSS {self.rss_delta_bytes / mib:+.1f} MiB, background threads CPU {self.background_thread_cpu_seconds:.2f} s"
+            f"RSS {self.rss_delta_bytes / mib:+.1f} MiB, "
+            f"background threads CPU {self.background_thread_cpu_seconds:.2f} s"
         )
 
 
@@ -194,6 +228,11 @@ class ResourceMonitor:
 
     @property
     def result(self) -> ResourceUsage:
+        """The measured usage.
+
+        Raises:
+            RuntimeError: while the ``with`` block has not exited.
+        """
         if self._result is None:
             raise RuntimeError(f"monitor_resources({self.name!r}): the block has not exited yet")
         return self._result
@@ -213,7 +252,7 @@ def _cpu_seconds(process: psutil.Process) -> float:
 
 
 def _thread_seconds(process: psutil.Process) -> dict[int, float]:
-    """user + system CPU seconds of each live thread of ``process``, by OS thread id."""
+    """User + system CPU seconds of each live thread of ``process``, by OS thread id."""
     try:
         return {t.id: float(t.user_time + t.system_time) for t in process.threads()}
     except (psutil.Error, NotImplementedError):
