@@ -34,8 +34,11 @@ class NeighborPairs:
         self.d2 = delta[:, 0] + delta[:, 1]
 
     def nearest(self, keep: np.ndarray) -> np.ndarray:
-        """``(m,) int64``: per query point, the kept entry with the smallest ``d2`` (ties: the
-        lower candidate index, the first in CSR order); -1 where no entry is kept."""
+        """Index of the nearest kept entry per query point.
+
+        ``(m,) int64``: per query point, the kept entry with the smallest ``d2`` (ties: the
+        lower candidate index, the first in CSR order); -1 where no entry is kept.
+        """
         result = np.full(self.num_points, -1, dtype=np.int64)
         if self.indices.shape[0] == 0:
             return result
@@ -53,16 +56,22 @@ class NeighborPairs:
 
 
 def pair_distances(points: np.ndarray, candidates: np.ndarray, neighbors) -> tuple[np.ndarray, np.ndarray]:
-    """``(rows (k,) int64, d2 (k,) float64)``: the query point of each CSR entry and its squared
-    distance to ``candidates[neighbors.indices]``."""
+    """Query row and squared distance of every CSR neighbour entry.
+
+    ``(rows (k,) int64, d2 (k,) float64)``: the query point of each CSR entry and its squared
+    distance to ``candidates[neighbors.indices]``.
+    """
     pairs = NeighborPairs(points, candidates, neighbors)
     return pairs.rows, pairs.d2
 
 
 def nearest_valid(m: int, rows: np.ndarray, indices: np.ndarray, d2: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """``(m,) int64``: per row, the index among kept entries with the smallest ``d2``; ties go
+    """Index of the nearest kept entry per row of a CSR pair list.
+
+    ``(m,) int64``: per row, the index among kept entries with the smallest ``d2``; ties go
     to the lower index; -1 for rows with no kept entry. ``rows`` must be sorted and
-    ``indices`` ascending within each row (CSR order)."""
+    ``indices`` ascending within each row (CSR order).
+    """
     result = np.full(m, -1, dtype=np.int64)
     if not keep.any():
         return result
@@ -80,8 +89,11 @@ def nearest_valid(m: int, rows: np.ndarray, indices: np.ndarray, d2: np.ndarray,
 def nearest_in_neighbors(
     points: np.ndarray, candidates: np.ndarray, neighbors, valid: np.ndarray, radius: float
 ) -> np.ndarray:
-    """For each of the ``m`` points ``(m, 2)``, the index into ``candidates (c, 2)`` of the
+    """Nearest valid candidate within ``radius`` of each point.
+
+    For each of the ``m`` points ``(m, 2)``, the index into ``candidates (c, 2)`` of the
     nearest neighbour whose ``valid (k,)`` flag is set and whose distance is ``<= radius``;
-    -1 where none qualifies. Ties go to the lower index."""
+    -1 where none qualifies. Ties go to the lower index.
+    """
     pairs = NeighborPairs(points, candidates, neighbors)
     return pairs.nearest(valid & (pairs.d2 <= radius * radius))

@@ -1,5 +1,8 @@
-"""Spatial indexes: KD-tree, quadtree, spatial hash and a brute-force reference behind one
-protocol, with immediate or batched updates and dirty-region tracking."""
+"""Spatial indexes behind one protocol.
+
+Spatial indexes: KD-tree, quadtree, spatial hash and a brute-force reference behind one
+protocol, with immediate or batched updates and dirty-region tracking.
+"""
 
 from farm.spatial.base import BaseSpatialIndex
 from farm.spatial.brute_force import BruteForceIndex

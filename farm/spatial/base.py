@@ -1,5 +1,7 @@
-"""Machinery every index shares: point storage, immediate/batched updates, dirty regions,
-input checks, and the generic queries built on an index's candidate search.
+"""Machinery every spatial index shares.
+
+Point storage, immediate/batched updates, dirty regions, input checks, and the generic queries
+built on an index's candidate search.
 
 An index implements ``_rebuild_structure`` and ``_box_candidates`` (and may override the
 ``_on_*`` hooks to refresh part of itself, or any query for speed).
@@ -31,9 +33,14 @@ __all__ = ["BaseSpatialIndex", "KeyedPointsMixin", "top_k_from_pairs", "squared_
 _EMPTY_ROWS = np.zeros(0, dtype=np.int64)
 
 
-def squared_distances(points: np.ndarray, query_rows: np.ndarray, positions: np.ndarray, point_rows: np.ndarray) -> np.ndarray:
-    """``(p,) float64`` ``dx*dx + dy*dy`` between ``points[query_rows]`` and ``positions[point_rows]``,
-    evaluated in the order scipy's cKDTree uses, so every index agrees on boundary cases."""
+def squared_distances(
+    points: np.ndarray, query_rows: np.ndarray, positions: np.ndarray, point_rows: np.ndarray
+) -> np.ndarray:
+    """Squared distances between query points and indexed positions.
+
+    ``(p,) float64`` ``dx*dx + dy*dy`` between ``points[query_rows]`` and ``positions[point_rows]``,
+    evaluated in the order scipy's cKDTree uses, so every index agrees on boundary cases.
+    """
     dx = points[query_rows, 0] - positions[point_rows, 0]
     dy = points[query_rows, 1] - positions[point_rows, 1]
     dx *= dx
@@ -171,8 +178,11 @@ class BaseSpatialIndex:
 
     # -------------------------------------------------------------- mutation
     def build(self, positions: np.ndarray) -> None:
-        """Index exactly these ``(n, 2)`` positions, discarding queued updates. Nothing is rebuilt
-        when they equal the indexed positions and no change is outstanding."""
+        """Index exactly these positions.
+
+        ``positions`` is ``(n, 2)``; queued updates are discarded. Nothing is rebuilt
+        when they equal the indexed positions and no change is outstanding.
+        """
         array = check_positions("positions", positions, self._bounds)
         self._discard_pending()
         if (
@@ -320,7 +330,8 @@ class BaseSpatialIndex:
             raise ValueError(f"range bounds must be (xmin, ymin, xmax, ymax) or (m, 4), got shape {np.shape(bounds)}")
         bad = ~np.isfinite(boxes).all(axis=1) | (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
         if bad.any():
-            raise ValueError(f"range bounds {tuple(boxes[np.argmax(bad)].tolist())} are not a finite box with max >= min")
+            box = tuple(boxes[np.argmax(bad)].tolist())
+            raise ValueError(f"range bounds {box} are not a finite box with max >= min")
         self._prepare_query(None)
         lo, hi = boxes[:, :2], boxes[:, 2:]
         query_rows, point_rows = self._box_candidates(lo, hi)
@@ -336,8 +347,11 @@ class BaseSpatialIndex:
 
     # -------------------------------------------------- generic query helpers
     def _radius_pairs(self, points: np.ndarray, radius: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Unordered ``(query_rows, point_rows)`` with ``dx*dx + dy*dy <= radius*radius``;
-        ``radius`` is one number or ``(m,)`` per-query radii."""
+        """Every (query row, point row) pair within the radius.
+
+        Unordered ``(query_rows, point_rows)`` with ``dx*dx + dy*dy <= radius*radius``;
+        ``radius`` is one number or ``(m,)`` per-query radii.
+        """
         if len(points) == 0 or len(self._positions) == 0:
             return _EMPTY_ROWS, _EMPTY_ROWS
         # Pad the box so that rounding never drops a point the exact test keeps.
@@ -350,9 +364,12 @@ class BaseSpatialIndex:
         return query_rows[keep], point_rows[keep]
 
     def _nearest(self, points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """k nearest in one radius search per query: any ``min(k, n)`` distinct points bound the
+        """The ``k`` nearest rows of each query point.
+
+        One radius search per query: any ``min(k, n)`` distinct points bound the
         k-th distance from above, and points close in the index's sort order (``_locality``) give
-        a tight bound. Every point within the bound is ranked by (squared distance, row)."""
+        a tight bound. Every point within the bound is ranked by (squared distance, row).
+        """
         m, n = len(points), len(self._positions)
         if m == 0 or n == 0:
             return np.full((m, k), np.inf), np.full((m, k), -1, dtype=np.int64)
@@ -386,8 +403,11 @@ class BaseSpatialIndex:
         return top_k_from_pairs(query_rows, point_rows, squared, m, k)
 
     def _locality(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(order (n,), slots (m,))``: rows in an order where neighbours in space tend to be
-        neighbours in the order, and where each query point would sit in it (default: by x)."""
+        """A locality-preserving order of the rows and each query point's slot in it.
+
+        ``(order (n,), slots (m,))``: rows in an order where neighbours in space tend to be
+        neighbours in the order, and where each query point would sit in it (default: by x).
+        """
         order = np.argsort(self._positions[:, 0], kind="stable")
         return order, np.searchsorted(self._positions[order, 0], points[:, 0])
 
@@ -457,8 +477,11 @@ class BaseSpatialIndex:
             self._rebuild_count += 1
 
     def _box_candidates(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Unordered ``(query_rows, point_rows)`` pairs, a superset of the points inside each closed
-        box ``[lo[i], hi[i]]`` (``(m, 2)`` corners), without duplicate pairs."""
+        """Candidate pairs for each query box (a superset of the exact answer).
+
+        Unordered ``(query_rows, point_rows)`` pairs, a superset of the points inside each closed
+        box ``[lo[i], hi[i]]`` (``(m, 2)`` corners), without duplicate pairs.
+        """
         raise NotImplementedError
 
     def _on_moved(self, rows: np.ndarray) -> None:
@@ -472,8 +495,10 @@ class BaseSpatialIndex:
 
 
 class KeyedPointsMixin:
-    """Incremental upkeep for an index that files every point under one integer key (a Morton
-    code, a grid cell id) and answers queries from the points sorted by key.
+    """Incremental upkeep for an index that files points under integer keys.
+
+    Every point has one integer key (a Morton
+    code, a grid cell id); the index answers queries from the points sorted by key.
 
     The index keeps ``_keys (n,) int64``, the key of every row, and implements
     ``_keys_of(points (k, 2)) -> (k,) int64``. A move, insert or removal updates the affected keys

@@ -14,8 +14,11 @@ _PAIRS_PER_CHUNK = 1 << 21
 
 
 class BruteForceIndex(BaseSpatialIndex):
-    """All-pairs distances; the truth the other kinds are tested against. Options: see
-    :class:`farm.spatial.base.BaseSpatialIndex`."""
+    """All-pairs distances: the reference index.
+
+    All-pairs distances; the truth the other kinds are tested against. Options: see
+    :class:`farm.spatial.base.BaseSpatialIndex`.
+    """
 
     kind = SpatialIndexKind.BRUTE_FORCE
 

@@ -13,8 +13,7 @@ Bounds = tuple[float, float, float, float]
 
 
 def parse_bounds(bounds: object) -> Bounds | None:
-    """Accept None, ``(width, height)`` (world ``[0, width] x [0, height]``) or
-    ``(xmin, ymin, xmax, ymax)``."""
+    """Accept None, ``(width, height)`` (world ``[0, width] x [0, height]``) or ``(xmin, ymin, xmax, ymax)``."""
     if bounds is None:
         return None
     values = tuple(float(v) for v in np.asarray(bounds, dtype=np.float64).ravel())

@@ -34,24 +34,26 @@ class UpdateMode(Enum):
 
 @dataclass(frozen=True)
 class SpatialConfig:
-    """Attributes:
-    index: the index kind used for agents and resources.
-    update_mode: immediate or batched application of ``update`` calls (batched: fewer refreshes,
-        at the expense of a flush in the next query).
-    batch_threshold: pending updated rows that force a flush in batched mode (bounds memory and
-        staleness; larger values merge more updates into one refresh).
-    region_size: side of a dirty region (world units); smaller regions track changes more
-        precisely at the cost of a larger bookkeeping grid.
-    rebuild_fraction: share of dirty regions above which an index that can refresh part of itself
-        (quadtree) rebuilds from scratch instead.
-    cell_size: spatial-hash cell side; None derives it from the first query radius (one cell per
-        radius, a query touches at most 3x3 cells). Smaller cells give fewer candidates per query
-        at the expense of more cells to scan.
-    quadtree_capacity: points a quadtree leaf holds before it splits (small: faster queries, fewer
-        candidates, at the expense of a deeper tree and a longer build).
-    quadtree_max_depth: maximum quadtree depth (bounds the work for many duplicate points).
-    kdtree_leaf_size: leaf size of scipy's cKDTree (larger: a faster build at the expense of
-        slower queries).
+    """Spatial index settings, validated at construction.
+
+    Attributes:
+        index: the index kind used for agents and resources.
+        update_mode: immediate or batched application of ``update`` calls (batched: fewer refreshes,
+            at the expense of a flush in the next query).
+        batch_threshold: pending updated rows that force a flush in batched mode (bounds memory and
+            staleness; larger values merge more updates into one refresh).
+        region_size: side of a dirty region (world units); smaller regions track changes more
+            precisely at the cost of a larger bookkeeping grid.
+        rebuild_fraction: share of dirty regions above which an index that can refresh part of itself
+            (quadtree) rebuilds from scratch instead.
+        cell_size: spatial-hash cell side; None derives it from the first query radius (one cell per
+            radius, a query touches at most 3x3 cells). Smaller cells give fewer candidates per query
+            at the expense of more cells to scan.
+        quadtree_capacity: points a quadtree leaf holds before it splits (small: faster queries, fewer
+            candidates, at the expense of a deeper tree and a longer build).
+        quadtree_max_depth: maximum quadtree depth (bounds the work for many duplicate points).
+        kdtree_leaf_size: leaf size of scipy's cKDTree (larger: a faster build at the expense of
+            slower queries).
     """
 
     index: SpatialIndexKind = SpatialIndexKind.KDTREE
@@ -80,8 +82,11 @@ class SpatialConfig:
         require_int_at_least("spatial", "kdtree_leaf_size", self.kdtree_leaf_size, 1)
 
     def index_options(self) -> dict[str, Any]:
-        """Keyword options for ``make_index(self.index, positions, bounds=..., **options)``:
-        the update options every kind takes plus those of the selected kind."""
+        """Keyword options for :func:`~farm.spatial.factory.make_index`.
+
+        As in ``make_index(self.index, positions, bounds=..., **options)``:
+        the update options every kind takes plus those of the selected kind.
+        """
         options: dict[str, Any] = {
             "update_mode": self.update_mode,
             "batch_threshold": self.batch_threshold,

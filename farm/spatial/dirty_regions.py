@@ -12,7 +12,9 @@ __all__ = ["DirtyRegionGrid"]
 
 
 class DirtyRegionGrid:
-    """Square regions of side ``region_size`` over ``frame``; positions outside the frame count in
+    """A grid of square regions flagging where positions changed.
+
+    Square regions of side ``region_size`` over ``frame``; positions outside the frame count in
     the nearest edge region. The side grows when the grid would exceed about a million regions.
 
     Attributes:

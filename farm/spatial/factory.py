@@ -21,10 +21,15 @@ INDEX_CLASSES: dict[SpatialIndexKind, type[BaseSpatialIndex]] = {
 }
 
 
-def make_index(kind: SpatialIndexKind | str, positions: np.ndarray, bounds: object = None, **options) -> BaseSpatialIndex:
-    """Build an index of ``kind`` (the enum or its value, e.g. ``"quadtree"``) over ``(n, 2)``
+def make_index(
+    kind: SpatialIndexKind | str, positions: np.ndarray, bounds: object = None, **options
+) -> BaseSpatialIndex:
+    """Build a spatial index of ``kind`` over ``(n, 2)`` positions.
+
+    Build an index of ``kind`` (the enum or its value, e.g. ``"quadtree"``) over ``(n, 2)``
     positions. ``bounds``: ``(width, height)`` or ``(xmin, ymin, xmax, ymax)``; positions outside
-    it are rejected. ``options``: the kind's keywords (see ``SpatialConfig.index_options``)."""
+    it are rejected. ``options``: the kind's keywords (see ``SpatialConfig.index_options``).
+    """
     if not isinstance(kind, SpatialIndexKind):
         try:
             kind = SpatialIndexKind(str(kind).lower()) if isinstance(kind, str) else SpatialIndexKind(kind)

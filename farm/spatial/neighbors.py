@@ -33,8 +33,11 @@ class Neighbors:
 
     @classmethod
     def from_pairs(cls, query_rows: np.ndarray, point_rows: np.ndarray, num_queries: int, num_points: int) -> Neighbors:
-        """Build from unordered ``(query_rows, point_rows)`` pairs (each ``(p,)`` integer arrays,
-        no duplicate pair): one sort of the combined key ``query * num_points + point``."""
+        """Build from unordered pairs of query and point rows.
+
+        ``query_rows`` and ``point_rows`` are ``(p,)`` integer arrays with no duplicate pair; the
+        cost is one sort of the combined key ``query * num_points + point``.
+        """
         keys = query_rows.astype(np.int64, copy=False) * max(num_points, 1) + point_rows
         keys.sort()
         return cls._from_sorted_keys(keys, query_rows, num_queries, num_points)
@@ -47,7 +50,9 @@ class Neighbors:
         return cls(offsets, point_rows.astype(np.int64, copy=False))
 
     @classmethod
-    def _from_sorted_keys(cls, keys: np.ndarray, query_rows: np.ndarray, num_queries: int, num_points: int) -> Neighbors:
+    def _from_sorted_keys(
+        cls, keys: np.ndarray, query_rows: np.ndarray, num_queries: int, num_points: int
+    ) -> Neighbors:
         offsets = np.zeros(num_queries + 1, dtype=np.int64)
         np.cumsum(np.bincount(query_rows, minlength=num_queries), out=offsets[1:])
         indices = keys - np.repeat(np.arange(num_queries, dtype=np.int64) * max(num_points, 1), np.diff(offsets))

@@ -1,5 +1,4 @@
-"""The interface every spatial index implements. Names are stable: the engine and the benchmarks
-use them."""
+"""The interface every spatial index implements. Names are stable: the engine and the benchmarks use them."""
 
 from __future__ import annotations
 
@@ -59,8 +58,11 @@ class SpatialIndex(Protocol):
         ...
 
     def query_radius(self, points: np.ndarray, radius: float) -> Neighbors | np.ndarray:
-        """Rows within ``radius`` (``dx*dx + dy*dy <= radius*radius``) of each of ``(m, 2)`` points
-        as :class:`Neighbors`; a single ``(2,)`` point gives one sorted ``int64`` array."""
+        """Rows within ``radius`` of each query point.
+
+        Rows with ``dx*dx + dy*dy <= radius*radius`` for each of ``(m, 2)`` points
+        as :class:`Neighbors`; a single ``(2,)`` point gives one sorted ``int64`` array.
+        """
         ...
 
     def count_radius(self, points: np.ndarray, radius: float) -> np.ndarray:
@@ -68,13 +70,19 @@ class SpatialIndex(Protocol):
         ...
 
     def query_nearest(self, points: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """``(distances (m, k) float64, rows (m, k) int64)`` of the ``k`` nearest rows, ties broken
-        by the lower row; missing neighbours (``k > n``) are ``inf`` and ``-1``."""
+        """The ``k`` nearest rows of each query point, with their distances.
+
+        ``(distances (m, k) float64, rows (m, k) int64)`` of the ``k`` nearest rows, ties broken
+        by the lower row; missing neighbours (``k > n``) are ``inf`` and ``-1``.
+        """
         ...
 
     def query_range(self, bounds: np.ndarray) -> Neighbors | np.ndarray:
-        """Rows inside the closed box ``(xmin, ymin, xmax, ymax)``: a sorted array for one ``(4,)``
-        box, :class:`Neighbors` for ``(m, 4)`` boxes."""
+        """Rows inside each closed query box.
+
+        Rows inside the closed box ``(xmin, ymin, xmax, ymax)``: a sorted array for one ``(4,)``
+        box, :class:`Neighbors` for ``(m, 4)`` boxes.
+        """
         ...
 
     def stats(self) -> IndexStats:

@@ -186,7 +186,8 @@ class QuadtreeIndex(KeyedPointsMixin, BaseSpatialIndex):
             leaf_hi.append((leaf_prefix + 1) << shift)
             if not is_internal.any():
                 break
-            query, node_x, node_y, prefix = query[is_internal], node_x[is_internal], node_y[is_internal], prefix[is_internal]
+            query, node_x, node_y = query[is_internal], node_x[is_internal], node_y[is_internal]
+            prefix = prefix[is_internal]
             child_shift = depth - level - 1
             child_x = (2 * node_x)[:, None] + _CHILD_DX
             child_y = (2 * node_y)[:, None] + _CHILD_DY

@@ -8,8 +8,11 @@ __all__ = ["expand_ranges"]
 
 
 def expand_ranges(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For ``(r,)`` ranges ``[starts[i], stops[i])`` return ``(owner, values)``, both ``(total,) int64``:
-    ``values`` lists every range's integers in order and ``owner`` the range each came from."""
+    """Expand integer ranges into one flat array.
+
+    For ``(r,)`` ranges ``[starts[i], stops[i])`` return ``(owner, values)``, both ``(total,) int64``:
+    ``values`` lists every range's integers in order and ``owner`` the range each came from.
+    """
     lengths = stops - starts
     lengths = np.maximum(lengths, 0, out=lengths) if lengths.dtype.kind == "i" else np.maximum(lengths, 0)
     total = int(lengths.sum())

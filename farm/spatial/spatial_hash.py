@@ -46,7 +46,9 @@ class SpatialHashIndex(KeyedPointsMixin, BaseSpatialIndex):
 
     kind = SpatialIndexKind.SPATIAL_HASH
 
-    def __init__(self, positions: np.ndarray, bounds: object = None, *, cell_size: float | None = None, **options) -> None:
+    def __init__(
+        self, positions: np.ndarray, bounds: object = None, *, cell_size: float | None = None, **options
+    ) -> None:
         """See the class docstring for the arguments."""
         if cell_size is not None:
             require_positive("spatial", "cell_size", cell_size)
