@@ -24,10 +24,12 @@ class ToolUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class ToolStatus:
-    """Attributes:
-    tool: the profiler's name.
-    available: whether it ran.
-    detail: its version when it ran, else the one-line reason it was skipped.
+    """Whether one profiler ran, and its version or why not.
+
+    Attributes:
+        tool: the profiler's name.
+        available: whether it ran.
+        detail: its version when it ran, else the one-line reason it was skipped.
     """
 
     tool: str

@@ -49,19 +49,22 @@ class Comparison:
     step_fraction: float = 1.0
 
     def steps(self, steps: int) -> int:
+        """Steps this row runs: ``steps`` scaled by ``step_fraction``, rounded, at least 2."""
         return max(2, int(round(steps * self.step_fraction)))
 
 
 @dataclass(frozen=True)
 class ComparisonResult:
-    """Attributes:
-    comparison: the row's definition.
-    status: "measured", or why it was not (starts with "not available in this build").
-    ratios: ``(repeats,)`` variant seconds / baseline seconds (wall clock), one per paired repeat.
-    baseline_seconds, variant_seconds: ``(repeats,)`` wall-clock run times.
-    cpu_ratios: ``(repeats,)`` the same ratio of the main thread's CPU time: blind to waiting
-        (disk, a background writer) but barely moved by other processes competing for the CPU.
-    baseline_cpu_seconds, variant_cpu_seconds: ``(repeats,)`` main-thread CPU times.
+    """The paired timings of one comparison row.
+
+    Attributes:
+        comparison: the row's definition.
+        status: "measured", or why it was not (starts with "not available in this build").
+        ratios: ``(repeats,)`` variant seconds / baseline seconds (wall clock), one per paired repeat.
+        baseline_seconds, variant_seconds: ``(repeats,)`` wall-clock run times.
+        cpu_ratios: ``(repeats,)`` the same ratio of the main thread's CPU time: blind to waiting
+            (disk, a background writer) but barely moved by other processes competing for the CPU.
+        baseline_cpu_seconds, variant_cpu_seconds: ``(repeats,)`` main-thread CPU times.
     """
 
     comparison: Comparison
@@ -75,14 +78,17 @@ class ComparisonResult:
 
     @property
     def measured(self) -> bool:
+        """Whether the row was timed (``status == "measured"``)."""
         return self.status == "measured"
 
     @property
     def median_ratio(self) -> float:
+        """Median wall-clock ratio, variant over baseline (NaN when nothing was measured)."""
         return float(np.median(self.ratios)) if self.ratios.size else float("nan")
 
     @property
     def median_cpu_ratio(self) -> float:
+        """Median main-thread CPU ratio, variant over baseline (NaN when nothing was measured)."""
         return float(np.median(self.cpu_ratios)) if self.cpu_ratios.size else float("nan")
 
 
@@ -91,7 +97,8 @@ def find_switch(section_config: Any, keyword: str) -> tuple[str, Any, Any]:
 
     A bool field whose name contains ``keyword`` gives (name, True, False); an enum field with a
     member whose name contains it gives (name, that member's value, the default if different,
-    else another member's value). Raises :class:`OptionUnavailable` when there is neither."""
+    else another member's value). Raises :class:`OptionUnavailable` when there is neither.
+    """
     key = keyword.lower()
     for f in dataclasses.fields(section_config):
         value = getattr(section_config, f.name)
@@ -231,5 +238,8 @@ def run_comparison(comparison: Comparison, config: Any, steps: int, repeats: int
     )
 
 
-def run_comparisons(comparisons: Sequence[Comparison], config: Any, steps: int, repeats: int) -> list[ComparisonResult]:
+def run_comparisons(
+    comparisons: Sequence[Comparison], config: Any, steps: int, repeats: int
+) -> list[ComparisonResult]:
+    """:func:`run_comparison` of every row, in order; one result per comparison."""
     return [run_comparison(c, config, steps, repeats) for c in comparisons]

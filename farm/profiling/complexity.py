@@ -11,10 +11,12 @@ __all__ = ["PowerLawFit", "fit_power_law"]
 
 @dataclass(frozen=True)
 class PowerLawFit:
-    """Attributes:
-    exponent: k, the least-squares slope of ``log y`` against ``log x`` (1: linear, 2: quadratic).
-    coefficient: c.
-    r_squared: fraction of the variance of ``log y`` the line explains (1 for an exact power law).
+    """A power law ``y = c * x ** k`` fitted on log-log axes.
+
+    Attributes:
+        exponent: k, the least-squares slope of ``log y`` against ``log x`` (1: linear, 2: quadratic).
+        coefficient: c.
+        r_squared: fraction of the variance of ``log y`` the line explains (1 for an exact power law).
     """
 
     exponent: float

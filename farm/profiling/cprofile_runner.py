@@ -23,11 +23,13 @@ class HotspotOrder(Enum):
 
 @dataclass(frozen=True)
 class Hotspot:
-    """Attributes:
-    function: ``path:line(name)`` with the path shortened to the package part.
-    calls: total calls (including recursive ones).
-    self_seconds: time spent in the function's own body.
-    cumulative_seconds: time spent in the function and its callees.
+    """One function's row in a cProfile table.
+
+    Attributes:
+        function: ``path:line(name)`` with the path shortened to the package part.
+        calls: total calls (including recursive ones).
+        self_seconds: time spent in the function's own body.
+        cumulative_seconds: time spent in the function and its callees.
     """
 
     function: str
@@ -38,11 +40,13 @@ class Hotspot:
 
 @dataclass(frozen=True)
 class CProfileResult:
-    """Attributes:
-    prof_path: the ``.prof`` file (open with ``snakeviz PATH``), or None when not written.
-    total_seconds: total profiled time reported by pstats.
-    by_cumulative, by_self: the top hotspots in each order.
-    value: what the profiled callable returned.
+    """What the cProfile run measured.
+
+    Attributes:
+        prof_path: the ``.prof`` file (open with ``snakeviz PATH``), or None when not written.
+        total_seconds: total profiled time reported by pstats.
+        by_cumulative, by_self: the top hotspots in each order.
+        value: what the profiled callable returned.
     """
 
     prof_path: Path | None
@@ -74,8 +78,11 @@ _OWN_FRAMES = ("farm/profiling/", "<method 'disable' of '_lsprof.Profiler' objec
 
 
 def hotspots(stats: pstats.Stats, order: HotspotOrder, limit: int = 20) -> tuple[Hotspot, ...]:
-    """The ``limit`` functions with the most time in ``order``; ties broken by name, so the table
-    is stable. Frames of this toolkit (the wrapper that started the run) are left out."""
+    """The top ``limit`` functions of a cProfile run in ``order``.
+
+    The ``limit`` functions with the most time in ``order``; ties broken by name, so the table
+    is stable. Frames of this toolkit (the wrapper that started the run) are left out.
+    """
     rows = []
     for key, (_primitive, calls, self_s, cumulative_s, _callers) in stats.stats.items():  # type: ignore[attr-defined]
         label = _label(key)

@@ -28,10 +28,13 @@ def memory_profile_isolated(
     env: Mapping[str, str] | None = None, cwd: str | Path | None = None, timeout_s: float = 300.0,
     preset: str = "light",
 ) -> tuple[FunctionMemoryProfile | None, str]:
-    """Trace ``target_label`` (a label of :func:`~farm.profiling.targets.simulation_targets`) over
+    """Line-by-line memory of one target, traced in a separate process.
+
+    Trace ``target_label`` (a label of :func:`~farm.profiling.targets.simulation_targets`) over
     ``steps`` steps of a fresh ``agents``-agent workload; returns its profile (None if the target
     never ran) and memory_profiler's text. ``preset``: the workload
-    (:func:`~farm.profiling.workload.workload_config`)."""
+    (:func:`~farm.profiling.workload.workload_config`).
+    """
     import_tool("memory_profiler")  # fail here, in one line, when it is missing
     proc = subprocess.run(
         [sys.executable, "-m", "farm.profiling.isolated_memory", "--agents", str(agents), "--steps", str(steps),
@@ -40,7 +43,9 @@ def memory_profile_isolated(
     )
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()
-        raise RuntimeError(f"memory_profiler subprocess for {target_label} failed: {tail[-1] if tail else proc.returncode}")
+        raise RuntimeError(
+            f"memory_profiler subprocess for {target_label} failed: {tail[-1] if tail else proc.returncode}"
+        )
     data = json.loads(proc.stdout)
     profile = None
     if data["function"] is not None:
@@ -50,6 +55,14 @@ def memory_profile_isolated(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Child-process entry: profile one target's memory line by line, print JSON on stdout.
+
+    Args:
+        argv: command-line arguments (None: ``sys.argv[1:]``).
+
+    Returns:
+        0; an unknown target or a missing memory_profiler exits with a message instead.
+    """
     parser = argparse.ArgumentParser(description="memory_profiler on one simulation target, JSON on stdout")
     parser.add_argument("--agents", type=int, required=True)
     parser.add_argument("--steps", type=int, required=True)

@@ -1,5 +1,4 @@
-"""line_profiler on chosen functions, attached with ``LineProfiler.add_function`` (no decorators,
-no source edits)."""
+"""line_profiler on chosen functions, attached with ``LineProfiler.add_function`` (no decorators, no source edits)."""
 
 from __future__ import annotations
 
@@ -27,10 +26,12 @@ class LineTiming:
 
 @dataclass(frozen=True)
 class FunctionLineProfile:
-    """Attributes:
-    label: the target's label.
-    filename, first_lineno: where the function is defined.
-    lines: the executed lines, in line order.
+    """The executed lines of one profiled function.
+
+    Attributes:
+        label: the target's label.
+        filename, first_lineno: where the function is defined.
+        lines: the executed lines, in line order.
     """
 
     label: str
@@ -40,18 +41,22 @@ class FunctionLineProfile:
 
     @property
     def total_seconds(self) -> float:
+        """Time summed over the function's executed lines."""
         return float(sum(line.seconds for line in self.lines))
 
     def hottest(self, count: int = 5) -> tuple[LineTiming, ...]:
+        """The ``count`` lines with the most time, ties by line number."""
         return tuple(sorted(self.lines, key=lambda line: (-line.seconds, line.lineno))[:count])
 
 
 @dataclass(frozen=True)
 class LineProfileResult:
-    """Attributes:
-    functions: one profile per target that ran (targets never called are left out).
-    text: line_profiler's own report.
-    value: what the profiled callable returned.
+    """What the line_profiler run measured.
+
+    Attributes:
+        functions: one profile per target that ran (targets never called are left out).
+        text: line_profiler's own report.
+        value: what the profiled callable returned.
     """
 
     functions: tuple[FunctionLineProfile, ...]

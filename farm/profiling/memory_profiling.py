@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import linecache
 import tracemalloc
-from pathlib import Path
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from farm.profiling.availability import import_tool
@@ -31,11 +31,13 @@ _IGNORED_FILES = (tracemalloc.__file__, linecache.__file__, "<frozen importlib._
 
 @dataclass(frozen=True)
 class AllocationSite:
-    """Attributes:
-    location: ``path:line`` of the allocating line.
-    size_bytes: bytes allocated there and still alive at the end of the run, net of the start.
-    count: number of those blocks.
-    source: the line's text.
+    """One allocating source line and the memory it still holds.
+
+    Attributes:
+        location: ``path:line`` of the allocating line.
+        size_bytes: bytes allocated there and still alive at the end of the run, net of the start.
+        count: number of those blocks.
+        source: the line's text.
     """
 
     location: str
@@ -46,11 +48,13 @@ class AllocationSite:
 
 @dataclass(frozen=True)
 class AllocationResult:
-    """Attributes:
-    sites: the top sites by ``size_bytes``, largest first.
-    peak_bytes: highest traced memory during the run, above what was traced at its start.
-    net_bytes: traced memory at the end minus at the start.
-    value: what the traced callable returned.
+    """What :func:`trace_allocations` measured.
+
+    Attributes:
+        sites: the top sites by ``size_bytes``, largest first.
+        peak_bytes: highest traced memory during the run, above what was traced at its start.
+        net_bytes: traced memory at the end minus at the start.
+        value: what the traced callable returned.
     """
 
     sites: tuple[AllocationSite, ...]
@@ -60,8 +64,11 @@ class AllocationResult:
 
 
 def _site_totals(snapshot: tracemalloc.Snapshot, focus: tuple[str, ...]) -> dict[tuple[str, int], list[int]]:
-    """Bytes and blocks per allocation site; a site is the innermost frame inside ``focus``
-    (so numpy's own ``empty`` is charged to the project line that called it), else the innermost."""
+    """Bytes and blocks per allocation site of a tracemalloc snapshot.
+
+    A site is the innermost frame inside ``focus``
+    (so numpy's own ``empty`` is charged to the project line that called it), else the innermost.
+    """
     totals: dict[tuple[str, int], list[int]] = {}
     for stat in snapshot.statistics("traceback"):
         frames = list(stat.traceback)  # most recent call last
@@ -82,6 +89,8 @@ def trace_allocations(
     """Run ``run()`` under tracemalloc and report which lines hold the memory it allocated.
 
     Args:
+        run: the callable to trace; called once, with no arguments.
+        top: number of allocation sites to keep, largest first.
         focus: path prefixes of "our" code; allocations are charged to the innermost frame there.
         frames: traceback depth tracemalloc records (deeper finds the project frame more often,
             at more overhead).
@@ -108,7 +117,10 @@ def trace_allocations(
             continue
         sites.append(
             AllocationSite(
-                f"{filename}:{lineno}", size - size_before, count - count_before, linecache.getline(filename, lineno).strip()
+                f"{filename}:{lineno}",
+                size - size_before,
+                count - count_before,
+                linecache.getline(filename, lineno).strip(),
             )
         )
     sites.sort(key=lambda s: (-s.size_bytes, s.location))
@@ -117,12 +129,14 @@ def trace_allocations(
 
 @dataclass(frozen=True)
 class MemoryLine:
-    """Attributes:
-    lineno: the line.
-    increment_mib: RSS growth attributed to the line, summed over its executions.
-    usage_mib: process RSS after the line last ran.
-    occurrences: times it ran.
-    source: the line's text.
+    """One line of memory_profiler's per-line report.
+
+    Attributes:
+        lineno: the line.
+        increment_mib: RSS growth attributed to the line, summed over its executions.
+        usage_mib: process RSS after the line last ran.
+        occurrences: times it ran.
+        source: the line's text.
     """
 
     lineno: int
@@ -134,6 +148,14 @@ class MemoryLine:
 
 @dataclass(frozen=True)
 class FunctionMemoryProfile:
+    """The memory_profiler lines of one profiled function.
+
+    Attributes:
+        label: the target's label.
+        filename: where the function is defined.
+        lines: its traced lines, in line order.
+    """
+
     label: str
     filename: str
     lines: tuple[MemoryLine, ...]
@@ -141,10 +163,12 @@ class FunctionMemoryProfile:
 
 @dataclass(frozen=True)
 class MemoryLineProfileResult:
-    """Attributes:
-    functions: one profile per target that ran.
-    text: memory_profiler's own report.
-    value: what the profiled callable returned.
+    """What :func:`memory_line_profile` measured.
+
+    Attributes:
+        functions: one profile per target that ran.
+        text: memory_profiler's own report.
+        value: what the profiled callable returned.
     """
 
     functions: tuple[FunctionMemoryProfile, ...]
@@ -153,8 +177,11 @@ class MemoryLineProfileResult:
 
 
 def memory_line_profile(run: Callable[[], Any], targets: Sequence[ProfileTarget]) -> MemoryLineProfileResult:
-    """Run ``run()`` with memory_profiler's line tracer on every target (RSS read with psutil
-    after each traced line: slow, keep the run short)."""
+    """Run a callable under memory_profiler's line tracer.
+
+    Run ``run()`` with memory_profiler's line tracer on every target (RSS read with psutil
+    after each traced line: slow, keep the run short).
+    """
     memory_profiler = import_tool("memory_profiler")
     profiler = memory_profiler.LineProfiler(backend="psutil")
     labels = {}
@@ -171,7 +198,9 @@ def memory_line_profile(run: Callable[[], Any], targets: Sequence[ProfileTarget]
         if not entries or code not in labels:
             continue
         lines = tuple(
-            MemoryLine(int(lineno), float(inc), float(mem), int(occ), linecache.getline(code.co_filename, lineno).rstrip())
+            MemoryLine(
+                int(lineno), float(inc), float(mem), int(occ), linecache.getline(code.co_filename, lineno).rstrip()
+            )
             for lineno, (inc, mem, occ) in sorted(entries.items())
         )
         functions.append(FunctionMemoryProfile(labels[code], code.co_filename, lines))

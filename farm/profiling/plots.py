@@ -1,5 +1,8 @@
-"""matplotlib PNG figures for the report: log-log scaling plots with fitted exponents, and an
-RSS timeline. Each function returns PNG bytes (Agg backend, no display needed)."""
+"""matplotlib PNG figures for the report.
+
+Log-log scaling plots with fitted exponents, and an
+RSS timeline. Each function returns PNG bytes (Agg backend, no display needed).
+"""
 
 from __future__ import annotations
 
@@ -16,8 +19,11 @@ __all__ = ["Series", "scaling_plot", "timeline_plot", "bar_plot", "soak_plot"]
 
 @dataclass(frozen=True)
 class Series:
-    """One measured curve. ``x`` and ``y`` are ``(m,) float64``; ``fit`` is None when fewer than
-    two usable (positive) points exist."""
+    """One measured curve and its power-law fit.
+
+    One measured curve. ``x`` and ``y`` are ``(m,) float64``; ``fit`` is None when fewer than
+    two usable (positive) points exist.
+    """
 
     label: str
     x: np.ndarray
@@ -25,6 +31,7 @@ class Series:
 
     @property
     def fit(self) -> PowerLawFit | None:
+        """Power law fitted to the positive points; None when fewer than two distinct ``x`` remain."""
         keep = (self.x > 0) & (self.y > 0)
         if np.unique(self.x[keep]).size < 2:
             return None
@@ -49,8 +56,7 @@ def _png(plt, fig) -> bytes:
 
 
 def scaling_plot(series: list[Series], title: str, xlabel: str, ylabel: str) -> bytes:
-    """Log-log plot: markers for measurements, a dashed fitted line per series, the exponent in
-    the legend."""
+    """Log-log plot: markers for measurements, a dashed fitted line per series, the exponent in the legend."""
     plt = _figure()
     fig, ax = plt.subplots(figsize=(9.0, 4.6))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -70,13 +76,18 @@ def scaling_plot(series: list[Series], title: str, xlabel: str, ylabel: str) -> 
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="dashed: fitted power law", title_fontsize=8)
+    ax.legend(
+        fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="dashed: fitted power law", title_fontsize=8
+    )
     return _png(plt, fig)
 
 
 def _plain_log_labels(ax) -> None:
-    """Tick labels as plain numbers (0.5, 2, 300) instead of 5x10^-1; minor ticks labelled only
-    on an axis spanning less than a decade (otherwise they crowd)."""
+    """Label log-scaled ticks as plain numbers.
+
+    Tick labels as plain numbers (0.5, 2, 300) instead of 5x10^-1; minor ticks labelled only
+    on an axis spanning less than a decade (otherwise they crowd).
+    """
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
     plain = FuncFormatter(lambda value, _pos: f"{value:g}")
@@ -85,7 +96,9 @@ def _plain_log_labels(ax) -> None:
         axis.set_minor_formatter(plain if high / low < 10 else NullFormatter())
 
 
-def timeline_plot(times_s: np.ndarray, values: np.ndarray, title: str, ylabel: str, marks: Mapping[str, float] | None = None) -> bytes:
+def timeline_plot(
+    times_s: np.ndarray, values: np.ndarray, title: str, ylabel: str, marks: Mapping[str, float] | None = None
+) -> bytes:
     """A line over time (``(k,)`` arrays); optional vertical marks (label -> time)."""
     plt = _figure()
     fig, ax = plt.subplots(figsize=(7.0, 3.6))
@@ -93,8 +106,13 @@ def timeline_plot(times_s: np.ndarray, values: np.ndarray, title: str, ylabel: s
     peak = int(np.argmax(values)) if len(values) else 0
     if len(values):
         ax.plot([times_s[peak]], [values[peak]], "rv")
-        ax.annotate(f"peak {values[peak]:.1f}", (times_s[peak], values[peak]), textcoords="offset points",
-                    xytext=(5, 5), fontsize=8)
+        ax.annotate(
+            f"peak {values[peak]:.1f}",
+            (times_s[peak], values[peak]),
+            textcoords="offset points",
+            xytext=(5, 5),
+            fontsize=8,
+        )
     for label, t in (marks or {}).items():
         ax.axvline(t, color="grey", linestyle=":", linewidth=0.8)
         ax.annotate(label, (t, ax.get_ylim()[0]), rotation=90, fontsize=7, va="bottom", ha="right")
@@ -120,8 +138,11 @@ def bar_plot(labels: list[str], values: list[float], title: str, xlabel: str) ->
 
 
 def _rolling_median(values: np.ndarray, window: int) -> np.ndarray:
-    """``(k,)`` median of each run of ``window`` consecutive values, aligned on the run's end
-    (shorter runs at the start)."""
+    """Rolling median of a 1-D series.
+
+    ``(k,)`` median of each run of ``window`` consecutive values, aligned on the run's end
+    (shorter runs at the start).
+    """
     if values.size == 0:
         return values
     window = max(1, min(window, values.size))
@@ -133,8 +154,11 @@ def _rolling_median(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def soak_plot(steps: np.ndarray, rss_mib: np.ndarray, step_ms: np.ndarray, window_start: int | None = None) -> bytes:
-    """Two stacked panels over ``(k,)`` steps: RSS (MiB) and step time (ms, every step in grey and
-    a rolling median over 100 steps); a dotted line at ``window_start`` (the leak-check window)."""
+    """Plot RSS and step time of a soak run.
+
+    Two stacked panels over ``(k,)`` steps: RSS (MiB) and step time (ms, every step in grey and
+    a rolling median over 100 steps); a dotted line at ``window_start`` (the leak-check window).
+    """
     plt = _figure()
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8.0, 5.6), sharex=True)
     top.plot(steps, rss_mib, linewidth=1.0)

@@ -33,10 +33,12 @@ _TOTAL_SAMPLES = re.compile(r"Total Samples\s+(\d+)")
 
 @dataclass(frozen=True)
 class FlameGraph:
-    """Attributes:
-    svg_path: the flame graph (an SVG; open in a browser).
-    samples: stack samples py-spy collected.
-    errors: samples py-spy failed to read.
+    """A py-spy flame graph written to disk.
+
+    Attributes:
+        svg_path: the flame graph (an SVG; open in a browser).
+        samples: stack samples py-spy collected.
+        errors: samples py-spy failed to read.
     """
 
     svg_path: Path
@@ -46,8 +48,11 @@ class FlameGraph:
 
 @dataclass(frozen=True)
 class TopRow:
-    """One function of ``py-spy top``: share of samples in its own body and in it or its callees,
-    and the matching seconds."""
+    """One function's row of ``py-spy top``.
+
+    One function of ``py-spy top``: share of samples in its own body and in it or its callees,
+    and the matching seconds.
+    """
 
     own_percent: float
     total_percent: float
@@ -58,9 +63,11 @@ class TopRow:
 
 @dataclass(frozen=True)
 class TopSnapshot:
-    """Attributes:
-    total_samples: samples behind the last screen.
-    rows: its rows, highest own time first (py-spy's order).
+    """The last screen of ``py-spy top``.
+
+    Attributes:
+        total_samples: samples behind the last screen.
+        rows: its rows, highest own time first (py-spy's order).
     """
 
     total_samples: int
@@ -129,8 +136,11 @@ def py_spy_top(
     columns: int = 200,
     rows: int = 60,
 ) -> TopSnapshot:
-    """``py-spy top -- command`` under a ``columns x rows`` pseudo-terminal, until the command
-    exits; returns the last screen it drew."""
+    """Run a command under ``py-spy top`` and keep its last screen.
+
+    ``py-spy top -- command`` under a ``columns x rows`` pseudo-terminal, until the command
+    exits; returns the last screen it drew.
+    """
     exe = find_py_spy()
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))

@@ -1,5 +1,8 @@
-"""The report model and its two renderings: Markdown with PNG files beside it, and one
-self-contained HTML page with the same PNGs embedded as base64."""
+"""The profiling report model and its Markdown and HTML renderings.
+
+The report model and its two renderings: Markdown with PNG files beside it, and one
+self-contained HTML page with the same PNGs embedded as base64.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,19 @@ import html
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Text", "Bullets", "Preformatted", "Table", "Figure", "Section", "Report", "ReportFiles", "render_markdown", "render_html", "write_report"]
+__all__ = [
+    "Text",
+    "Bullets",
+    "Preformatted",
+    "Table",
+    "Figure",
+    "Section",
+    "Report",
+    "ReportFiles",
+    "render_markdown",
+    "render_html",
+    "write_report",
+]
 
 FIGURE_DIR = "figures"
 
@@ -68,22 +83,29 @@ Block = Text | Bullets | Preformatted | Table | Figure
 
 @dataclass(frozen=True)
 class Section:
+    """A titled run of blocks (one ``##`` heading)."""
+
     title: str
     blocks: tuple[Block, ...]
 
 
 @dataclass(frozen=True)
 class Report:
+    """A titled report: its sections, in order."""
+
     title: str
     sections: tuple[Section, ...]
 
     @property
     def figures(self) -> tuple[Figure, ...]:
+        """Every figure of every section, in document order."""
         return tuple(b for s in self.sections for b in s.blocks if isinstance(b, Figure))
 
 
 @dataclass(frozen=True)
 class ReportFiles:
+    """Paths written by :func:`write_report`: the Markdown, the HTML page and the PNG figures."""
+
     markdown: Path
     html: Path
     figures: tuple[Path, ...]
@@ -94,6 +116,7 @@ def _md_cell(text: str) -> str:
 
 
 def render_markdown(report: Report) -> str:
+    """The report as Markdown; figures are linked as ``figures/<name>.png`` beside it."""
     out = [f"# {report.title}", ""]
     for section in report.sections:
         out += [f"## {section.title}", ""]
@@ -128,6 +151,7 @@ caption, figcaption { font-style: italic; text-align: left; padding: 0.3em 0; }
 
 
 def render_html(report: Report) -> str:
+    """The report as one self-contained HTML page, figures embedded as base64 PNG."""
     esc = html.escape
     out = [
         "<!DOCTYPE html>",

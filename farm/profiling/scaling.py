@@ -21,9 +21,12 @@ __all__ = ["stage_seconds_vs_agents", "memory_vs_agents", "query_seconds_vs_dens
 def stage_seconds_vs_agents(
     agent_counts: Sequence[int], steps: int, repeats: int = 1, world: float = 100.0, seed: int = 42, preset: str = LIGHT
 ) -> list[Series]:
-    """Seconds per step of every stage in ``sim.stage_seconds`` (and of the whole step) against
+    """Seconds per step of each stage against the agent count.
+
+    Every stage in ``sim.stage_seconds`` (and of the whole step) against
     the initial agent count; the minimum over ``repeats`` runs (the least disturbed one).
-    ``preset``: the workload (:func:`~farm.profiling.workload.workload_config`)."""
+    ``preset``: the workload (:func:`~farm.profiling.workload.workload_config`).
+    """
     from farm import Simulation
 
     per_stage: dict[str, list[float]] = {}
@@ -49,9 +52,12 @@ def stage_seconds_vs_agents(
 
 def memory_vs_agents(agent_counts: Sequence[int], steps: int, world: float = 100.0, seed: int = 42,
                      preset: str = LIGHT) -> list[Series]:
-    """Peak Python-heap memory (tracemalloc, MiB; numpy buffers included) of building and running
+    """Python-heap memory of a simulation against the agent count.
+
+    Peak Python-heap memory (tracemalloc, MiB; numpy buffers included) of building and running
     a simulation, and what stays allocated while it is alive, against the initial agent count.
-    ``preset``: the workload (:func:`~farm.profiling.workload.workload_config`)."""
+    ``preset``: the workload (:func:`~farm.profiling.workload.workload_config`).
+    """
     from farm import Simulation
 
     peaks, resident = [], []
@@ -81,10 +87,13 @@ def query_seconds_vs_density(
     repeats: int = 3,
     seed: int = 7,
 ) -> tuple[list[Series], dict[str, str]]:
-    """Microseconds per query point of a batched ``query_radius`` against entity density
+    """Microseconds per query point of each spatial index against density.
+
+    A batched ``query_radius`` against entity density
     (entities per square world unit), one series per index kind; best of ``repeats``.
 
-    Returns the series and, for each kind this build cannot make, the reason (its ValueError)."""
+    Returns the series and, for each kind this build cannot make, the reason (its ValueError).
+    """
     from farm.spatial import make_index
     from farm.spatial.config import SpatialIndexKind
 

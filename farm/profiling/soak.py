@@ -1,5 +1,6 @@
-"""A soak run: the AgentFarm preset at realistic size for thousands of steps, with learning on and
-the log on disk, in a world that sustains its population.
+"""A soak run: the AgentFarm preset at realistic size for thousands of steps.
+
+Learning is on and the log on disk, in a world that sustains its population.
 
 Why a variant of the preset: with the default resources (100x100, 300 nodes regenerating +1 with
 probability 0.1, i.e. about 30 units per step) 1000 agents consuming 0.3 each (300 per step)
@@ -55,9 +56,12 @@ MIB = 1024.0**2
 
 
 def soak_config(agents: int, db_path: str, seed: int = 42, overrides: Mapping[str, Any] | None = None):
-    """The AgentFarm preset with ``agents`` agents (split over the three types), the population
+    """The soak run's simulation config.
+
+    The AgentFarm preset with ``agents`` agents (split over the three types), the population
     cap at ``agents``, :data:`SUSTAINING_RESOURCES`, the log written to ``db_path``, then
-    ``overrides`` (dotted keys). Raises NotImplementedError on builds without the preset API."""
+    ``overrides`` (dotted keys). Raises NotImplementedError on builds without the preset API.
+    """
     from farm.config import SimulationConfig
 
     if not hasattr(SimulationConfig, "preset"):
@@ -78,8 +82,11 @@ def soak_config(agents: int, db_path: str, seed: int = 42, overrides: Mapping[st
 
 
 def replay_buffers_full(sim) -> bool | None:
-    """True when every replay buffer of ``sim``'s policies holds ``capacity`` transitions; None
-    when the policies keep no replay buffer (random, PPO)."""
+    """Whether every replay buffer of ``sim``'s policies is full.
+
+    True when every replay buffer of ``sim``'s policies holds ``capacity`` transitions; None
+    when the policies keep no replay buffer (random, PPO).
+    """
     buffers = []
     for policy in getattr(sim, "policies", {}).values():
         owners = [policy, *getattr(policy, "learners", {}).values()]

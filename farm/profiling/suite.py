@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 
 from farm.profiling.availability import ToolStatus, ToolUnavailable, import_tool
+from farm.profiling.comparisons import OptionUnavailable, find_switch, plan_comparisons, run_comparison
 from farm.profiling.complexity import fit_power_law
-from farm.profiling.comparisons import find_switch, OptionUnavailable, plan_comparisons, run_comparison
 from farm.profiling.cprofile_runner import Hotspot, profile_call
-from farm.profiling.line_profiling import line_profile
 from farm.profiling.isolated_memory import memory_profile_isolated
+from farm.profiling.line_profiling import line_profile
 from farm.profiling.memory_profiling import trace_allocations
 from farm.profiling.plots import bar_plot, scaling_plot, timeline_plot
 from farm.profiling.pyspy_runner import py_spy_record, py_spy_top
@@ -104,8 +104,14 @@ class SoakSizes:
 
 @dataclass
 class SuiteResult:
-    """Attributes: files (the written report), statuses (one per tool), seconds (suite wall
-    time), hotspots (top by self time)."""
+    """What one suite run wrote and measured.
+
+    Attributes:
+        files: the written report.
+        statuses: one per tool.
+        seconds: the suite's wall time.
+        hotspots: the top functions by self time.
+    """
 
     files: ReportFiles
     statuses: list[ToolStatus]
@@ -124,26 +130,36 @@ def _mib(n_bytes: float) -> str:
 def _hotspot_table(rows: tuple[Hotspot, ...], caption: str) -> Table:
     return Table(
         ("#", "function", "calls", "self s", "cumulative s"),
-        tuple((str(i + 1), h.function, str(h.calls), f"{h.self_seconds:.4f}", f"{h.cumulative_seconds:.4f}") for i, h in enumerate(rows)),
+        tuple(
+            (str(i + 1), h.function, str(h.calls), f"{h.self_seconds:.4f}", f"{h.cumulative_seconds:.4f}")
+            for i, h in enumerate(rows)
+        ),
         caption,
     )
 
 
 def _fit_table(series, what: str) -> Table:
-    """Exponent over every point, and over the three largest sizes only (where fixed per-call
-    overhead has stopped dominating, so closer to the asymptotic order)."""
+    """Table of fitted exponents over all sizes and over the largest three.
+
+    Exponent over every point, and over the three largest sizes only (where fixed per-call
+    overhead has stopped dominating, so closer to the asymptotic order).
+    """
     rows = []
     for s in series:
         fit = s.fit
         keep = (s.x > 0) & (s.y > 0)
         tail = fit_power_law(s.x[keep][-3:], s.y[keep][-3:]) if keep.sum() >= 4 else None
-        rows.append((
-            s.label,
-            "n/a" if fit is None else f"{fit.exponent:.2f}",
-            "n/a" if fit is None else f"{fit.r_squared:.3f}",
-            "n/a" if tail is None else f"{tail.exponent:.2f}",
-        ))
-    return Table(("series", "fitted exponent", "R²", "exponent, 3 largest sizes"), tuple(rows), f"log-log slope of {what}")
+        rows.append(
+            (
+                s.label,
+                "n/a" if fit is None else f"{fit.exponent:.2f}",
+                "n/a" if fit is None else f"{fit.r_squared:.3f}",
+                "n/a" if tail is None else f"{tail.exponent:.2f}",
+            )
+        )
+    return Table(
+        ("series", "fitted exponent", "R²", "exponent, 3 largest sizes"), tuple(rows), f"log-log slope of {what}"
+    )
 
 
 def _subprocess_env() -> dict[str, str]:
@@ -188,13 +204,18 @@ class _Suite:
     # Phase 1 -----------------------------------------------------------------------------------
     def phase1(self) -> Section:
         s = self.sizes
-        what = ("the AgentFarm preset (13 channels at radius 5, bilinear resources, shared DDQN MLP policies "
-                "learning as they act, the SQLite log on disk with the balanced profile)" if self.preset == AGENTFARM
-                else "the light configuration (random policy, 4 channels, logging off)")
-        blocks: list = [Text(
-            f"Baseline workload: {s.baseline_agents} agents, {s.baseline_steps} steps, 100 x 100 world, seed {self.seed}, "
-            f"{what}."
-        )]
+        what = (
+            "the AgentFarm preset (13 channels at radius 5, bilinear resources, shared DDQN MLP policies "
+            "learning as they act, the SQLite log on disk with the balanced profile)"
+            if self.preset == AGENTFARM
+            else "the light configuration (random policy, 4 channels, logging off)"
+        )
+        blocks: list = [
+            Text(
+                f"Baseline workload: {s.baseline_agents} agents, {s.baseline_steps} steps, 100 x 100 world, "
+                f"seed {self.seed}, {what}."
+            )
+        ]
         from farm import Simulation
 
         with monitor_resources("baseline run") as monitor:
@@ -204,21 +225,34 @@ class _Suite:
         self.baseline_usage = monitor.result
         total = sum(stage_seconds.values())
         ordered = sorted(stage_seconds.items(), key=lambda kv: -kv[1])
-        blocks.append(Table(
-            ("stage", "seconds", "ms per step", "share of step time"),
-            tuple((k, f"{v:.4f}", _ms(v / s.baseline_steps), f"{100 * v / total:.1f} %") for k, v in ordered),
-            f"Component share of step time (sim.stage_seconds, un-profiled run; total {total:.3f} s, "
-            f"{s.baseline_steps / self.baseline_usage.wall_seconds:.1f} steps/s including construction)",
-        ))
+        blocks.append(
+            Table(
+                ("stage", "seconds", "ms per step", "share of step time"),
+                tuple((k, f"{v:.4f}", _ms(v / s.baseline_steps), f"{100 * v / total:.1f} %") for k, v in ordered),
+                f"Component share of step time (sim.stage_seconds, un-profiled run; total {total:.3f} s, "
+                f"{s.baseline_steps / self.baseline_usage.wall_seconds:.1f} steps/s including construction)",
+            )
+        )
         top_stage, top_seconds = ordered[0]
         self.findings.append(
             f"Step time: {top_stage} takes {100 * top_seconds / total:.0f} % of it "
             f"({_ms(top_seconds / s.baseline_steps)} ms of {_ms(total / s.baseline_steps)} ms per step at "
-            f"{s.baseline_agents} agents); next: " + ", ".join(f"{k} {100 * v / total:.0f} %" for k, v in ordered[1:3]) + "."
+            f"{s.baseline_agents} agents); next: "
+            + ", ".join(f"{k} {100 * v / total:.0f} %" for k, v in ordered[1:3])
+            + "."
         )
-        blocks.append(Figure("stage_share", bar_plot([k for k, _ in ordered], [100 * v / total for _, v in ordered],
-                                                      "Share of step time by stage", "% of step time"),
-                             "Each stage's share of step time (baseline run)"))
+        blocks.append(
+            Figure(
+                "stage_share",
+                bar_plot(
+                    [k for k, _ in ordered],
+                    [100 * v / total for _, v in ordered],
+                    "Share of step time by stage",
+                    "% of step time",
+                ),
+                "Each stage's share of step time (baseline run)",
+            )
+        )
 
         def cprofile() -> None:
             def run() -> None:
@@ -227,9 +261,17 @@ class _Suite:
 
             result = profile_call(run, self.out / "cprofile.prof", limit=10)
             self.hotspots = result.by_self
-            self.findings.append("Top self-time hotspots (cProfile): " + "; ".join(
-                f"{h.function} {h.self_seconds:.3f} s" for h in result.by_self[:3]) + ".")
-            blocks.append(Text(f"cProfile: cprofile.prof (open with `snakeviz cprofile.prof`); {result.total_seconds:.3f} s profiled."))
+            self.findings.append(
+                "Top self-time hotspots (cProfile): "
+                + "; ".join(f"{h.function} {h.self_seconds:.3f} s" for h in result.by_self[:3])
+                + "."
+            )
+            blocks.append(
+                Text(
+                    "cProfile: cprofile.prof (open with `snakeviz cprofile.prof`); "
+                    f"{result.total_seconds:.3f} s profiled."
+                )
+            )
             blocks.append(_hotspot_table(result.by_self, "Top 10 hotspots by self time (cProfile)"))
             blocks.append(_hotspot_table(result.by_cumulative, "Top 10 by cumulative time (cProfile)"))
 
@@ -239,16 +281,30 @@ class _Suite:
             command = workload_command(s.baseline_agents, s.pyspy_steps, seed=self.seed, preset=self.preset)
             env = _subprocess_env()
             flame = py_spy_record(command, self.out / "flamegraph.svg", rate=100, env=env, cwd=self.out)
-            blocks.append(Text(f"py-spy record: flamegraph.svg, {flame.samples} samples ({flame.errors} errors), "
-                               f"{s.baseline_agents} agents x {s.pyspy_steps} steps in a subprocess."))
+            blocks.append(
+                Text(
+                    f"py-spy record: flamegraph.svg, {flame.samples} samples ({flame.errors} errors), "
+                    f"{s.baseline_agents} agents x {s.pyspy_steps} steps in a subprocess."
+                )
+            )
             top = py_spy_top(command, rate=100, env=env, cwd=self.out)
-            blocks.append(Table(
-                ("function", "own %", "total %", "own s", "total s"),
-                tuple((r.function, f"{r.own_percent:.1f}", f"{r.total_percent:.1f}", f"{r.own_seconds:.2f}", f"{r.total_seconds:.2f}")
-                      for r in sorted(top.rows, key=lambda r: -r.own_seconds)[:10]),
-                f"py-spy top, last screen ({top.total_samples} samples in it), sorted by own seconds over the run; "
-                "the percentages are of the last refresh interval",
-            ))
+            blocks.append(
+                Table(
+                    ("function", "own %", "total %", "own s", "total s"),
+                    tuple(
+                        (
+                            r.function,
+                            f"{r.own_percent:.1f}",
+                            f"{r.total_percent:.1f}",
+                            f"{r.own_seconds:.2f}",
+                            f"{r.total_seconds:.2f}",
+                        )
+                        for r in sorted(top.rows, key=lambda r: -r.own_seconds)[:10]
+                    ),
+                    f"py-spy top, last screen ({top.total_samples} samples in it), sorted by own seconds over the run; "
+                    "the percentages are of the last refresh interval",
+                )
+            )
 
         self.tool("py-spy", "record (flamegraph.svg) + top", blocks, pyspy)
         return Section("Phase 1: macro-level profiling", tuple(blocks))
@@ -257,11 +313,16 @@ class _Suite:
     def phase2(self) -> Section:
         s = self.sizes
         blocks: list = []
-        stages = stage_seconds_vs_agents(s.scaling_agents, s.scaling_steps, s.scaling_repeats, seed=self.seed,
-                                         preset=self.preset)
-        blocks.append(Figure("time_vs_agents", scaling_plot(stages, "Time per step against agents", "initial agents",
-                                                            "seconds per step"),
-                             f"Seconds per step of each stage against agents ({s.scaling_steps} steps, best of {s.scaling_repeats})"))
+        stages = stage_seconds_vs_agents(
+            s.scaling_agents, s.scaling_steps, s.scaling_repeats, seed=self.seed, preset=self.preset
+        )
+        blocks.append(
+            Figure(
+                "time_vs_agents",
+                scaling_plot(stages, "Time per step against agents", "initial agents", "seconds per step"),
+                f"Seconds per step of each stage against agents ({s.scaling_steps} steps, best of {s.scaling_repeats})",
+            )
+        )
         blocks.append(_fit_table(stages, "seconds per step against agents"))
         fitted = {x.label: x.fit for x in stages if x.fit is not None}
         per_stage = {label: fit for label, fit in fitted.items() if label != "whole step"}
@@ -273,23 +334,42 @@ class _Suite:
                 f"agents^{per_stage[steepest].exponent:.2f} (R² {per_stage[steepest].r_squared:.2f})."
             )
         memory = memory_vs_agents(s.scaling_agents, s.memory_steps, seed=self.seed, preset=self.preset)
-        blocks.append(Figure("memory_vs_agents", scaling_plot(memory, "Memory against agents", "initial agents",
-                                                              "MiB (tracemalloc)"),
-                             f"Traced memory (numpy buffers included) against agents ({s.memory_steps} steps)"))
+        blocks.append(
+            Figure(
+                "memory_vs_agents",
+                scaling_plot(memory, "Memory against agents", "initial agents", "MiB (tracemalloc)"),
+                f"Traced memory (numpy buffers included) against agents ({s.memory_steps} steps)",
+            )
+        )
         blocks.append(_fit_table(memory, "MiB against agents"))
         if memory[0].fit is not None and memory[1].fit is not None:
             self.findings.append(
                 f"Memory: peak traced {memory[0].y[-1]:.1f} MiB at {s.scaling_agents[-1]} agents; peak ~ agents^"
                 f"{memory[0].fit.exponent:.2f}, held ~ agents^{memory[1].fit.exponent:.2f}."
             )
-        density, no_index = query_seconds_vs_density(s.density_entities, query_count=s.density_queries, repeats=5, seed=self.seed)
-        blocks.append(Figure("query_vs_density", scaling_plot(density, "Radius query (r = 5) against entity density",
-                                                              "entities per square unit", "µs per query point"),
-                             f"Batched query_radius, {s.density_queries} query points in a 100 x 100 world, best of 5, one series per index kind"))
+        density, no_index = query_seconds_vs_density(
+            s.density_entities, query_count=s.density_queries, repeats=5, seed=self.seed
+        )
+        blocks.append(
+            Figure(
+                "query_vs_density",
+                scaling_plot(
+                    density,
+                    "Radius query (r = 5) against entity density",
+                    "entities per square unit",
+                    "µs per query point",
+                ),
+                f"Batched query_radius, {s.density_queries} query points in a 100 x 100 world, best of 5, "
+                "one series per index kind",
+            )
+        )
         blocks.append(_fit_table(density, "µs per query against density"))
         if density:
-            self.findings.append("Radius queries against density: " + ", ".join(
-                f"{x.label} ~ density^{x.fit.exponent:.2f}" for x in density if x.fit is not None) + ".")
+            self.findings.append(
+                "Radius queries against density: "
+                + ", ".join(f"{x.label} ~ density^{x.fit.exponent:.2f}" for x in density if x.fit is not None)
+                + "."
+            )
         for kind, reason in no_index.items():
             blocks.append(Text(f"Index kind {kind}: not available in this build ({reason})."))
 
@@ -298,40 +378,82 @@ class _Suite:
         base = self.config(s.compare_agents)
         for comparison in plan_comparisons():
             if comparison.step_fraction != 1.0:
-                comparison = dataclasses.replace(comparison, name=f"{comparison.name} ({comparison.steps(s.compare_steps)} steps)")
+                comparison = dataclasses.replace(
+                    comparison, name=f"{comparison.name} ({comparison.steps(s.compare_steps)} steps)"
+                )
             try:
                 result = run_comparison(comparison, base, s.compare_steps, s.compare_repeats)
             except Exception as exc:  # a variant that exists but fails is reported, the table goes on
                 logger.exception("comparison %s failed", comparison.name)
-                rows.append((comparison.name, comparison.baseline_label, comparison.variant_label, "failed",
-                             f"{type(exc).__name__}: {exc}", "", "", ""))
+                rows.append(
+                    (
+                        comparison.name,
+                        comparison.baseline_label,
+                        comparison.variant_label,
+                        "failed",
+                        f"{type(exc).__name__}: {exc}",
+                        "",
+                        "",
+                        "",
+                    )
+                )
                 continue
             if not result.measured:
-                rows.append((comparison.name, comparison.baseline_label, comparison.variant_label, "—", result.status, "", "", ""))
+                rows.append(
+                    (
+                        comparison.name,
+                        comparison.baseline_label,
+                        comparison.variant_label,
+                        "—",
+                        result.status,
+                        "",
+                        "",
+                        "",
+                    )
+                )
                 continue
-            self.measured_ratios.append(f"{comparison.name} x{result.median_ratio:.2f} "
-                                        f"({result.ratios.min():.2f}-{result.ratios.max():.2f})")
-            rows.append((
-                comparison.name, comparison.baseline_label, comparison.variant_label,
-                f"{result.median_ratio:.3f}",
-                f"{result.ratios.min():.3f} – {result.ratios.max():.3f}",
-                f"{result.median_cpu_ratio:.3f} ({result.cpu_ratios.min():.3f} – {result.cpu_ratios.max():.3f})",
-                f"{np.median(result.baseline_seconds):.3f}",
-                f"{np.median(result.variant_seconds):.3f}",
-            ))
-        blocks.append(Table(
-            ("comparison", "baseline", "variant", "wall-time ratio variant/baseline (median)", "spread (min – max) or status",
-             "main-thread CPU ratio (median, min – max)", "baseline wall s", "variant wall s"),
-            tuple(rows),
-            f"Configuration comparison: {s.compare_agents} agents, {s.compare_steps} steps, {s.compare_repeats} paired "
-            "repeats after a warm-up pair, order alternated; time of run + close (construction excluded); rows naming their "
-            "own step count run fewer steps (learning policies cost far more per step). "
-            "Ratio > 1: the variant is slower. The CPU ratio ignores waiting (disk, background threads) and is "
-            "barely moved by other processes on a shared machine.",
-        ))
+            self.measured_ratios.append(
+                f"{comparison.name} x{result.median_ratio:.2f} ({result.ratios.min():.2f}-{result.ratios.max():.2f})"
+            )
+            rows.append(
+                (
+                    comparison.name,
+                    comparison.baseline_label,
+                    comparison.variant_label,
+                    f"{result.median_ratio:.3f}",
+                    f"{result.ratios.min():.3f} – {result.ratios.max():.3f}",
+                    f"{result.median_cpu_ratio:.3f} ({result.cpu_ratios.min():.3f} – {result.cpu_ratios.max():.3f})",
+                    f"{np.median(result.baseline_seconds):.3f}",
+                    f"{np.median(result.variant_seconds):.3f}",
+                )
+            )
+        blocks.append(
+            Table(
+                (
+                    "comparison",
+                    "baseline",
+                    "variant",
+                    "wall-time ratio variant/baseline (median)",
+                    "spread (min – max) or status",
+                    "main-thread CPU ratio (median, min – max)",
+                    "baseline wall s",
+                    "variant wall s",
+                ),
+                tuple(rows),
+                f"Configuration comparison: {s.compare_agents} agents, {s.compare_steps} steps, "
+                f"{s.compare_repeats} paired repeats after a warm-up pair, order alternated; time of run + close "
+                "(construction excluded); rows naming their own step count run fewer steps "
+                "(learning policies cost far more per step). "
+                "Ratio > 1: the variant is slower. The CPU ratio ignores waiting (disk, background threads) and is "
+                "barely moved by other processes on a shared machine.",
+            )
+        )
         unavailable = [r[0] for r in rows if r[3] == "—"]
-        self.findings.append("Configuration ratios (variant/baseline, median and range): " + "; ".join(self.measured_ratios)
-                             + (f". Not available in this build: {', '.join(unavailable)}." if unavailable else "."))
+        self.findings.append(
+            "Configuration ratios (variant/baseline, median and range): "
+            + "; ".join(self.measured_ratios)
+            + (f". Not available in this build: {', '.join(unavailable)}." if unavailable else ".")
+        )
         return Section("Phase 2: component-level profiling", tuple(blocks))
 
     # Phase 3 -----------------------------------------------------------------------------------
@@ -352,9 +474,17 @@ class _Suite:
             for f in result.functions:
                 hot = f.hottest(1)[0] if f.lines else None
                 share = f"{100 * hot.seconds / f.total_seconds:.0f} %" if hot and f.total_seconds > 0 else ""
-                rows.append((f.label, f"{f.total_seconds:.4f}", f"{hot.lineno}: {hot.source.strip()}" if hot else "", share))
-            blocks.append(Table(("target", "seconds", "hottest line", "its share"), tuple(rows),
-                                f"line_profiler over {s.line_steps} steps, {s.baseline_agents} agents (full listing: line_profile.txt)"))
+                rows.append(
+                    (f.label, f"{f.total_seconds:.4f}", f"{hot.lineno}: {hot.source.strip()}" if hot else "", share)
+                )
+            blocks.append(
+                Table(
+                    ("target", "seconds", "hottest line", "its share"),
+                    tuple(rows),
+                    f"line_profiler over {s.line_steps} steps, {s.baseline_agents} agents "
+                    "(full listing: line_profile.txt)",
+                )
+            )
             missing = sorted({t.label for t in targets} - {f.label for f in result.functions})
             if missing:
                 blocks.append(Text("Targets never called in this run: " + ", ".join(missing)))
@@ -369,13 +499,23 @@ class _Suite:
 
             result = trace_allocations(run, top=10)
             self._held = None
-            blocks.append(Table(
-                ("allocation site", "KiB", "blocks", "source"),
-                tuple((site.location.split("/farm/")[-1] if "/farm/" in site.location else site.location,
-                       f"{site.size_bytes / 1024:.1f}", str(site.count), site.source) for site in result.sites),
-                f"tracemalloc: top sites of memory allocated during build + {s.line_steps} steps and still held at its end; "
-                f"peak traced {_mib(result.peak_bytes)} MiB, net {_mib(result.net_bytes)} MiB",
-            ))
+            blocks.append(
+                Table(
+                    ("allocation site", "KiB", "blocks", "source"),
+                    tuple(
+                        (
+                            site.location.split("/farm/")[-1] if "/farm/" in site.location else site.location,
+                            f"{site.size_bytes / 1024:.1f}",
+                            str(site.count),
+                            site.source,
+                        )
+                        for site in result.sites
+                    ),
+                    f"tracemalloc: top sites of memory allocated during build + {s.line_steps} steps "
+                    "and still held at its end; "
+                    f"peak traced {_mib(result.peak_bytes)} MiB, net {_mib(result.net_bytes)} MiB",
+                )
+            )
 
         self.tool("tracemalloc", "allocation sites", blocks, allocations)
 
@@ -389,8 +529,9 @@ class _Suite:
             functions, texts = [], []
             env = _subprocess_env()
             for label in labels:
-                profile, text = memory_profile_isolated(s.memprof_agents, s.memprof_steps, label, self.seed, env=env,
-                                                        cwd=self.out, preset=self.preset)
+                profile, text = memory_profile_isolated(
+                    s.memprof_agents, s.memprof_steps, label, self.seed, env=env, cwd=self.out, preset=self.preset
+                )
                 if profile is not None:
                     functions.append(profile)
                 texts.append(text)
@@ -400,12 +541,24 @@ class _Suite:
                 body = f.lines[1:] if len(f.lines) > 1 else f.lines  # the def line carries the baseline
                 top = max(body, key=lambda line: (line.increment_mib, -line.lineno))
                 where = f"{top.lineno}: {top.source.strip()}" if top.increment_mib > 0 else "(no line grew RSS)"
-                rows.append((f.label, str(len(f.lines)), where, f"{top.increment_mib:.2f}",
-                             f"{max(line.usage_mib for line in f.lines):.1f}"))
-            blocks.append(Table(("target", "lines traced", "largest RSS increment line", "increment MiB", "RSS after MiB"),
-                                tuple(rows),
-                                f"memory_profiler, each target traced alone in a fresh process over {s.memprof_steps} steps, {s.memprof_agents} "
-                                "agents (full listing: memory_profile.txt). RSS moves in pages: small allocations show 0."))
+                rows.append(
+                    (
+                        f.label,
+                        str(len(f.lines)),
+                        where,
+                        f"{top.increment_mib:.2f}",
+                        f"{max(line.usage_mib for line in f.lines):.1f}",
+                    )
+                )
+            blocks.append(
+                Table(
+                    ("target", "lines traced", "largest RSS increment line", "increment MiB", "RSS after MiB"),
+                    tuple(rows),
+                    "memory_profiler, each target traced alone in a fresh process over "
+                    f"{s.memprof_steps} steps, {s.memprof_agents} agents (full listing: memory_profile.txt). "
+                    "RSS moves in pages: small allocations show 0.",
+                )
+            )
 
         self.tool("memory_profiler", "memory_profile.txt", blocks, memprof)
         return Section("Phase 3: line-level profiling", tuple(blocks))
@@ -414,21 +567,38 @@ class _Suite:
     def phase4(self) -> Section:
         s = self.sizes
         usage = self.baseline_usage
-        io = "n/a (psutil cannot read I/O counters here)" if usage.read_bytes is None else (
-            f"read {_mib(usage.read_bytes)} MiB, write {_mib(usage.write_bytes)} MiB")
-        blocks: list = [Table(
-            ("metric", "value"),
-            (("wall time", f"{usage.wall_seconds:.3f} s"), ("CPU", f"{usage.cpu_percent:.0f} % ({usage.cpu_seconds:.3f} s)"),
-             ("CPU per core (machine-wide busy share)", " / ".join(f"{p:.0f} %" for p in usage.per_core_cpu_percent) or "n/a"),
-             ("background threads CPU", f"{usage.background_thread_cpu_seconds:.3f} s"),
-             ("RSS delta", f"{usage.rss_delta_bytes / 1024**2:+.2f} MiB"), ("peak RSS", f"{_mib(usage.peak_rss_bytes)} MiB"),
-             ("average RSS (time-weighted)", f"{_mib(usage.average_rss_bytes)} MiB"),
-             ("I/O", io), ("RSS samples", str(usage.sample_rss.size))),
-            "monitor_resources over the baseline run (construction + steps + close)",
-        )]
-        blocks.append(Figure("rss_timeline", timeline_plot(usage.sample_times, usage.sample_rss / 1024**2,
-                                                           "RSS during the baseline run", "RSS MiB"),
-                             "Resident set size over time, sampled every 10 ms by a psutil thread"))
+        io = (
+            "n/a (psutil cannot read I/O counters here)"
+            if usage.read_bytes is None
+            else (f"read {_mib(usage.read_bytes)} MiB, write {_mib(usage.write_bytes)} MiB")
+        )
+        blocks: list = [
+            Table(
+                ("metric", "value"),
+                (
+                    ("wall time", f"{usage.wall_seconds:.3f} s"),
+                    ("CPU", f"{usage.cpu_percent:.0f} % ({usage.cpu_seconds:.3f} s)"),
+                    (
+                        "CPU per core (machine-wide busy share)",
+                        " / ".join(f"{p:.0f} %" for p in usage.per_core_cpu_percent) or "n/a",
+                    ),
+                    ("background threads CPU", f"{usage.background_thread_cpu_seconds:.3f} s"),
+                    ("RSS delta", f"{usage.rss_delta_bytes / 1024**2:+.2f} MiB"),
+                    ("peak RSS", f"{_mib(usage.peak_rss_bytes)} MiB"),
+                    ("average RSS (time-weighted)", f"{_mib(usage.average_rss_bytes)} MiB"),
+                    ("I/O", io),
+                    ("RSS samples", str(usage.sample_rss.size)),
+                ),
+                "monitor_resources over the baseline run (construction + steps + close)",
+            )
+        ]
+        blocks.append(
+            Figure(
+                "rss_timeline",
+                timeline_plot(usage.sample_times, usage.sample_rss / 1024**2, "RSS during the baseline run", "RSS MiB"),
+                "Resident set size over time, sampled every 10 ms by a psutil thread",
+            )
+        )
 
         def threads() -> None:
             from farm import Simulation
@@ -455,8 +625,13 @@ class _Suite:
             for t in result.threads:
                 top = "; ".join(f"{f.function.split('/')[-1]} {f.self_seconds:.3f} s" for f in t.functions[:3])
                 rows.append((t.name, f"{t.seconds:.3f}", top))
-            blocks.append(Table(("thread", "CPU s", "top functions by self time"), tuple(rows),
-                                f"yappi (CPU clock), {s.baseline_agents} agents, {s.thread_steps} steps, {note}"))
+            blocks.append(
+                Table(
+                    ("thread", "CPU s", "top functions by self time"),
+                    tuple(rows),
+                    f"yappi (CPU clock), {s.baseline_agents} agents, {s.thread_steps} steps, {note}",
+                )
+            )
             if result.only_main_thread:
                 blocks.append(Text("Only the main thread ran Python code during this run."))
 
@@ -466,22 +641,31 @@ class _Suite:
 
 def _environment_table(mode: str, seed: int, preset: str) -> Table:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    return Table(("item", "value"), (
-        ("mode", mode),
-        ("workload preset", preset),
-        ("seed", str(seed)),
-        ("python", platform.python_version()),
-        ("numpy", np.__version__),
-        ("platform", platform.platform()),
-        ("CPUs", str(os.cpu_count())),
-        ("load average at start (1/5/15 min)", " / ".join(f"{x:.2f}" for x in load)),
-    ))
+    return Table(
+        ("item", "value"),
+        (
+            ("mode", mode),
+            ("workload preset", preset),
+            ("seed", str(seed)),
+            ("python", platform.python_version()),
+            ("numpy", np.__version__),
+            ("platform", platform.platform()),
+            ("CPUs", str(os.cpu_count())),
+            ("load average at start (1/5/15 min)", " / ".join(f"{x:.2f}" for x in load)),
+        ),
+    )
 
 
-def run_suite(output_dir: str | Path, quick: bool = True, seed: int = 42, skip: Sequence[str] = (),
-              sizes: SuiteSizes | None = None, preset: str = AGENTFARM, soak: SoakSizes | None = None) -> SuiteResult:
-    """Run phases 1-4 (or, with ``soak``, the soak run alone) and write the report into
-    ``output_dir``.
+def run_suite(
+    output_dir: str | Path,
+    quick: bool = True,
+    seed: int = 42,
+    skip: Sequence[str] = (),
+    sizes: SuiteSizes | None = None,
+    preset: str = AGENTFARM,
+    soak: SoakSizes | None = None,
+) -> SuiteResult:
+    """Run phases 1-4 (or, with ``soak``, the soak run alone) and write the report into ``output_dir``.
 
     Args:
         output_dir: the report directory (created).
@@ -516,19 +700,34 @@ def run_suite(output_dir: str | Path, quick: bool = True, seed: int = 42, skip: 
         environment = _environment_table("quick" if quick else "full", seed, preset)
         sections = [suite.phase1(), suite.phase2(), suite.phase3(), suite.phase4()]
     statuses = list(suite.statuses)
-    for module, tool in (("line_profiler", "line_profiler"), ("memory_profiler", "memory_profiler"), ("yappi", "yappi")):
+    for module, tool in (
+        ("line_profiler", "line_profiler"),
+        ("memory_profiler", "memory_profiler"),
+        ("yappi", "yappi"),
+    ):
         try:
             version = getattr(import_tool(module, tool), "__version__", "")
         except ToolUnavailable:
             continue
-        statuses = [ToolStatus(st.tool, st.available, f"{version} — {st.detail}") if st.tool == tool and st.available and version else st
-                    for st in statuses]
+        statuses = [
+            ToolStatus(st.tool, st.available, f"{version} — {st.detail}")
+            if st.tool == tool and st.available and version
+            else st
+            for st in statuses
+        ]
     seconds = time.perf_counter() - start
-    summary = Section("Run", (
-        environment,
-        Table(("tool", "ran", "detail"), tuple((st.tool, "yes" if st.available else "no", st.detail) for st in statuses), "Profilers"),
-        Text(f"Suite wall time: {seconds:.1f} s."),
-    ))
+    summary = Section(
+        "Run",
+        (
+            environment,
+            Table(
+                ("tool", "ran", "detail"),
+                tuple((st.tool, "yes" if st.available else "no", st.detail) for st in statuses),
+                "Profilers",
+            ),
+            Text(f"Suite wall time: {seconds:.1f} s."),
+        ),
+    )
     skipped = [f"{st.tool}: {st.detail}" for st in statuses if not st.available]
     findings = suite.findings + ([f"Skipped: {'; '.join(skipped)}."] if skipped else [])
     findings_section = Section("Findings (computed from this run)", (Bullets(tuple(findings)),))
@@ -538,6 +737,14 @@ def run_suite(output_dir: str | Path, quick: bool = True, seed: int = 42, skip: 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry (``run_profiling_suite``): run the suite and log where the report went.
+
+    Args:
+        argv: command-line arguments (None: ``sys.argv[1:]``).
+
+    Returns:
+        0 (skipped profilers are logged as warnings, not failures).
+    """
     parser = argparse.ArgumentParser(
         prog="run_profiling_suite",
         description="Profile the AgentFarm engine (phases 1-4 of the profiling plan) and write a report directory.",
@@ -546,15 +753,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", "-o", default="profiling_report", help="report directory (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--skip", action="append", default=[], choices=TOOLS, help="skip a profiler (repeatable)")
-    parser.add_argument("--preset", default=AGENTFARM, choices=(AGENTFARM, LIGHT),
-                        help="profiled workload: the AgentFarm preset (learning and logging on) or the light "
-                             "default configuration (default: %(default)s)")
-    parser.add_argument("--soak", action="store_true",
-                        help="run the soak (AgentFarm preset, learning on, log on disk, sustained population) "
-                             "instead of phases 1-4")
+    parser.add_argument(
+        "--preset",
+        default=AGENTFARM,
+        choices=(AGENTFARM, LIGHT),
+        help="profiled workload: the AgentFarm preset (learning and logging on) or the light "
+        "default configuration (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--soak",
+        action="store_true",
+        help="run the soak (AgentFarm preset, learning on, log on disk, sustained population) instead of phases 1-4",
+    )
     parser.add_argument("--soak-steps", type=int, default=SoakSizes.steps, help="soak steps (default: %(default)s)")
-    parser.add_argument("--soak-agents", type=int, default=SoakSizes.agents,
-                        help="soak agents, also the population cap (default: %(default)s)")
+    parser.add_argument(
+        "--soak-agents",
+        type=int,
+        default=SoakSizes.agents,
+        help="soak agents, also the population cap (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:

@@ -16,9 +16,11 @@ __all__ = ["ProfileTarget", "simulation_targets", "plain_function"]
 
 @dataclass(frozen=True)
 class ProfileTarget:
-    """Attributes:
-    label: ``Class.method`` as shown in reports.
-    function: the plain function (not a bound method).
+    """A function to profile and the label reports show for it.
+
+    Attributes:
+        label: ``Class.method`` as shown in reports.
+        function: the plain function (not a bound method).
     """
 
     label: str
@@ -26,8 +28,11 @@ class ProfileTarget:
 
 
 def plain_function(obj: Any) -> Callable[..., Any] | None:
-    """The underlying Python function of a function, bound method or staticmethod; None for
-    builtins (which have no lines to profile)."""
+    """The underlying Python function of a callable, or None.
+
+    Accepts a function, bound method or staticmethod; None for
+    builtins (which have no lines to profile).
+    """
     func = getattr(obj, "__func__", obj)
     return func if hasattr(func, "__code__") else None
 

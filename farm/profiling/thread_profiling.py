@@ -22,8 +22,7 @@ class ClockType(Enum):
 
 @dataclass(frozen=True)
 class ThreadFunction:
-    """Attributes: function (``module:line name``), calls, total_seconds (with callees),
-    self_seconds (own body)."""
+    """Attributes: function (``module:line name``), calls, total_seconds (with callees), self_seconds (own body)."""
 
     function: str
     calls: int
@@ -33,11 +32,13 @@ class ThreadFunction:
 
 @dataclass(frozen=True)
 class ThreadProfile:
-    """Attributes:
-    name: the thread's name (``MainThread`` for the main one).
-    thread_id: yappi's context id.
-    seconds: the thread's total time in the chosen clock.
-    functions: its top functions by self time.
+    """One thread's time and its top functions.
+
+    Attributes:
+        name: the thread's name (``MainThread`` for the main one).
+        thread_id: yappi's context id.
+        seconds: the thread's total time in the chosen clock.
+        functions: its top functions by self time.
     """
 
     name: str
@@ -48,10 +49,12 @@ class ThreadProfile:
 
 @dataclass(frozen=True)
 class ThreadProfileResult:
-    """Attributes:
-    clock: the clock yappi used.
-    threads: every thread that ran Python code during the run, busiest first.
-    value: what the profiled callable returned.
+    """What the yappi run measured, per thread.
+
+    Attributes:
+        clock: the clock yappi used.
+        threads: every thread that ran Python code during the run, busiest first.
+        value: what the profiled callable returned.
     """
 
     clock: ClockType
@@ -83,7 +86,9 @@ def profile_threads(run: Callable[[], Any], clock: ClockType = ClockType.CPU, to
             stats = yappi.get_func_stats(ctx_id=thread.id)
             functions = sorted(
                 (
-                    ThreadFunction(f"{stat.module}:{stat.lineno} {stat.name}", int(stat.ncall), float(stat.ttot), float(stat.tsub))
+                    ThreadFunction(
+                        f"{stat.module}:{stat.lineno} {stat.name}", int(stat.ncall), float(stat.ttot), float(stat.tsub)
+                    )
                     for stat in stats
                 ),
                 key=lambda f: (-f.self_seconds, f.function),

@@ -1,6 +1,8 @@
-"""The simulation every profiler runs: a seeded config by agent count and preset, and a
-command-line entry (``python -m farm.profiling.workload``) for profilers that watch a separate
-process (py-spy)."""
+"""The simulation every profiler runs.
+
+A seeded config by agent count and preset, and a command-line entry
+(``python -m farm.profiling.workload``) for profilers that watch a separate process (py-spy).
+"""
 
 from __future__ import annotations
 
@@ -31,7 +33,9 @@ def _scratch_dir() -> Path:
 
 def workload_config(agents: int, world: float = 100.0, seed: int = 42, overrides: Mapping[str, Any] | None = None,
                     preset: str = LIGHT):
-    """A :class:`farm.SimulationConfig`: ``preset`` with ``agents`` split evenly over the three
+    """The seeded simulation config of the profiling workload.
+
+    A :class:`farm.SimulationConfig`: ``preset`` with ``agents`` split evenly over the three
     agent types (remainder to the first types), a square world of side ``world``, then
     ``overrides`` (dotted keys).
 
@@ -77,12 +81,20 @@ def run_workload(config, steps: int) -> dict[str, float]:
 
 
 def workload_command(agents: int, steps: int, world: float = 100.0, seed: int = 42, preset: str = LIGHT) -> list[str]:
-    """argv that runs the workload in a fresh interpreter."""
+    """Argv that runs the workload in a fresh interpreter."""
     return [sys.executable, "-m", "farm.profiling.workload", "--agents", str(agents), "--steps", str(steps),
             "--world", str(world), "--seed", str(seed), "--preset", preset]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry: run the workload simulation once (for profilers of a separate process).
+
+    Args:
+        argv: command-line arguments (None: ``sys.argv[1:]``).
+
+    Returns:
+        0.
+    """
     parser = argparse.ArgumentParser(description="Run the profiling workload simulation once.")
     parser.add_argument("--agents", type=int, default=100)
     parser.add_argument("--steps", type=int, default=100)
