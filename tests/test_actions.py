@@ -6,7 +6,7 @@ import pytest
 from farm import Action, AgentType
 from tests.conftest import scripted_sim
 
-S, I, C = AgentType.SYSTEM, AgentType.INDEPENDENT, AgentType.CONTROL
+S, IND, C = AgentType.SYSTEM, AgentType.INDEPENDENT, AgentType.CONTROL
 
 
 def test_move_heads_to_nearest_perceived_node_and_stops_on_it():
@@ -60,7 +60,7 @@ def test_share_goes_to_nearest_ally_and_gifts_add_up():
         {"x": 10, "y": 10, "type": S, "resources": 4},
         {"x": 11, "y": 10, "type": S, "resources": 4},
         {"x": 12.5, "y": 10, "type": S, "resources": 4},
-        {"x": 10.5, "y": 10, "type": I, "resources": 4},  # nearer, but not an ally
+        {"x": 10.5, "y": 10, "type": IND, "resources": 4},  # nearer, but not an ally
     ]
     sim = scripted_sim(agents)
     sim.plan = {0: Action.SHARE, 2: Action.SHARE}
@@ -70,17 +70,17 @@ def test_share_goes_to_nearest_ally_and_gifts_add_up():
 
 
 def test_independent_agents_have_no_allies():
-    sim = scripted_sim([{"x": 10, "y": 10, "type": I}, {"x": 11, "y": 10, "type": I}])
+    sim = scripted_sim([{"x": 10, "y": 10, "type": IND}, {"x": 11, "y": 10, "type": IND}])
     _, mask = sim.observe()
     assert not mask[:, Action.SHARE].any() and mask[:, Action.ATTACK].all()
 
 
 def test_attacks_add_up_and_defence_halves_each_hit():
     agents = [
-        {"x": 10, "y": 10, "type": I},
+        {"x": 10, "y": 10, "type": IND},
         {"x": 11, "y": 10, "type": S},
         {"x": 9, "y": 10, "type": C},
-        {"x": 40, "y": 40, "type": I},
+        {"x": 40, "y": 40, "type": IND},
         {"x": 41, "y": 40, "type": S},
     ]
     sim = scripted_sim(agents)
@@ -92,7 +92,7 @@ def test_attacks_add_up_and_defence_halves_each_hit():
 
 
 def test_health_zero_kills_and_death_penalty_applies():
-    sim = scripted_sim([{"x": 10, "y": 10, "type": I, "health": 10}, {"x": 11, "y": 10, "type": S}])
+    sim = scripted_sim([{"x": 10, "y": 10, "type": IND, "health": 10}, {"x": 11, "y": 10, "type": S}])
     sim.plan = {1: Action.ATTACK}
     log = sim.step()
     assert log.died_ids.tolist() == [0]
@@ -139,7 +139,7 @@ def test_population_cap_lets_lowest_ids_reproduce_first():
 
 def test_ids_are_never_reused_after_deaths():
     sim = scripted_sim(
-        [{"x": 10, "y": 10, "type": I, "health": 5}, {"x": 11, "y": 10, "type": S, "resources": 20}]
+        [{"x": 10, "y": 10, "type": IND, "health": 5}, {"x": 11, "y": 10, "type": S, "resources": 20}]
     )
     sim.plan = {1: Action.ATTACK}
     sim.step()

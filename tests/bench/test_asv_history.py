@@ -73,7 +73,10 @@ def toy_repo(tmp_path):
     _git(repo, "checkout", "-q", "-b", "docs-merge")
     _commit(repo, "docs/y.md", "y\n", "docs on a branch")
     _git(repo, "checkout", "-q", "main")
-    _git(repo, "-c", "user.name=t", "-c", "user.email=t@localhost", "merge", "-q", "--no-ff", "docs-merge", "-m", "docs merge")
+    _git(
+        repo, "-c", "user.name=t", "-c", "user.email=t@localhost", "merge", "-q", "--no-ff", "docs-merge",
+        "-m", "docs merge",
+    )
     _commit(repo, "tools/t.py", "pass\n", "tools only")
     return repo, engine
 
@@ -201,7 +204,8 @@ def test_named_selections():
                      "bench_soak.Soak.track_rss_growth", "bench_instructions.Instructions.track_step_instructions"):
         assert not default.search(excluded), excluded
     grid = re.compile(selection.SELECTIONS["grid"])
-    assert grid.search("bench_scalability.StepScaling.time_step") and grid.search("bench_scalability.RunLength.time_run")
+    assert grid.search("bench_scalability.StepScaling.time_step")
+    assert grid.search("bench_scalability.RunLength.time_run")
     assert not grid.search("bench_scalability.ComplexityExponent.track_complexity_exponent")
     assert selection.bench_args(["instructions"]) == ["--bench", selection.SELECTIONS["instructions"]]
     assert selection.bench_args(None) == ["--bench", selection.SELECTIONS["default"]]

@@ -58,7 +58,9 @@ def test_wall_and_cpu_time_of_sleeping_and_spinning():
         while time.process_time() < end:
             pass
     assert spinning.result.cpu_seconds >= 0.19
-    assert spinning.result.cpu_percent == pytest.approx(100 * spinning.result.cpu_seconds / spinning.result.wall_seconds)
+    assert spinning.result.cpu_percent == pytest.approx(
+        100 * spinning.result.cpu_seconds / spinning.result.wall_seconds
+    )
 
 
 def test_write_bytes_count_a_synced_file(tmp_path):

@@ -16,7 +16,9 @@ INDEX_VARIANTS = [
     ("spatial_hash", {}),
     ("spatial_hash", {"cell_size": 1.5}),
 ]
-VARIANT_IDS = [f"{kind}-{'-'.join(f'{k}{v}' for k, v in options.items()) or 'default'}" for kind, options in INDEX_VARIANTS]
+VARIANT_IDS = [
+    f"{kind}-{'-'.join(f'{k}{v}' for k, v in options.items()) or 'default'}" for kind, options in INDEX_VARIANTS
+]
 
 # Coordinates that produce duplicates, exact-distance ties and points on the world edges.
 coordinates = st.one_of(
@@ -28,11 +30,14 @@ points = st.lists(st.tuples(coordinates, coordinates), min_size=0, max_size=40).
     lambda rows: np.array(rows, dtype=np.float64).reshape(-1, 2)
 )
 query_points = st.lists(
-    st.tuples(st.floats(-5.0, WORLD + 5.0, allow_nan=False), st.floats(-5.0, WORLD + 5.0, allow_nan=False)) | st.tuples(coordinates, coordinates),
+    st.tuples(st.floats(-5.0, WORLD + 5.0, allow_nan=False), st.floats(-5.0, WORLD + 5.0, allow_nan=False))
+    | st.tuples(coordinates, coordinates),
     min_size=0,
     max_size=12,
 ).map(lambda rows: np.array(rows, dtype=np.float64).reshape(-1, 2))
-radii = st.one_of(st.just(0.0), st.integers(0, 8).map(float), st.floats(0.0, 30.0, allow_nan=False), st.just(np.sqrt(2.0)))
+radii = st.one_of(
+    st.just(0.0), st.integers(0, 8).map(float), st.floats(0.0, 30.0, allow_nan=False), st.just(np.sqrt(2.0))
+)
 
 
 def truth_radius(positions: np.ndarray, queries: np.ndarray, radius: float) -> list[list[int]]:
@@ -52,7 +57,9 @@ def truth_nearest(positions: np.ndarray, queries: np.ndarray, k: int) -> np.ndar
     """``(m, k)`` rows of the k nearest by (squared distance, row), padded with -1."""
     out = np.full((len(queries), k), -1, dtype=np.int64)
     for i, (qx, qy) in enumerate(queries):
-        ranked = sorted(range(len(positions)), key=lambda j: ((qx - positions[j, 0]) ** 2 + (qy - positions[j, 1]) ** 2, j))
+        ranked = sorted(
+            range(len(positions)), key=lambda j: ((qx - positions[j, 0]) ** 2 + (qy - positions[j, 1]) ** 2, j)
+        )
         out[i, : min(k, len(ranked))] = ranked[:k]
     return out
 

@@ -33,7 +33,9 @@ def test_query_radius_matches_truth(kind, options, positions, queries, radius, s
     assert isinstance(result, Neighbors) and len(result) == len(queries)
     assert result.to_lists() == truth_radius(positions, queries, radius)
     assert result.indices.dtype == np.int64 and result.offsets.dtype == np.int64
-    assert index.count_radius(queries, radius).tolist() == [len(row) for row in truth_radius(positions, queries, radius)]
+    assert index.count_radius(queries, radius).tolist() == [
+        len(row) for row in truth_radius(positions, queries, radius)
+    ]
 
 
 @pytest.mark.parametrize(("kind", "options"), INDEX_VARIANTS, ids=VARIANT_IDS)
@@ -64,7 +66,11 @@ def test_query_nearest_matches_truth_with_ties_by_lower_row(kind, options, posit
 
 @pytest.mark.parametrize(("kind", "options"), INDEX_VARIANTS, ids=VARIANT_IDS)
 @FAST
-@given(positions=points, corner=st.tuples(st.integers(-2, 22), st.integers(-2, 22)), size=st.tuples(st.integers(0, 12), st.integers(0, 12)))
+@given(
+    positions=points,
+    corner=st.tuples(st.integers(-2, 22), st.integers(-2, 22)),
+    size=st.tuples(st.integers(0, 12), st.integers(0, 12)),
+)
 def test_query_range_matches_truth(kind, options, positions, corner, size):
     index = make_index(kind, positions, bounds=(WORLD, WORLD), **options)
     box = (float(corner[0]), float(corner[1]), float(corner[0] + size[0]), float(corner[1] + size[1]))

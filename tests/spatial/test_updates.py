@@ -132,7 +132,9 @@ def test_dirty_regions_mark_old_and_new_locations():
 def test_quadtree_refreshes_part_until_regions_are_mostly_dirty():
     rng = np.random.default_rng(7)
     positions = rng.random((400, 2)) * WORLD
-    index = make_index("quadtree", positions, bounds=(WORLD, WORLD), region_size=2.0, rebuild_fraction=0.5, update_mode="immediate")
+    index = make_index(
+        "quadtree", positions, bounds=(WORLD, WORLD), region_size=2.0, rebuild_fraction=0.5, update_mode="immediate"
+    )
     index.update(np.array([0]), np.array([[19.9, 19.9]]))
     assert index.stats().rebuild_count == 1 and index.stats().refresh_count == 1
     index.update(np.arange(400), rng.random((400, 2)) * WORLD)  # touches almost every region
