@@ -353,7 +353,9 @@ def count_workloads(workloads: list[Workload], timeout: float = 600.0, python: s
             python or sys.executable, str(work / "count.py"), str(work / "spec.json"),
         ]
         try:
-            result = subprocess.run(command, check=False, cwd=work, env=env, capture_output=True, text=True, timeout=timeout)
+            result = subprocess.run(
+                command, check=False, cwd=work, env=env, capture_output=True, text=True, timeout=timeout
+            )
         except subprocess.TimeoutExpired:
             report.failed = {name: f"valgrind child timed out after {timeout:.0f} s" for name in names}
             return report

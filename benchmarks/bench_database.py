@@ -442,7 +442,9 @@ class WriteAmplification:
         strace = shutil.which("strace")
         if strace is not None:
             try:
-                _subprocess.run([strace, "-f", "-c", "-o", os.devnull, "true"], check=True, capture_output=True, timeout=30)
+                _subprocess.run(
+                    [strace, "-f", "-c", "-o", os.devnull, "true"], check=True, capture_output=True, timeout=30
+                )
             except (OSError, _subprocess.SubprocessError):  # ptrace not permitted here
                 strace = None
         out = {}

@@ -3,7 +3,8 @@
 ``Regeneration`` builds one :class:`farm.resources.manager.ResourceManager` per process (setup is
 memoized with ``common.memoize``, so the per-call setup asv runs is free) and times
 ``regenerate()`` calls: ``number`` calls per sample, each timed alone (asv_runner 0.3.2 re-runs the
-memoized setup between them), averaged; successive calls keep regenerating the same nodes. ``DefaultRegeneration`` is the regeneration of the default 100x100 medium-density world;
+memoized setup between them), averaged; successive calls keep regenerating the same nodes.
+``DefaultRegeneration`` is the regeneration of the default 100x100 medium-density world;
 ``LargeWorldRegeneration`` that of the grid's largest world (500x500, dense), the benchmark the
 regression drill (``tools/regression_drill.py``) bisects with ``asv find``.
 """
