@@ -142,7 +142,8 @@ def cmd_compare(args) -> int:
     if args.measure:
         name = machine_for_measuring(args.machine)
         for sha in (base, head):
-            rc = measure([sha], name, args.bench, args.attribute, hashfile=REPO_ROOT / ".asv" / f"compare-{sha[:8]}.txt")
+            hashfile = REPO_ROOT / ".asv" / f"compare-{sha[:8]}.txt"
+            rc = measure([sha], name, args.bench, args.attribute, hashfile=hashfile)
             if rc not in (0, 2):
                 return rc
     extra = ["--only-changed"] if args.only_changed else []
@@ -229,7 +230,8 @@ def cmd_find(args) -> int:
     print(f"find: {outcome.message}")
     if outcome.first_bad is None:
         return 1
-    direction = "worse" if (outcome.bad_value > outcome.good_value) != selection.larger_is_better(benchmark) else "better"
+    got_larger = outcome.bad_value > outcome.good_value
+    direction = "worse" if got_larger != selection.larger_is_better(benchmark) else "better"
     print(f"first commit on the new side ({direction}): {gitrepo.subject(outcome.first_bad)}")
     return 0
 
@@ -262,7 +264,10 @@ def cmd_main(args) -> int:
     name = machine_for_measuring(args.machine)
     rev = branch()
     commits = gitrepo.engine_commits(rev, args.last)
-    role = "the reference series (refresh on purpose)" if name == machine.REFERENCE_MACHINE else "this machine's own series"
+    if name == machine.REFERENCE_MACHINE:
+        role = "the reference series (refresh on purpose)"
+    else:
+        role = "this machine's own series"
     print(f"measuring the newest {len(commits)} engine commit(s) of {rev} as {name!r}, {role}")
     rc = run_history(commits, name, args.bench, args.attribute, args.force, timeout=args.timeout)
     rc_publish = publish()
@@ -306,8 +311,8 @@ def cmd_spread(args) -> int:
         if meta[0]["commit"] != meta[1]["commit"]:
             raise ToolError(f"sessions measured different commits: {meta[0]['commit'][:8]} vs {meta[1]['commit'][:8]}")
         values = [results.load_points(p / "results", m["machine"], m["commit"]) for p, m in zip((first, second), meta)]
-        print(f"spread between sessions {first.name} ({meta[0]['finished']}) and {second.name} ({meta[1]['finished']}), "
-              f"commit {meta[0]['commit'][:8]}")
+        print(f"spread between sessions {first.name} ({meta[0]['finished']}) and "
+              f"{second.name} ({meta[1]['finished']}), commit {meta[0]['commit'][:8]}")
     else:
         sha = rev_parse(args.commit)
         name = machine_for_measuring(args.machine)

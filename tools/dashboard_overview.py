@@ -928,7 +928,8 @@ def render_grid(ctx: _Context) -> tuple[str, dict]:
     if not any(measured.values()):
         n = len(axes.agents) * len(axes.worlds) * len(axes.densities)
         return "".join(head) + (
-            f'<div class="notyet" id="grid-not-measured"><strong>Not measured yet.</strong> None of the {n} grid points '
+            '<div class="notyet" id="grid-not-measured"><strong>Not measured yet.</strong> '
+            f'None of the {n} grid points '
             f'has a result on <code>{_e(series.machine)}</code> at any of its {len(series.commits)} measured commits. '
             f'Measure them with <code>asv run --bench "bench_scalability.StepScaling" ...</code>, then publish.</div>'
             '</section>'), {}
@@ -984,7 +985,8 @@ def render_grid(ctx: _Context) -> tuple[str, dict]:
                     ch = v / b - 1.0
                     bg, fg = _diverging(ch)
                     return (f'<td style="background:{bg};color:{fg}" data-change="{ch!r}" '
-                            f'title="{_e(_label(a))} agents, {_e(_label(w))}, {_e(_label(d))}">{_e(fmt_change(ch))}</td>')
+                            f'title="{_e(_label(a))} agents, {_e(_label(w))}, {_e(_label(d))}">'
+                            f'{_e(fmt_change(ch))}</td>')
 
                 block.append(f'<div class="what">{title}: {short(newest)} against {short(base)} '
                              f'{_e(ctx.subjects.get(base, ""))}</div><div class="heatrow">'
@@ -1013,7 +1015,9 @@ def render_complexity(ctx: _Context) -> str:
                   tuple(series.history(Figure(COMPLEXITY, s))), 3.0 if _label(s[0]) == "step" else 1.6)
              for i, s in enumerate(stages)]
     chart = line_chart(lines, tips, "exponent", width=760, height=240, reference=1.0, x_labels=8)
-    legend = "".join(f'<span><span class="sw" style="background:{ln.color}"></span>{_e(ln.name)}</span>' for ln in lines)
+    legend = "".join(
+        f'<span><span class="sw" style="background:{ln.color}"></span>{_e(ln.name)}</span>' for ln in lines
+    )
     rows = []
     for s, ln in zip(stages, lines):
         finite = [v for v in ln.values if math.isfinite(v)]
@@ -1036,7 +1040,9 @@ def render_regressions(regressions: list[Regression] | None, ctx: _Context, conf
             '<em>confirmed</em> (a real slowdown), <em>drift</em> (re-measured side by side, no difference) or '
             '<em>unconfirmed</em> (not checked yet).</p>')]
     if regressions is None:
-        return "".join(out) + '<div class="notyet">asv has not published <code>regressions.json</code> yet.</div></section>'
+        return "".join(out) + (
+            '<div class="notyet">asv has not published <code>regressions.json</code> yet.</div></section>'
+        )
     if not regressions:
         return "".join(out) + '<div class="card">No regression flagged on this machine.</div></section>'
     counts = {v: sum(r.verdict is v for r in regressions) for v in Verdict}
@@ -1048,11 +1054,13 @@ def render_regressions(regressions: list[Regression] | None, ctx: _Context, conf
         change = r.after / r.before - 1.0 if r.before else _NaN
         link = "index.html#" + r.name.split("(", 1)[0] + f"?machine={ctx.series.machine}"
         out.append(
-            f'<tr class="regression" data-verdict="{r.verdict.value}"><td><a href="{_e(link)}"><code>{_e(r.name)}</code></a></td>'
+            f'<tr class="regression" data-verdict="{r.verdict.value}">'
+            f'<td><a href="{_e(link)}"><code>{_e(r.name)}</code></a></td>'
             f'<td><code>{short(r.before_commit) + ".." if r.before_commit else ""}{short(r.commit)}</code>'
             f'<div class="evidence">'
             f'{_e(ctx.subjects.get(r.commit, ""))}</div></td>'
-            f'<td class="num">{_e(fmt_value(r.before, r.unit))}</td><td class="num">{_e(fmt_value(r.after, r.unit))}</td>'
+            f'<td class="num">{_e(fmt_value(r.before, r.unit))}</td>'
+            f'<td class="num">{_e(fmt_value(r.after, r.unit))}</td>'
             f'<td class="num"><span class="delta bad">{_e(fmt_change(change))}</span></td>'
             f'<td><span class="verdict {r.verdict.value}">{r.verdict.value}</span>'
             f'<div class="evidence">{_e(r.evidence)}</div></td></tr>')
@@ -1082,7 +1090,8 @@ def render_page(ctx: _Context, machines: Sequence[str], default_machine: str, pr
         summary = f'no results on <code>{_e(series.machine)}</code> yet'
     base_txt = short(ctx.base) if ctx.base else (short(series.commits[0]) if series.commits else "\u2013")
     chips = "".join(
-        f'<a class="chip{" current" if m == series.machine else ""}" href="{_e(page_name(m, default_machine))}">{_e(m)}</a>'
+        f'<a class="chip{" current" if m == series.machine else ""}" '
+        f'href="{_e(page_name(m, default_machine))}">{_e(m)}</a>'
         for m in machines)
     tiles = "".join(render_tile(c, ctx) for c in COMPONENTS)
     data_json = json.dumps(grid_data, sort_keys=True).replace("</", "<\\/")
@@ -1192,7 +1201,8 @@ def build_overview(results_dir: Path | str, html_dir: Path | str, repo_root: Pat
     machines = list_machines(results_dir)
     if machine is not None and machine not in machines:
         raise ValueError(f"machine {machine!r} has no results in {results_dir} (found: {machines})")
-    default = machine or (DEFAULT_MACHINE if DEFAULT_MACHINE in machines else (machines[0] if machines else DEFAULT_MACHINE))
+    fallback = DEFAULT_MACHINE if DEFAULT_MACHINE in machines else (machines[0] if machines else DEFAULT_MACHINE)
+    default = machine or fallback
     index = _read_json(html_dir / "index.json")
     project = str(index.get("project") or "agentfarm")
     confirmations_path = repo_root / CONFIRMATIONS_FILE

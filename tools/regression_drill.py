@@ -172,7 +172,9 @@ def slowdown_commit(clone: Path, kind: DrillKind) -> str:
     return commit_all(clone, f"drill: {owner}.{method} {kind.description}")
 
 
-def prepare(scratch: Path, kind: DrillKind | str = DEFAULT_KIND, branch: str | None = None) -> tuple[Path, str, str, str]:
+def prepare(
+    scratch: Path, kind: DrillKind | str = DEFAULT_KIND, branch: str | None = None
+) -> tuple[Path, str, str, str]:
     """Clone and commit; returns ``(clone, base, bad, tip)`` commit hashes."""
     kind = KINDS[kind] if isinstance(kind, str) else kind
     branch = branch or gitrepo.default_branch(asvconf.load_asv_config())

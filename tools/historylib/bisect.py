@@ -77,7 +77,9 @@ def bisect_step(commits: list[str], measure: Callable[[str], float | None], min_
     lo, hi = 0, len(commits) - 1
     unmeasurable: set[int] = set()
     while hi - lo > 1:
-        candidates = sorted((i for i in range(lo + 1, hi) if i not in unmeasurable), key=lambda i: abs(i - (lo + hi) / 2))
+        candidates = sorted(
+            (i for i in range(lo + 1, hi) if i not in unmeasurable), key=lambda i: abs(i - (lo + hi) / 2)
+        )
         if not candidates:
             break
         mid = candidates[0]
