@@ -8,7 +8,16 @@ from farm.decision.config import DecisionConfig, PolicyKind
 from farm.decision.random_policy import RandomPolicy
 from farm.decision.rule_policy import RulePolicy
 
-__all__ = ["Policy", "LearningPolicy", "AgentAwarePolicy", "PolicyKind", "DecisionConfig", "RandomPolicy", "RulePolicy", "make_policy"]
+__all__ = [
+    "Policy",
+    "LearningPolicy",
+    "AgentAwarePolicy",
+    "PolicyKind",
+    "DecisionConfig",
+    "RandomPolicy",
+    "RulePolicy",
+    "make_policy",
+]
 
 
 def make_policy(kind: PolicyKind, decision_config: DecisionConfig, agent_type: AgentType,

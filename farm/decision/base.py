@@ -24,7 +24,8 @@ class Policy(Protocol):
     shape instead of copying every agent's observation (the attribute defaults to True).
     """
 
-    def act(self, observations: np.ndarray, action_mask: np.ndarray) -> np.ndarray: ...
+    def act(self, observations: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
+        """``(n,) int64`` actions for ``observations (n, C, H, W)`` and ``action_mask (n, A) bool``."""
 
 
 @runtime_checkable
@@ -46,7 +47,12 @@ class LearningPolicy(Policy, Protocol):
         actions: np.ndarray,
         rewards: np.ndarray,
         dones: np.ndarray,
-    ) -> dict[str, float]: ...
+    ) -> dict[str, float]:
+        """Store one step's transitions and train where due.
+
+        Returns:
+            Training metrics for a step on which the policy trained, else ``{}``.
+        """
 
 
 @runtime_checkable
@@ -57,4 +63,5 @@ class AgentAwarePolicy(Protocol):
     ``act`` when a policy has it; arrays and the result are as in :class:`Policy`.
     """
 
-    def act_agents(self, agent_ids: np.ndarray, observations: np.ndarray, action_mask: np.ndarray) -> np.ndarray: ...
+    def act_agents(self, agent_ids: np.ndarray, observations: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
+        """``(n,) int64`` actions for the agents ``agent_ids (n,) int64``, as :meth:`Policy.act`."""

@@ -30,6 +30,8 @@ __all__ = [
 
 
 class PolicyKind(Enum):
+    """Which policy chooses the actions of an agent type."""
+
     RANDOM = "random"
     RULE = "rule"
     DDQN = "ddqn"
@@ -53,16 +55,22 @@ class NetworkKind(Enum):
 
 
 class SharingMode(Enum):
-    """SHARED: one network per agent type, one batched forward for all its live agents.
-    PER_AGENT: one network per agent id (AgentFarm's layout), for comparison; much slower."""
+    """How a learning policy assigns networks to agents.
+
+    SHARED: one network per agent type, one batched forward for all its live agents.
+    PER_AGENT: one network per agent id (AgentFarm's layout), for comparison; much slower.
+    """
 
     SHARED = "shared"
     PER_AGENT = "per_agent"
 
 
 class TargetUpdate(Enum):
-    """HARD copies the online weights every ``target_update_every`` training steps; SOFT moves
-    the target toward them by ``tau`` after every training step (Polyak averaging)."""
+    """How the DDQN target network follows the online network.
+
+    HARD copies the online weights every ``target_update_every`` training steps; SOFT moves
+    the target toward them by ``tau`` after every training step (Polyak averaging).
+    """
 
     HARD = "hard"
     SOFT = "soft"
@@ -80,10 +88,12 @@ def _require_hidden_sizes(section: str, name: str, value: object) -> tuple[int, 
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """Attributes:
-    kind: MLP over the flattened observation, or a small CNN over ``(C, H, W)``.
-    hidden_sizes: widths of the fully connected hidden layers (MLP layers; the CNN's head).
-    cnn_channels: output channels of the CNN's two 3x3 convolutions.
+    """The network of the learning policies.
+
+    Attributes:
+        kind: MLP over the flattened observation, or a small CNN over ``(C, H, W)``.
+        hidden_sizes: widths of the fully connected hidden layers (MLP layers; the CNN's head).
+        cnn_channels: output channels of the CNN's two 3x3 convolutions.
     """
 
     kind: NetworkKind = NetworkKind.MLP
@@ -204,18 +214,21 @@ class PPOConfig:
 
 @dataclass(frozen=True)
 class DecisionConfig:
-    """Attributes:
-    system, independent, control: the policy for each agent type.
-    network: the network of the learning policies.
-    sharing: SHARED (one network per agent type, the default) or PER_AGENT.
-    ddqn, ppo: settings of each learning algorithm.
-    torch_threads: ``torch.set_num_threads`` value set when a learning policy is built.
-    retain_freed_memory: when a learning policy is built, keep freed heap memory in the process
-        (glibc ``mallopt``, see :mod:`farm.utils.allocator`): torch's per-call activation buffers
-        are then reused instead of page-faulted back in, which halves a batched CNN ``act``.
-    checkpoint_dir: where learning policies save checkpoints (None: no automatic saving).
-    checkpoint_every: save a checkpoint every this many ``record`` calls (0: never
-        automatically; ``save_checkpoint`` still works).
+    """How each agent type decides, and the settings of the learning policies.
+
+    Attributes:
+        system, independent, control: the policy for each agent type.
+        network: the network of the learning policies.
+        sharing: SHARED (one network per agent type, the default) or PER_AGENT.
+        ddqn, ppo: settings of each learning algorithm.
+        torch_threads: ``torch.set_num_threads`` value set when a learning policy is built.
+        retain_freed_memory: when a learning policy is built, keep freed heap memory in the
+            process (glibc ``mallopt``, see :mod:`farm.utils.allocator`): torch's per-call
+            activation buffers are then reused instead of page-faulted back in, which halves a
+            batched CNN ``act``.
+        checkpoint_dir: where learning policies save checkpoints (None: no automatic saving).
+        checkpoint_every: save a checkpoint every this many ``record`` calls (0: never
+            automatically; ``save_checkpoint`` still works).
     """
 
     system: PolicyKind = PolicyKind.RANDOM
@@ -246,4 +259,5 @@ class DecisionConfig:
             raise ValueError(f"{s}.checkpoint_dir must be a non-empty path or None, got {self.checkpoint_dir!r}")
 
     def policy_for(self, type_name: str) -> PolicyKind:
+        """The policy kind of the agent type named ``type_name`` (``"system"``, ...)."""
         return getattr(self, type_name)

@@ -28,9 +28,11 @@ __all__ = ["DDQNConfig", "DDQNLearner", "DDQNPolicy", "double_q_targets", "rando
 
 
 def random_valid_actions(action_mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One action per row drawn uniformly among the row's valid ones: ``(n, A) bool -> (n,)
-    int64``. Invalid actions score -1, valid ones a uniform draw in [0, 1), so argmax never
-    lands on an invalid action."""
+    """One action per row drawn uniformly among the row's valid ones.
+
+    ``(n, A) bool -> (n,) int64``. Invalid actions score -1, valid ones a uniform draw in
+    [0, 1), so argmax never lands on an invalid action.
+    """
     scores = rng.random(action_mask.shape)  # [n, A]
     scores[~action_mask] = -1.0
     return scores.argmax(axis=1).astype(np.int64)
@@ -86,6 +88,7 @@ class DDQNLearner:
 
     @property
     def epsilon(self) -> float:
+        """The exploration rate at the current number of ``record`` calls."""
         return self.config.epsilon_at(self.record_calls)
 
     def q_values(self, observations: np.ndarray) -> np.ndarray:
@@ -105,8 +108,11 @@ class DDQNLearner:
         return actions
 
     def record(self, agent_ids, observations, action_mask, actions, rewards, dones) -> dict[str, float]:
-        """Store this step's transitions (each observation once, as a frame of the replay
-        buffer); train where due. Returns the training metrics, or ``{}``."""
+        """Store this step's transitions and train where due.
+
+        Each observation is stored once, as a frame of the replay buffer. Returns the training
+        metrics, or ``{}``.
+        """
         start = self.buffer.frames.written  # this step's observations become these frames
         frames = np.arange(start, start + len(agent_ids), dtype=np.int64)
         completed = self.pairer.pair(agent_ids, frames, action_mask, actions, rewards, dones)
@@ -122,8 +128,10 @@ class DDQNLearner:
         return self.train_on(self.buffer.sample(self.config.batch_size, self.rng))
 
     def train_on(self, batch: TransitionBatch) -> dict[str, float]:
-        """One gradient step on ``batch`` (Huber loss on the double-Q targets, gradient
-        clipping, Adam), then the target sync."""
+        """One gradient step on ``batch``, then the target sync.
+
+        The step is Huber loss on the double-Q targets, gradient clipping and Adam.
+        """
         cfg = self.config
         observations = torch.from_numpy(batch.observations)  # [B, C, H, W]
         next_observations = torch.from_numpy(batch.next_observations)  # [B, C, H, W]
@@ -162,6 +170,7 @@ class DDQNLearner:
                 target.lerp_(online, cfg.tau)  # target += tau * (online - target)
 
     def state_dict(self) -> dict[str, Any]:
+        """Networks, optimiser, random state and counters, for a checkpoint."""
         return {
             "online": self.online.state_dict(),
             "target": self.target.state_dict(),
@@ -172,6 +181,7 @@ class DDQNLearner:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
         self.online.load_state_dict(state["online"])
         self.target.load_state_dict(state["target"])
         self.optimizer.load_state_dict(state["optimizer"])

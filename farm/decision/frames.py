@@ -44,6 +44,7 @@ class FrameStore:
 
     @property
     def nbytes(self) -> int:
+        """Bytes held by the frame storage."""
         return int(self.frames.nbytes)
 
     def reserve(self, count: int, oldest_live: int, capacity_hint: int) -> None:
@@ -68,8 +69,11 @@ class FrameStore:
         self.grows += 1
 
     def put(self, observations: np.ndarray) -> np.ndarray:
-        """Write ``observations (k, C, H, W)`` (after :meth:`reserve` of ``k``); returns their
-        ids ``(k,) int64``."""
+        """Write ``observations (k, C, H, W)`` (after :meth:`reserve` of ``k``).
+
+        Returns:
+            The ids of the written frames, ``(k,) int64``.
+        """
         k = int(observations.shape[0])
         start = self.written
         if k > self.capacity:

@@ -26,7 +26,8 @@ SHARED_KEY = -1
 class Learner(Protocol):
     """One algorithm instance. Arrays follow :class:`farm.decision.base.LearningPolicy`."""
 
-    def act(self, observations: np.ndarray, action_mask: np.ndarray) -> np.ndarray: ...
+    def act(self, observations: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
+        """``(n,) int64`` actions for ``observations (n, C, H, W)`` and ``action_mask (n, A) bool``."""
 
     def record(
         self,
@@ -36,22 +37,30 @@ class Learner(Protocol):
         actions: np.ndarray,
         rewards: np.ndarray,
         dones: np.ndarray,
-    ) -> dict[str, float]: ...
+    ) -> dict[str, float]:
+        """Store one step's transitions and train where due; the metrics, or ``{}``."""
 
-    def state_dict(self) -> dict[str, Any]: ...
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a checkpoint needs to restore this learner."""
 
-    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
 
 
 def learner_seed(seed: int, key: int) -> np.random.SeedSequence:
-    """Independent, reproducible seed material for the learner of ``key`` (an agent id, or
-    ``SHARED_KEY``)."""
+    """Independent, reproducible seed material for the learner of ``key``.
+
+    ``key`` is an agent id, or ``SHARED_KEY``.
+    """
     return np.random.SeedSequence(entropy=int(seed), spawn_key=(int(key) + 1,))
 
 
 class seeded_init:
-    """Context manager: torch's global generator seeded from ``seed_sequence`` inside, restored
-    after, so network initialisation is reproducible and leaves other torch users alone."""
+    """Context manager: torch's global generator seeded from ``seed_sequence`` inside.
+
+    The generator is restored after, so network initialisation is reproducible and leaves other
+    torch users alone.
+    """
 
     def __init__(self, seed_sequence: np.random.SeedSequence) -> None:
         self.torch_seed = int(seed_sequence.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
@@ -95,8 +104,10 @@ class PooledPolicy:
 
     # -- acting ----------------------------------------------------------------------------
     def act(self, observations: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
-        """``(n,) int64`` actions for ``observations (n, C, H, W)``; SHARED mode only (per-agent
-        mode needs the agent ids: use :meth:`act_agents`)."""
+        """``(n,) int64`` actions for ``observations (n, C, H, W)``; SHARED mode only.
+
+        Per-agent mode needs the agent ids: use :meth:`act_agents`.
+        """
         if self.sharing is not SharingMode.SHARED:
             raise ValueError(f"{self.name}: per-agent mode needs agent ids; call act_agents(agent_ids, ...)")
         return self.learners[SHARED_KEY].act(observations, action_mask)
@@ -128,8 +139,11 @@ class PooledPolicy:
         rewards: np.ndarray,
         dones: np.ndarray,
     ) -> dict[str, float]:
-        """Store this step's transitions; train where due. Returns the training metrics (means
-        over the learners that trained, per-agent mode), or ``{}``."""
+        """Store this step's transitions; train where due.
+
+        Returns the training metrics (means over the learners that trained, per-agent mode), or
+        ``{}``.
+        """
         self.record_calls += 1
         if self.sharing is SharingMode.SHARED:
             metrics = self.learners[SHARED_KEY].record(agent_ids, observations, action_mask, actions, rewards, dones)
@@ -167,6 +181,7 @@ class PooledPolicy:
         return Path(directory) / f"{self.name}.pt"
 
     def state_dict(self) -> dict[str, Any]:
+        """Name, sharing mode, counter and every learner's state, for a checkpoint."""
         return {
             "name": self.name,
             "sharing": self.sharing.value,
@@ -175,6 +190,11 @@ class PooledPolicy:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned, rebuilding the learners it lists.
+
+        Raises:
+            ValueError: the checkpoint was saved in the other sharing mode.
+        """
         if state["sharing"] != self.sharing.value:
             raise ValueError(f"{self.name}: checkpoint is {state['sharing']!r} mode, policy is {self.sharing.value!r}")
         self.record_calls = int(state["record_calls"])
@@ -185,8 +205,10 @@ class PooledPolicy:
             self.learners[int(key)] = learner
 
     def save_checkpoint(self, path: str | os.PathLike) -> Path:
-        """Write networks, optimisers, counters and random states (not the replay/rollout
-        buffers) to ``path``, atomically."""
+        """Write networks, optimisers, counters and random states to ``path``, atomically.
+
+        The replay/rollout buffers are not saved.
+        """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(path.suffix + ".partial")
@@ -195,4 +217,5 @@ class PooledPolicy:
         return path
 
     def load_checkpoint(self, path: str | os.PathLike) -> None:
+        """Restore the state :meth:`save_checkpoint` wrote to ``path``."""
         self.load_state_dict(torch.load(Path(path), weights_only=False))

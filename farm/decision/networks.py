@@ -37,6 +37,7 @@ class MLP(nn.Module):
         self.layers = nn.Sequential(nn.Flatten(), *_dense_stack(math.prod(obs_shape), hidden_sizes, num_outputs))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x [B, C, H, W] -> [B, num_outputs]``."""
         return self.layers(x)
 
 
@@ -67,6 +68,7 @@ class CNN(nn.Module):
         self.head = nn.Sequential(*_dense_stack(flat, hidden_sizes, num_outputs))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x [B, C, H, W] -> [B, num_outputs]``."""
         return self.head(self.features(x))
 
 
@@ -80,16 +82,21 @@ INFERENCE_CHUNK = 256
 
 
 def forward_in_chunks(network: nn.Module, x: torch.Tensor, chunk: int = INFERENCE_CHUNK) -> torch.Tensor:
-    """``network(x)`` computed ``chunk`` rows at a time (call under ``torch.inference_mode``):
-    ``x [B, ...] -> [B, num_outputs]``."""
+    """``network(x)`` computed ``chunk`` rows at a time: ``x [B, ...] -> [B, num_outputs]``.
+
+    Call it under ``torch.inference_mode``.
+    """
     if x.shape[0] <= chunk:
         return network(x)
     return torch.cat([network(x[start : start + chunk]) for start in range(0, x.shape[0], chunk)])
 
 
 def build_network(config: NetworkConfig, obs_shape: tuple[int, int, int], num_outputs: int) -> nn.Module:
-    """The network ``config.kind`` names. Weights come from torch's global generator: callers
-    seed it (``torch.random.fork_rng`` + ``torch.manual_seed``) for reproducible inits."""
+    """The network ``config.kind`` names.
+
+    Weights come from torch's global generator: callers seed it (``torch.random.fork_rng`` +
+    ``torch.manual_seed``) for reproducible inits.
+    """
     if len(obs_shape) != 3:
         raise ValueError(f"obs_shape must be (C, H, W), got {obs_shape!r}")
     if config.kind is NetworkKind.MLP:
@@ -98,6 +105,8 @@ def build_network(config: NetworkConfig, obs_shape: tuple[int, int, int], num_ou
 
 
 def mask_invalid(values: torch.Tensor, action_mask: torch.Tensor) -> torch.Tensor:
-    """``values [B, A]`` with every entry where ``action_mask [B, A] bool`` is False set to
-    ``-inf``, so neither argmax nor softmax can pick an invalid action."""
+    """``values [B, A]`` with ``-inf`` wherever ``action_mask [B, A] bool`` is False.
+
+    Neither argmax nor softmax can then pick an invalid action.
+    """
     return values.masked_fill(~action_mask, float("-inf"))

@@ -36,14 +36,19 @@ def compute_gae(
     """Generalised advantage estimation over ``T`` steps of ``N`` agents.
 
     Args:
-        rewards, values: ``[T, N]``; ``values[t]`` estimates the state agent ``n`` acted in.
+        rewards: ``[T, N]`` reward of each transition.
+        values: ``[T, N]``; ``values[t]`` estimates the state agent ``n`` acted in.
         dones: ``[T, N] bool``; True when transition ``t`` ended the agent's life (nothing is
             bootstrapped past it).
         last_values: ``[N]`` value of each agent's state after step ``T - 1``.
+        gamma: discount factor.
+        gae_lambda: GAE's ``lambda``, the trade-off between bias and variance.
 
-    Returns ``(advantages [T, N], returns [T, N])`` float64, where
-    ``delta_t = r_t + gamma * (1 - d_t) * V_{t+1} - V_t`` and
-    ``A_t = delta_t + gamma * lambda * (1 - d_t) * A_{t+1}``; ``returns = advantages + values``.
+    Returns:
+        ``(advantages [T, N], returns [T, N])`` float64, where
+        ``delta_t = r_t + gamma * (1 - d_t) * V_{t+1} - V_t`` and
+        ``A_t = delta_t + gamma * lambda * (1 - d_t) * A_{t+1}``;
+        ``returns = advantages + values``.
     """
     rewards = np.asarray(rewards, dtype=np.float64)
     values = np.asarray(values, dtype=np.float64)
@@ -91,11 +96,15 @@ class RolloutBuffer:
         self.steps.append({name: np.array(rows[name]) for name in self.FIELDS})
 
     def clear(self) -> None:
+        """Drop every stored step."""
         self.steps = []
 
     def finish(self, next_ids: np.ndarray, next_values: np.ndarray, gamma: float, gae_lambda: float) -> Rollout:
-        """Advantages and returns by GAE. ``next_ids (k,)``/``next_values (k,)``: the value of
-        each agent's state after the last step (agents missing there bootstrap nothing)."""
+        """Advantages and returns by GAE.
+
+        ``next_ids (k,)``/``next_values (k,)``: the value of each agent's state after the last
+        step (agents missing there bootstrap nothing).
+        """
         keys = np.unique(np.concatenate([step["agent_ids"] for step in self.steps]))  # [K]
         num_steps, num_agents = len(self.steps), keys.size
         rewards = np.zeros((num_steps, num_agents))  # [T, K]
@@ -160,8 +169,10 @@ class PPOLearner:
         return logprobs, out[:, self.num_actions]
 
     def act(self, observations: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
-        """Sample from the masked policy (Gumbel-max with the learner's numpy generator):
-        ``(n, C, H, W), (n, A) bool -> (n,) int64``."""
+        """Sample from the masked policy: ``(n, C, H, W), (n, A) bool -> (n,) int64``.
+
+        Sampling is Gumbel-max with the learner's numpy generator.
+        """
         with torch.inference_mode():
             batch = torch.from_numpy(np.ascontiguousarray(observations, dtype=np.float32))
             out = forward_in_chunks(self.network, batch)  # [n, A + 1]
@@ -170,6 +181,7 @@ class PPOLearner:
         return scores.argmax(axis=1).astype(np.int64)
 
     def record(self, agent_ids, observations, action_mask, actions, rewards, dones) -> dict[str, float]:
+        """Store one step's rows in the rollout; update once it is full. The metrics, or ``{}``."""
         observations = np.ascontiguousarray(observations, dtype=np.float32)
         actions = np.asarray(actions, dtype=np.int64)
         with torch.inference_mode():
@@ -198,7 +210,9 @@ class PPOLearner:
         returns = torch.from_numpy(rollout.returns)  # [M]
         total = actions.shape[0]
         minibatch_size = max(1, -(-total // cfg.num_minibatches))
-        sums = {"loss": 0.0, "policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0, "clip_fraction": 0.0}
+        sums = {
+            "loss": 0.0, "policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0, "clip_fraction": 0.0
+        }
         minibatches = 0
         for _ in range(cfg.update_epochs):
             order = torch.from_numpy(self.rng.permutation(total))
@@ -233,6 +247,7 @@ class PPOLearner:
         return metrics
 
     def state_dict(self) -> dict[str, Any]:
+        """Network, optimiser, random state and update count, for a checkpoint."""
         return {
             "network": self.network.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -241,6 +256,7 @@ class PPOLearner:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
         self.network.load_state_dict(state["network"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.rng.bit_generator.state = state["rng"]

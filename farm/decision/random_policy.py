@@ -27,6 +27,10 @@ class RandomPolicy:
         self.rng = np.random.default_rng(seed)
 
     def act(self, observations: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
+        """Draw ``(n,) int64`` allowed actions in proportion to the type's weights.
+
+        Only ``action_mask (n, A) bool`` is read; the observations are unused.
+        """
         weights = action_mask * self.weights  # [n, A]
         cumulative = np.cumsum(weights, axis=1)
         draws = self.rng.random(action_mask.shape[0]) * cumulative[:, -1]

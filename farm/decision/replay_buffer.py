@@ -82,8 +82,10 @@ class ReplayBuffer:
         dones: np.ndarray,
         next_action_masks: np.ndarray,
     ) -> None:
-        """Append ``k`` whole transitions (arrays with leading dimension ``k``): each
-        observation and next observation becomes a frame of its own."""
+        """Append ``k`` whole transitions (arrays with leading dimension ``k``).
+
+        Each observation and next observation becomes a frame of its own.
+        """
         k = int(np.shape(actions)[0])
         if k == 0:
             return
@@ -100,8 +102,10 @@ class ReplayBuffer:
         self.frames.put(next_observations)
 
     def add_frames(self, observations: np.ndarray, transitions: PairedTransitions, pending_frames: np.ndarray) -> None:
-        """Store this step's ``observations (k, C, H, W)`` as the frames ``frames.written ..
-        frames.written + k - 1``, and ``transitions`` that refer to them or to earlier frames.
+        """Store this step's observations as frames, and the transitions that refer to them.
+
+        ``observations (k, C, H, W)`` become the frames ``frames.written ..
+        frames.written + k - 1``; ``transitions`` refer to them or to earlier frames.
 
         Args:
             observations: this step's observations, in the order of the ids the caller gave them.

@@ -27,5 +27,9 @@ class RulePolicy:
         self.priority = np.array(PRIORITIES[agent_type], dtype=np.int64)
 
     def act(self, observations: np.ndarray, action_mask: np.ndarray) -> np.ndarray:
+        """The first allowed action of the type's priority list, per row.
+
+        ``action_mask (n, A) bool -> (n,) int64``; the observations are unused.
+        """
         allowed = action_mask[:, self.priority]  # [n, P]
         return self.priority[np.argmax(allowed, axis=1)]

@@ -70,8 +70,10 @@ class PairedTransitions(NamedTuple):
 
 
 class TransitionPairer:
-    """Keeps each live agent's last ``(frame id, action, reward)`` until its next observation
-    arrives. Transitions of agents that vanish without a ``done`` are dropped."""
+    """Keeps each live agent's last ``(frame id, action, reward)`` until its next observation.
+
+    Transitions of agents that vanish without a ``done`` are dropped.
+    """
 
     def __init__(self) -> None:
         self.pending_ids = np.empty(0, dtype=np.int64)  # (p,)
@@ -88,10 +90,12 @@ class TransitionPairer:
         rewards: np.ndarray,
         dones: np.ndarray,
     ) -> PairedTransitions:
-        """Take this step's rows (``frames (n,) int64``: where each row's observation is
-        stored); return the transitions that are now complete: the pending ones whose agent
-        shows up again (its frame now is their next frame), followed by this step's terminal
-        ones."""
+        """Take this step's rows; return the transitions that are now complete.
+
+        ``frames (n,) int64`` says where each row's observation is stored. The complete
+        transitions are the pending ones whose agent shows up again (its frame now is their next
+        frame), followed by this step's terminal ones.
+        """
         agent_ids = np.asarray(agent_ids, dtype=np.int64)
         frames = np.asarray(frames, dtype=np.int64)
         dones = np.asarray(dones, dtype=np.bool_)
