@@ -34,10 +34,12 @@ class SelfHealth(Channel):
     layer_count = 0
 
     def finish(self, windows: np.ndarray, rows: np.ndarray, gy: np.ndarray, gx: np.ndarray) -> None:
+        """Write each observer's health / max_health at the centre cell of its window, in place."""
         r = self.context.grid.radius
         windows[:, r, r] = self.context.state.health[rows] / self.context.max_health
 
     def reference(self, row: int) -> np.ndarray:
+        """``(S, S) float64`` window with the agent's health / max_health at the centre, else 0."""
         s = self.context.grid.size
         out = np.zeros((s, s))
         out[s // 2, s // 2] = self.context.state.health[row] / self.context.max_health

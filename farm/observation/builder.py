@@ -107,6 +107,7 @@ class ObservationBuilder:
 
     @property
     def channel_names(self) -> tuple[str, ...]:
+        """The channel names, in output order."""
         return tuple(ch.name for ch in self.channels)
 
     # -- batched --------------------------------------------------------------------------
@@ -138,7 +139,6 @@ class ObservationBuilder:
         """
         rows = self._rows(agent_ids)
         self.refresh()
-        state = self.context.state
         all_gy, all_gx = self.context.per_build["agent_cells"]
         gy, gx = all_gy[rows], all_gx[rows]
         if not self.cache_enabled:
@@ -193,8 +193,10 @@ class ObservationBuilder:
 
     # -- reference ------------------------------------------------------------------------
     def build_one(self, agent_id: int) -> np.ndarray:
-        """Reference observation of one agent: ``(C, S, S)`` float32 from each channel's plain
-        per-agent code (slow; the oracle of the tests)."""
+        """Reference observation of one agent: ``(C, S, S)`` float32.
+
+        Built from each channel's plain per-agent code (slow; the oracle of the tests).
+        """
         row = int(self.context.state.rows_of(np.array([agent_id]))[0])
         self.refresh()  # the reference reads the same persistent/static world state
         return np.stack([ch.reference(row) for ch in self.channels]).astype(np.float32)

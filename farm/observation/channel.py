@@ -44,9 +44,12 @@ class ChannelLifetime(Enum):
 
 @dataclass(frozen=True)
 class ObservationContext:
-    """What channels read: the config, the cell geometry, live references to the simulation's
-    agent state and resource manager (duck-typed: ``.positions (m, 2)``, ``.amounts (m,)``,
-    ``.max_amount``), and ``max_health``, the health that reads as 1.0."""
+    """What channels read.
+
+    The config, the cell geometry, live references to the simulation's agent state and resource
+    manager (duck-typed: ``.positions (m, 2)``, ``.amounts (m,)``,
+    ``.max_amount``), and ``max_health``, the health that reads as 1.0.
+    """
 
     config: "ObservationConfig"
     grid: WorldGrid
@@ -59,8 +62,10 @@ class ObservationContext:
 
 
 class Channel:
-    """Base class of observation channels. Subclass, set the class attributes, override what the
-    lifetime needs, and register the class with :func:`farm.observation.registry.register_channel`.
+    """Base class of observation channels.
+
+    Subclass, set the class attributes, override what the lifetime needs, and register the class
+    with :func:`farm.observation.registry.register_channel`.
 
     Class attributes:
         lifetime: a :class:`ChannelLifetime`.
@@ -82,8 +87,10 @@ class Channel:
 
     # -- set-up ---------------------------------------------------------------------------
     def bind(self, layers: np.ndarray) -> None:
-        """Receive this channel's ``(K, Hp, Wp)`` slice of the stack (pad ring already set to
-        ``pad_value``, interior zero) and fill static content."""
+        """Receive this channel's ``(K, Hp, Wp)`` slice of the stack and fill static content.
+
+        The pad ring is already set to ``pad_value``, the interior to zero.
+        """
         self.layers = layers
 
     @property
@@ -102,12 +109,21 @@ class Channel:
         return 0
 
     def finish(self, windows: np.ndarray, rows: np.ndarray, gy: np.ndarray, gx: np.ndarray) -> None:
-        """Per-agent corrections, in place. ``windows (n, S, S)`` float32 (a view into the output),
-        ``rows (n,)`` state rows of the observers, ``gy, gx (n,)`` their cells."""
+        """Per-agent corrections, in place.
+
+        Args:
+            windows: ``(n, S, S)`` float32, a view into the output.
+            rows: ``(n,)`` state rows of the observers.
+            gy: ``(n,)`` cell row of each observer.
+            gx: ``(n,)`` cell column of each observer.
+        """
 
     def dirty_cells(self) -> np.ndarray | None:
-        """``(Hp, Wp) bool`` cells whose content changed since the previous build without showing
-        in this channel's stack layers (e.g. data held outside the stack), or None."""
+        """``(Hp, Wp) bool`` cells changed since the previous build outside the stack, or None.
+
+        These are changes that do not show in this channel's stack layers (e.g. data held outside
+        the stack).
+        """
         return None
 
     # -- per step -------------------------------------------------------------------------

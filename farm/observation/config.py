@@ -80,23 +80,25 @@ def _coerce_point(section: str, name: str, value: object) -> tuple[float, float]
 
 @dataclass(frozen=True)
 class ObservationConfig:
-    """Attributes:
-    radius: R; each view is ``(C, 2R+1, 2R+1)`` cells of one world unit, centred on the agent.
-    channels: channel names in output order (built-ins: :data:`ALL_CHANNELS`; more can be
-        registered with :func:`farm.observation.registry.register_channel`).
-    interpolation: how resource amounts are placed on cells (RESOURCES, KNOWN_EMPTY use nearest).
-    resource_source: where RESOURCES windows come from (spatial query, RAM grid, memmap grid).
-    cache: reuse the previous observation of an agent that kept its cell, health and type and
-        whose window saw no change; costs a comparison of the world layers per build.
-    visibility_radius: VISIBILITY and KNOWN_EMPTY cover cells whose centre lies within this many
-        cells of the agent's cell centre (Euclidean); None means ``radius``.
-    trails_decay, damage_heat_decay, ally_signal_decay, known_empty_decay: fraction of a
-        persistent channel's value lost per step (value *= 1 - decay before new deposits).
-    feature_seed: seed of the static world features (TERRAIN_COST field, random LANDMARKS).
-    terrain_scale: TERRAIN_COST is smooth noise interpolated from a lattice this many cells apart.
-    goal: world position of the GOAL; None means the world's centre.
-    landmarks: world positions of LANDMARKS; empty means ``landmark_count`` seeded positions.
-    landmark_count: number of seeded landmarks when ``landmarks`` is empty.
+    """Settings of the agents' local views and of their channels.
+
+    Attributes:
+        radius: R; each view is ``(C, 2R+1, 2R+1)`` cells of one world unit, centred on the agent.
+        channels: channel names in output order (built-ins: :data:`ALL_CHANNELS`; more can be
+            registered with :func:`farm.observation.registry.register_channel`).
+        interpolation: how resource amounts are placed on cells (RESOURCES, KNOWN_EMPTY use nearest).
+        resource_source: where RESOURCES windows come from (spatial query, RAM grid, memmap grid).
+        cache: reuse the previous observation of an agent that kept its cell, health and type and
+            whose window saw no change; costs a comparison of the world layers per build.
+        visibility_radius: VISIBILITY and KNOWN_EMPTY cover cells whose centre lies within this many
+            cells of the agent's cell centre (Euclidean); None means ``radius``.
+        trails_decay, damage_heat_decay, ally_signal_decay, known_empty_decay: fraction of a
+            persistent channel's value lost per step (value *= 1 - decay before new deposits).
+        feature_seed: seed of the static world features (TERRAIN_COST field, random LANDMARKS).
+        terrain_scale: TERRAIN_COST is smooth noise interpolated from a lattice this many cells apart.
+        goal: world position of the GOAL; None means the world's centre.
+        landmarks: world positions of LANDMARKS; empty means ``landmark_count`` seeded positions.
+        landmark_count: number of seeded landmarks when ``landmarks`` is empty.
     """
 
     radius: int = 5
@@ -155,6 +157,7 @@ class ObservationConfig:
 
     @property
     def size(self) -> int:
+        """S = 2R + 1, the side of a view."""
         return 2 * self.radius + 1
 
     @property

@@ -46,10 +46,12 @@ class WorldGrid:
 
     @property
     def cols(self) -> int:
+        """World cells along x (at least 1)."""
         return max(1, math.ceil(self.width))
 
     @property
     def rows(self) -> int:
+        """World cells along y (at least 1)."""
         return max(1, math.ceil(self.height))
 
     @property
@@ -113,17 +115,21 @@ class WorldGrid:
         return self.padded_flat(gy[keep], gx[keep]), (weights * values[:, None])[keep]
 
     def disk_offsets(self, radius: float) -> tuple[np.ndarray, np.ndarray]:
-        """Cell offsets ``(dy, dx)`` (each ``(k,) int64``) within ``radius`` cells (Euclidean,
-        centre to centre) and within the view square."""
+        """Cell offsets ``(dy, dx)`` (each ``(k,) int64``) within ``radius`` cells.
+
+        Distances are Euclidean, centre to centre; offsets stay within the view square.
+        """
         r = self.radius
         dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
         keep = dy * dy + dx * dx <= radius * radius
         return dy[keep].astype(np.int64), dx[keep].astype(np.int64)
 
     def cells_near(self, gy: np.ndarray, gx: np.ndarray, radius: float) -> np.ndarray:
-        """``(rows, cols) bool``: True on every world cell ``(gy + dy, gx + dx)`` for one of the
-        given cells ``(gy, gx)`` (each ``(n,) int64``, inside the world) and an offset of
-        :meth:`disk_offsets` ``(radius)``.
+        """``(rows, cols) bool``: True on every world cell within ``radius`` of one of the cells.
+
+        True on every world cell ``(gy + dy, gx + dx)`` for one of the given cells ``(gy, gx)``
+        (each ``(n,) int64``, inside the world) and an offset of :meth:`disk_offsets`
+        ``(radius)``.
 
         The disk's cells of one row offset ``dy`` form one run ``dx in [lo, hi]``, so the result
         is, per distinct run, a sliding-window count along rows (one cumulative sum) shifted by
@@ -150,8 +156,10 @@ class WorldGrid:
         return seen[r : r + rows]
 
     def disk_mask(self, radius: float) -> np.ndarray:
-        """``(S, S) float32`` 1 where a view cell's centre lies within ``radius`` cells of the
-        centre cell's centre, else 0."""
+        """``(S, S) float32`` disk: 1 where a view cell lies within ``radius`` cells, else 0.
+
+        Distances run from the centre cell's centre to each view cell's centre.
+        """
         r = self.radius
         dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
         return (dy * dy + dx * dx <= radius * radius).astype(np.float32)

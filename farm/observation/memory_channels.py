@@ -66,6 +66,7 @@ class Trails(_Memory):
     decay_field = "trails_decay"
 
     def end_step(self, step_log: "StepLog") -> None:
+        """Deposit 1 at the positions of the agents that moved successfully this step."""
         moved = (step_log.actions == Action.MOVE) & step_log.action_success
         self.deposit(np.zeros(int(moved.sum()), dtype=np.int64), step_log.positions[moved], np.ones(int(moved.sum())))
 
@@ -76,6 +77,7 @@ class DamageHeat(_Memory):
     decay_field = "damage_heat_decay"
 
     def end_step(self, step_log: "StepLog") -> None:
+        """Deposit, at each attacked agent's position, the damage it took / max_health."""
         attacks = step_log.interaction_kinds == InteractionKind.ATTACK
         targets = step_log.interaction_targets[attacks]
         rows = np.searchsorted(step_log.agent_ids, targets)
@@ -92,9 +94,11 @@ class AllySignal(_Memory):
     layer_count = _TYPES
 
     def observer_layer(self, agent_types: np.ndarray) -> np.ndarray:
+        """Each observer reads the layer of its own type: ``(n,) int``."""
         return agent_types
 
     def end_step(self, step_log: "StepLog") -> None:
+        """Deposit 1 where agents shared or defended, in the layer of every type allied with them."""
         signal = (step_log.actions == Action.SHARE) | (step_log.actions == Action.DEFEND)
         types = step_log.agent_types[signal].astype(np.intp)
         member = ALLY_MATRIX[:, types]  # [T, k]: observer type t hears agent b
@@ -110,9 +114,14 @@ class KnownEmpty(_Memory):
     layer_count = _TYPES
 
     def observer_layer(self, agent_types: np.ndarray) -> np.ndarray:
+        """Each observer reads the layer of its own type: ``(n,) int``."""
         return agent_types
 
     def end_step(self, step_log: "StepLog") -> None:
+        """Decay each type's memory, then mark the cells its team sees now.
+
+        Seen cells without resources become 1, seen cells with resources 0.
+        """
         grid = self.context.grid
         interior = self.interior  # (T, rows, cols)
         resources = self.context.resources

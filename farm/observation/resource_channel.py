@@ -83,6 +83,10 @@ class Resources(Channel):
         return flat
 
     def refresh(self) -> None:
+        """Re-read the resource nodes and rebuild the grid where they changed.
+
+        Marks the cells of changed nodes dirty when the observation cache is on.
+        """
         positions, amounts = self._node_values()
         old_p, old_a = self._positions, self._amounts
         if old_p is None or old_p.shape != positions.shape:
@@ -102,8 +106,11 @@ class Resources(Channel):
             self._memmap.reshape(-1)[:] = self._world_grid(positions, amounts)
 
     def _mark_dirty(self, old_p: np.ndarray | None, positions: np.ndarray, changed: np.ndarray | None) -> None:
-        """Record the cells touched by changed nodes (old and new places) until the builder's
-        cache collects them with :meth:`dirty_cells` (``changed`` None: every cell)."""
+        """Record the cells touched by changed nodes (old and new places).
+
+        They stay recorded until the builder's cache collects them with :meth:`dirty_cells`
+        (``changed`` None: every cell).
+        """
         if self._dirty is None:
             self._dirty = np.zeros(self.context.grid.padded_shape, dtype=bool)
         if changed is None:
@@ -114,12 +121,16 @@ class Resources(Channel):
         flat_dirty[self._touched(positions[changed])] = True
 
     def dirty_cells(self) -> np.ndarray | None:
-        # GRID changes show in the stack itself; the other sources hold data outside it.
+        """``(Hp, Wp) bool`` cells recorded since the last call (None for the GRID source).
+
+        GRID changes show in the stack itself; the other sources hold data outside it.
+        """
         dirty, self._dirty = self._dirty, None
         return None if self.source is ResourceSource.GRID else dirty
 
     # -- windows --------------------------------------------------------------------------
     def finish(self, windows: np.ndarray, rows: np.ndarray, gy: np.ndarray, gx: np.ndarray) -> None:
+        """Fill the windows from the memmap grid (MEMMAP) or nearby nodes (SPATIAL), in place."""
         if self.source is ResourceSource.MEMMAP:
             windows[...] = self._windows[gy, gx]
         elif self.source is ResourceSource.SPATIAL:
@@ -163,6 +174,7 @@ class Resources(Channel):
 
     # -- reference ------------------------------------------------------------------------
     def reference(self, row: int) -> np.ndarray:
+        """``(S, S) float64`` window of the agent in row ``row``, each node splatted by plain loops."""
         ctx = self.context
         grid = ctx.grid
         r, s = grid.radius, grid.size
@@ -198,6 +210,7 @@ class Resources(Channel):
         return out
 
     def close(self) -> None:
+        """Drop the memmap views and delete the memmap file, if any."""
         if self._memmap is not None:
             # Drop our references (the mapping goes with the last view) and delete the file; on
             # POSIX an unlinked file stays readable through mappings that still exist.

@@ -1,5 +1,6 @@
-"""World-feature channels (STATIC, filled once): OBSTACLES, TERRAIN_COST, VISIBILITY, GOAL,
-LANDMARKS.
+"""World-feature channels (STATIC, filled once).
+
+OBSTACLES, TERRAIN_COST, VISIBILITY, GOAL, LANDMARKS:
 
 - OBSTACLES: 1 on cells outside the world (the world's edges are its only walls: the engine
   clips every move to the world), 0 inside.
@@ -31,8 +32,10 @@ _LANDMARK_STREAM = 1
 
 
 def terrain_lattice(context: ObservationContext) -> np.ndarray:
-    """``(ly, lx) float64`` lattice values in ``[0, 1)``; lattice point ``(a, b)`` sits at cell
-    coordinate ``(a * scale, b * scale)``."""
+    """``(ly, lx) float64`` lattice values in ``[0, 1)``.
+
+    Lattice point ``(a, b)`` sits at cell coordinate ``(a * scale, b * scale)``.
+    """
     cfg, grid = context.config, context.grid
     ly = int(math.ceil(grid.rows / cfg.terrain_scale)) + 2
     lx = int(math.ceil(grid.cols / cfg.terrain_scale)) + 2
@@ -76,6 +79,7 @@ class Obstacles(_StaticChannel):
     pad_value = 1.0
 
     def cell_value(self, gy: int, gx: int) -> float:
+        """0: every in-world cell is free."""
         return 0.0
 
 
@@ -85,6 +89,7 @@ class TerrainCost(_StaticChannel):
     pad_value = 1.0
 
     def bind(self, layers: np.ndarray) -> None:
+        """Fill the interior with the lattice bilinearly interpolated at each cell centre."""
         super().bind(layers)
         self._lattice = terrain_lattice(self.context)
         grid, scale = self.context.grid, self.context.config.terrain_scale
@@ -102,6 +107,7 @@ class TerrainCost(_StaticChannel):
         self.interior[0] = field
 
     def cell_value(self, gy: int, gx: int) -> float:
+        """The lattice bilinearly interpolated at the centre of cell ``(gy, gx)``."""
         scale = self.context.config.terrain_scale
         v, u = (gy + 0.5) / scale, (gx + 0.5) / scale
         y0, x0 = int(math.floor(v)), int(math.floor(u))
@@ -119,14 +125,17 @@ class Visibility(_StaticChannel):
     """1 on in-world cells within ``visibility_radius`` of the observer's cell, else 0."""
 
     def bind(self, layers: np.ndarray) -> None:
+        """Fill the layer with 1 inside the world; the disk is applied per observer."""
         super().bind(layers)
         self.interior[0] = 1.0  # inside-world mask; the disk is applied per observer
         self._disk = self.context.grid.disk_mask(self.context.config.view_radius)
 
     def finish(self, windows: np.ndarray, rows: np.ndarray, gy: np.ndarray, gx: np.ndarray) -> None:
+        """Multiply each window by the view disk, in place."""
         windows *= self._disk
 
     def reference(self, row: int) -> np.ndarray:
+        """``(S, S) float64``: 1 on in-world cells within the view radius of the agent, else 0."""
         grid = self.context.grid
         r, s = grid.radius, grid.size
         radius = self.context.config.view_radius
@@ -152,6 +161,7 @@ class Goal(_StaticChannel):
         return (grid.width / 2.0, grid.height / 2.0) if goal is None else goal
 
     def bind(self, layers: np.ndarray) -> None:
+        """Fill the interior with the closeness to the goal of each cell centre."""
         super().bind(layers)
         grid = self.context.grid
         gx, gy = self._goal()
@@ -161,6 +171,7 @@ class Goal(_StaticChannel):
         self.interior[0] = np.maximum(0.0, 1.0 - np.hypot(xs - gx, ys - gy) / diagonal)
 
     def cell_value(self, gy: int, gx: int) -> float:
+        """Closeness to the goal of the centre of cell ``(gy, gx)``."""
         goal_x, goal_y = self._goal()
         grid = self.context.grid
         d = math.hypot(gx + 0.5 - goal_x, gy + 0.5 - goal_y)
@@ -171,12 +182,14 @@ class Landmarks(_StaticChannel):
     """1 on cells that hold a landmark."""
 
     def bind(self, layers: np.ndarray) -> None:
+        """Set 1 on the cell of each landmark."""
         super().bind(layers)
         self._positions = landmark_positions(self.context)
         gy, gx = self.context.grid.cells_of(self._positions)
         self.interior[0][gy, gx] = 1.0
 
     def cell_value(self, gy: int, gx: int) -> float:
+        """1 if a landmark lies in cell ``(gy, gx)``, else 0."""
         grid = self.context.grid
         for x, y in self._positions:
             if min(max(int(math.floor(x)), 0), grid.cols - 1) == gx and min(
