@@ -33,6 +33,7 @@ class BackgroundWriter:
 
     @property
     def committed_step(self) -> int:
+        """The last step the background thread has committed (-1 before the first commit)."""
         return self.writer.committed_step
 
     def submit(self, batch: FlushBatch) -> None:

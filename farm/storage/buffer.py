@@ -53,7 +53,9 @@ class ColumnBuffer:
                     f"{self.table.name}.{name}: expected shape ({length},) like the other columns, got {column.shape}"
                 )
             if length and column.dtype.kind not in kinds:
-                raise ValueError(f"{self.table.name}.{name}: a {dict(self.table.columns)[name]} column, got {column.dtype}")
+                raise ValueError(
+                    f"{self.table.name}.{name}: a {dict(self.table.columns)[name]} column, got {column.dtype}"
+                )
         if length == 0:
             return
         for chunks, column in zip(self._chunks, ordered):
@@ -70,6 +72,7 @@ class ColumnBuffer:
 
     @property
     def nbytes(self) -> int:
+        """Bytes held by the buffered chunks."""
         return sum(chunk.nbytes for chunks in self._chunks for chunk in chunks)
 
 
@@ -90,6 +93,7 @@ class FlushBatch:
 
     @property
     def rows(self) -> int:
+        """Rows in the batch, all tables together."""
         return sum(len(columns[0]) for columns in self.tables.values())
 
 
@@ -103,6 +107,7 @@ class StepBuffers:
         self.last_step: int | None = None
 
     def add_deaths(self, step: int, ids: np.ndarray) -> None:
+        """Buffer the death of the agents ``ids (k,)`` at ``step`` (an update of their rows)."""
         if len(ids):
             self._death_ids.append(np.array(ids, dtype=np.int64, copy=True))
             self._death_steps.append(np.full(len(ids), step, dtype=np.int64))
@@ -114,6 +119,7 @@ class StepBuffers:
 
     @property
     def empty(self) -> bool:
+        """True when no step, row or death is buffered."""
         return self.last_step is None and not self._death_ids and all(b.rows == 0 for b in self.tables.values())
 
     @property

@@ -45,16 +45,18 @@ class WriteMode(Enum):
 
 @dataclass(frozen=True)
 class StorageConfig:
-    """Attributes:
-    db_path: SQLite file, ``":memory:"``, or None to log nothing. One file holds many runs.
-    batch_size: rows buffered per table before a flush (a flush writes whole steps only).
-    resource_interval: log resource node amounts every this many steps.
-    flush_interval: flush at least every this many steps, however few rows are buffered.
-    write_mode: batched column writes, or one committed INSERT per row (the slow reference).
-    pragma_profile: durability against speed; see :class:`PragmaProfile`.
-    persist_path: with ``db_path=":memory:"``, copy the database to this file on close.
-    asynchronous: write on a background thread; ``log_step`` only hands buffers over.
-    queue_size: flushes the background writer may have waiting before ``log_step`` blocks.
+    """Where and how a run is logged to SQLite.
+
+    Attributes:
+        db_path: SQLite file, ``":memory:"``, or None to log nothing. One file holds many runs.
+        batch_size: rows buffered per table before a flush (a flush writes whole steps only).
+        resource_interval: log resource node amounts every this many steps.
+        flush_interval: flush at least every this many steps, however few rows are buffered.
+        write_mode: batched column writes, or one committed INSERT per row (the slow reference).
+        pragma_profile: durability against speed; see :class:`PragmaProfile`.
+        persist_path: with ``db_path=":memory:"``, copy the database to this file on close.
+        asynchronous: write on a background thread; ``log_step`` only hands buffers over.
+        queue_size: flushes the background writer may have waiting before ``log_step`` blocks.
     """
 
     db_path: str | None = None
@@ -91,6 +93,7 @@ class StorageConfig:
 
     @property
     def enabled(self) -> bool:
+        """True when a database is configured (``db_path`` is not None)."""
         return self.db_path is not None
 
     @property

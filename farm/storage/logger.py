@@ -56,14 +56,17 @@ class SimulationLogger:
 
     @property
     def rows_logged(self) -> dict[str, int]:
+        """Rows appended so far per table (buffered or written)."""
         return {name: buffer.appended for name, buffer in self._buffers.tables.items()}
 
     @property
     def buffered_rows(self) -> int:
+        """Rows waiting in the buffers, all tables together."""
         return sum(buffer.rows for buffer in self._buffers.tables.values())
 
     @property
     def buffered_bytes(self) -> int:
+        """Bytes held by the buffers."""
         return self._buffers.nbytes
 
     @property
@@ -73,6 +76,7 @@ class SimulationLogger:
 
     @property
     def closed(self) -> bool:
+        """True once :meth:`close` has run."""
         return self._closed
 
     def log_initial_agents(
@@ -118,7 +122,10 @@ class SimulationLogger:
         population = np.asarray(log.population_by_type, dtype=np.int64)
         tables["simulation_steps"].append({
             "step": np.array([step]),
-            **{f"population_{agent_type.name.lower()}": population[agent_type:agent_type + 1] for agent_type in AgentType},
+            **{
+                f"population_{agent_type.name.lower()}": population[agent_type:agent_type + 1]
+                for agent_type in AgentType
+            },
             "total_resources": np.array([float(log.total_resources)]), "births": np.array([born]),
             "deaths": np.array([len(log.died_ids)]), "mean_reward": np.array([log.mean_reward]),
             "step_duration": np.array([float(log.step_duration)]),
@@ -149,8 +156,11 @@ class SimulationLogger:
         })
 
     def flush(self, wait: bool = False) -> None:
-        """Write every buffered step now. Asynchronous: hand it to the background thread, and
-        with ``wait`` block until the thread has committed everything submitted so far."""
+        """Write every buffered step now.
+
+        Asynchronous: hand it to the background thread, and with ``wait`` block until the thread
+        has committed everything submitted so far.
+        """
         self._require_open()
         self._flush()
         if wait and self._background is not None:
@@ -169,8 +179,10 @@ class SimulationLogger:
         self.flush_seconds += time.perf_counter() - started
 
     def close(self, status: RunStatus | str = RunStatus.COMPLETED) -> None:
-        """Flush, record ``status`` and the end time, build the per-agent indexes, persist an
-        in-memory database, and close. Later calls do nothing.
+        """Flush, record ``status`` and the end time, and close.
+
+        Also builds the per-agent indexes and persists an in-memory database. Later calls do
+        nothing.
 
         ``status`` is 'completed', 'failed' or 'interrupted'. If the final flush fails, the run is
         recorded as failed and the error is raised after the database is closed.
@@ -198,7 +210,8 @@ class SimulationLogger:
         try:
             with self._connection:
                 self._connection.execute(
-                    "UPDATE simulations SET end_time = ?, status = ? WHERE id = ?", (time.time(), final.value, self.run_id)
+                    "UPDATE simulations SET end_time = ?, status = ? WHERE id = ?",
+                    (time.time(), final.value, self.run_id),
                 )
             try:
                 create_agent_indexes(self._connection)

@@ -93,8 +93,11 @@ class RunReader:
         return "run_id = ? AND step = ?", (self.run_id, int(step))
 
     def steps(self) -> dict[str, np.ndarray]:
-        """``simulation_steps``: step, population_system/independent/control, total_resources,
-        births, deaths, mean_reward, step_duration; one entry per logged step."""
+        """``simulation_steps`` columns, one entry per logged step.
+
+        The columns: step, population_system/independent/control, total_resources, births,
+        deaths, mean_reward, step_duration.
+        """
         names = TABLES["simulation_steps"].column_names[1:]
         dtypes = (np.int64, np.int64, np.int64, np.int64, np.float64, np.int64, np.int64, np.float64, np.float64)
         sql = f"SELECT {', '.join(names)} FROM simulation_steps WHERE run_id = ? ORDER BY step"
@@ -103,7 +106,9 @@ class RunReader:
     def agent_states(self, step: int | None = None) -> dict[str, np.ndarray]:
         """step, agent_id, position ``(rows, 2)``, resources, health, starvation, reward, action."""
         where, parameters = self._step_filter(step)
-        names = ("step", "agent_id", "position_x", "position_y", "resources", "health", "starvation", "reward", "action")
+        names = (
+            "step", "agent_id", "position_x", "position_y", "resources", "health", "starvation", "reward", "action"
+        )
         dtypes = (np.int64, np.int64, np.float64, np.float64, np.float64, np.float64, np.int32, np.float64, np.int8)
         sql = f"SELECT {', '.join(names)} FROM agent_states WHERE {where} ORDER BY step, agent_id"
         data = self._columns(sql, parameters, names, dtypes)
@@ -153,7 +158,10 @@ class RunReader:
             grouped.setdefault(agent_type, {}).setdefault(name, []).append((step, value))
         return {
             agent_type: {
-                name: (np.array([s for s, _ in pairs], dtype=np.int64), np.array([v for _, v in pairs], dtype=np.float64))
+                name: (
+                    np.array([s for s, _ in pairs], dtype=np.int64),
+                    np.array([v for _, v in pairs], dtype=np.float64),
+                )
                 for name, pairs in metrics.items()
             }
             for agent_type, metrics in grouped.items()
@@ -162,14 +170,17 @@ class RunReader:
     def row_counts(self) -> dict[str, int]:
         """Rows of this run in every logged table."""
         return {
-            name: int(self._connection.execute(f"SELECT count(*) FROM {name} WHERE run_id = ?", (self.run_id,)).fetchone()[0])
+            name: int(
+                self._connection.execute(f"SELECT count(*) FROM {name} WHERE run_id = ?", (self.run_id,)).fetchone()[0]
+            )
             for name in TABLES
         }
 
     def final_population(self) -> dict[str, int]:
         """Population per agent type after the last logged step (empty when no step was logged)."""
         row = self._connection.execute(
-            f"SELECT {', '.join(_POPULATION_COLUMNS)} FROM simulation_steps WHERE run_id = ? ORDER BY step DESC LIMIT 1",
+            f"SELECT {', '.join(_POPULATION_COLUMNS)} FROM simulation_steps"
+            " WHERE run_id = ? ORDER BY step DESC LIMIT 1",
             (self.run_id,),
         ).fetchone()
         if row is None:
@@ -177,6 +188,7 @@ class RunReader:
         return {name.removeprefix("population_"): int(value) for name, value in zip(_POPULATION_COLUMNS, row)}
 
     def close(self) -> None:
+        """Close the connection."""
         self._connection.close()
 
     def __enter__(self) -> "RunReader":

@@ -38,6 +38,7 @@ class Table:
 
     @cached_property
     def column_names(self) -> tuple[str, ...]:
+        """The column names, in table order."""
         return tuple(name for name, _ in self.columns)
 
     @cached_property
@@ -51,14 +52,17 @@ class Table:
         return self.insert_columns[1:]
 
     def dtype_kinds(self, column: str) -> str:
-        """The numpy dtype kinds a column accepts: ``"iub"`` for INTEGER (bool is 0/1), ``"f"``
-        for REAL, ``"OUS"`` for TEXT. Kinds are strict so that swapping an integer column with
-        a real one is an error, not a silent conversion."""
+        """The numpy dtype kinds a column accepts.
+
+        ``"iub"`` for INTEGER (bool is 0/1), ``"f"`` for REAL, ``"OUS"`` for TEXT. Kinds are strict
+        so that swapping an integer column with a real one is an error, not a silent conversion.
+        """
         sql_type = dict(self.columns)[column].split()[0]
         return {"INTEGER": "iub", "REAL": "f", "TEXT": "OUS"}[sql_type]
 
     @property
     def ddl(self) -> str:
+        """``CREATE TABLE IF NOT EXISTS`` statement of the table."""
         body = ", ".join(f"{name} {sql_type}" for name, sql_type in self.columns)
         return f"CREATE TABLE IF NOT EXISTS {self.name} ({body})"
 

@@ -58,8 +58,11 @@ class SqliteWriter:
         self.committed_step = -1
 
     def write(self, batch: FlushBatch) -> None:
-        """Write ``batch`` and the run's last step: in one transaction (BATCHED), or one
-        transaction per row and a last one for the bookkeeping (ROW_AT_A_TIME)."""
+        """Write ``batch`` and the run's last step.
+
+        In one transaction (BATCHED), or one transaction per row and a last one for the
+        bookkeeping (ROW_AT_A_TIME).
+        """
         if self.write_mode is WriteMode.ROW_AT_A_TIME:
             for name, columns in batch.tables.items():
                 self.insert(TABLES[name], columns)
