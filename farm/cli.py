@@ -253,9 +253,12 @@ def _run_profiled(config: SimulationConfig, steps: int, show_progress: bool, int
 
 
 def _input_error(exc: BaseException) -> BaseException | None:
-    """``exc`` or the first error of its ``raise ... from`` chain that the input or environment
-    caused (e.g. the sqlite error behind the background writer's RuntimeError). Only explicit
-    causes count: a bug raised while handling an OSError is still a bug."""
+    """``exc`` or the first error of its ``raise ... from`` chain caused by input or environment.
+
+    E.g. the sqlite error behind the background writer's RuntimeError. Only explicit causes
+    count: a bug raised while handling an OSError is still a bug. None when there is no such
+    error.
+    """
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, INPUT_ERRORS):

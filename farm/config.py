@@ -37,8 +37,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class WorldConfig:
-    """Attributes:
-    width, height: extent of the continuous world; positions lie in ``[0, width] x [0, height]``.
+    """The world's extent.
+
+    Attributes:
+        width, height: extent of the continuous world; positions lie in ``[0, width] x [0, height]``.
     """
 
     width: float = 100.0
@@ -123,10 +125,12 @@ class AgentConfig:
 
     @property
     def total(self) -> int:
+        """Initial agents, all types together."""
         return self.system + self.independent + self.control
 
     @property
     def population_cap(self) -> int:
+        """``max_population``, or twice the initial total when it is None."""
         return self.max_population if self.max_population is not None else 2 * self.total
 
     def counts(self) -> tuple[int, int, int]:
@@ -174,6 +178,7 @@ class SimulationConfig:
         return config_from_dict(SimulationConfig, data)
 
     def to_json(self) -> str:
+        """The config as JSON (enums as their values, keys sorted)."""
         return json.dumps(config_to_dict(self), sort_keys=True)
 
 

@@ -115,10 +115,14 @@ def estimate_memory(config: SimulationConfig) -> tuple[MemoryItem, ...]:
     nodes = float(config.resources.count) if config.resources.count is not None else _node_count(config)
     items.append(MemoryItem(f"{_fmt(nodes)} resource nodes", "resources.count, resources.density", nodes * _NODE_BYTES))
     if "LANDMARKS" in obs.channels and not obs.landmarks:
-        items.append(MemoryItem(f"{obs.landmark_count} landmarks", "observation.landmark_count", obs.landmark_count * 16.0))
+        items.append(
+            MemoryItem(f"{obs.landmark_count} landmarks", "observation.landmark_count", obs.landmark_count * 16.0)
+        )
     if "TERRAIN_COST" in obs.channels:
         lattice = (math.ceil(world.height) / obs.terrain_scale + 3) * (math.ceil(world.width) / obs.terrain_scale + 3)
-        items.append(MemoryItem(f"terrain lattice of {_fmt(lattice)} points", "observation.terrain_scale", lattice * 8.0))
+        items.append(
+            MemoryItem(f"terrain lattice of {_fmt(lattice)} points", "observation.terrain_scale", lattice * 8.0)
+        )
     if learning:
         counts = dict(zip(("system", "independent", "control"), agents.counts()))
         growth = cap - agents.total  # births may add this many agents of one type

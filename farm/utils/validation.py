@@ -16,21 +16,25 @@ def _is_number(value: object) -> bool:
 
 
 def require_positive(section: str, name: str, value: float) -> None:
+    """Raise ``ValueError`` unless ``value`` is a finite number > 0 (bool is not a number)."""
     if not _is_number(value) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{section}.{name} must be a positive number, got {value!r}")
 
 
 def require_non_negative(section: str, name: str, value: float) -> None:
+    """Raise ``ValueError`` unless ``value`` is a finite number >= 0 (bool is not a number)."""
     if not _is_number(value) or not math.isfinite(value) or value < 0:
         raise ValueError(f"{section}.{name} must be a non-negative number, got {value!r}")
 
 
 def require_probability(section: str, name: str, value: float) -> None:
+    """Raise ``ValueError`` unless ``value`` is a number in ``[0, 1]`` (bool is not a number)."""
     if not _is_number(value) or not 0.0 <= value <= 1.0:
         raise ValueError(f"{section}.{name} must be in [0, 1], got {value!r}")
 
 
 def require_int_at_least(section: str, name: str, value: int, minimum: int) -> None:
+    """Raise ``ValueError`` unless ``value`` is an int (not a bool) >= ``minimum``."""
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise ValueError(f"{section}.{name} must be an integer >= {minimum}, got {value!r}")
 
