@@ -38,7 +38,10 @@ def synthetic_run(
         k = int(rng.integers(0, n // 2 + 1))
         metrics = {}
         if step % 4 == 1:
-            metrics = {"system": {"loss": float(rng.random()), "epsilon": 0.5}, "control": {"loss": float(rng.random())}}
+            metrics = {
+                "system": {"loss": float(rng.random()), "epsilon": 0.5},
+                "control": {"loss": float(rng.random())},
+            }
         new_types = np.concatenate([types[~dies], born_types])
         logs.append(
             StepLog(

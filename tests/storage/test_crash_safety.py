@@ -47,7 +47,9 @@ def _assert_every_committed_step(path: Path, run_id: int, overrides: dict, initi
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         (last,) = conn.execute("SELECT last_step FROM simulations WHERE id = ?", (run_id,)).fetchone()
         assert last is not None and last >= 0, "nothing was committed"
-        steps = [r[0] for r in conn.execute("SELECT step FROM simulation_steps WHERE run_id = ? ORDER BY step", (run_id,))]
+        steps = [
+            r[0] for r in conn.execute("SELECT step FROM simulation_steps WHERE run_id = ? ORDER BY step", (run_id,))
+        ]
         assert steps == list(range(last + 1))
         logged = np.array(conn.execute(
             "SELECT population_system, population_independent, population_control FROM simulation_steps "

@@ -191,8 +191,8 @@ def test_sigkill_leaves_a_database_with_every_committed_step(tmp_path, profile, 
         assert steps.tolist() == list(range(last + 1))
         states = reader.agent_states()
         committed = logs[: last + 1]
-        assert np.array_equal(states["agent_id"], np.concatenate([l.agent_ids for l in committed]))
-        assert np.array_equal(states["health"], np.concatenate([l.health for l in committed]))
+        assert np.array_equal(states["agent_id"], np.concatenate([log.agent_ids for log in committed]))
+        assert np.array_equal(states["health"], np.concatenate([log.health for log in committed]))
         counts = reader.row_counts()
-        assert counts["interactions"] == sum(len(l.interaction_sources) for l in committed)
-        assert counts["agents"] == 40 + sum(len(l.born_ids) for l in committed)
+        assert counts["interactions"] == sum(len(log.interaction_sources) for log in committed)
+        assert counts["agents"] == 40 + sum(len(log.born_ids) for log in committed)

@@ -23,23 +23,23 @@ def _log_run(config: StorageConfig, steps: int = 30, seed: int = 0, agents: int 
 
 def _expected_counts(initial, logs) -> dict[str, int]:
     return {
-        "agents": len(initial["ids"]) + sum(len(l.born_ids) for l in logs),
-        "agent_states": sum(len(l.agent_ids) for l in logs),
-        "agent_actions": sum(len(l.agent_ids) for l in logs),
-        "resource_states": sum(len(l.resource_amounts) for l in logs if l.resource_amounts is not None),
+        "agents": len(initial["ids"]) + sum(len(log.born_ids) for log in logs),
+        "agent_states": sum(len(log.agent_ids) for log in logs),
+        "agent_actions": sum(len(log.agent_ids) for log in logs),
+        "resource_states": sum(len(log.resource_amounts) for log in logs if log.resource_amounts is not None),
         "simulation_steps": len(logs),
-        "interactions": sum(len(l.interaction_sources) for l in logs),
-        "training_metrics": sum(len(v) for l in logs for v in l.training_metrics.values()),
+        "interactions": sum(len(log.interaction_sources) for log in logs),
+        "training_metrics": sum(len(v) for log in logs for v in log.training_metrics.values()),
     }
 
 
 def _check_contents(reader, initial, logs) -> None:
-    cat = lambda name: np.concatenate([getattr(l, name) for l in logs])  # noqa: E731
-    steps_rep = np.concatenate([np.full(len(l.agent_ids), l.step) for l in logs])
+    cat = lambda name: np.concatenate([getattr(log, name) for log in logs])  # noqa: E731
+    steps_rep = np.concatenate([np.full(len(log.agent_ids), log.step) for log in logs])
     states = reader.agent_states()
     assert np.array_equal(states["step"], steps_rep)
     assert np.array_equal(states["agent_id"], cat("agent_ids"))
-    assert np.array_equal(states["position"], np.concatenate([l.positions for l in logs]))
+    assert np.array_equal(states["position"], np.concatenate([log.positions for log in logs]))
     for column, field in (("resources", "resources"), ("health", "health"), ("starvation", "starvation"),
                           ("reward", "rewards"), ("action", "actions")):
         assert np.array_equal(states[column], cat(field)), column
@@ -51,38 +51,42 @@ def _check_contents(reader, initial, logs) -> None:
     assert np.array_equal(one["agent_id"], logs[3].agent_ids) and np.array_equal(one["health"], logs[3].health)
 
     agents = reader.agents()
-    ids = np.concatenate([initial["ids"]] + [l.born_ids for l in logs])
+    ids = np.concatenate([initial["ids"]] + [log.born_ids for log in logs])
     assert np.array_equal(agents["agent_id"], ids)
-    assert np.array_equal(agents["agent_type"], np.concatenate([initial["types"]] + [l.born_types for l in logs]))
-    assert np.array_equal(agents["parent_id"], np.concatenate([initial["parent_ids"]] + [l.born_parent_ids for l in logs]))
-    births = np.concatenate([np.zeros(len(initial["ids"]))] + [np.full(len(l.born_ids), l.step) for l in logs])
+    assert np.array_equal(agents["agent_type"], np.concatenate([initial["types"]] + [log.born_types for log in logs]))
+    assert np.array_equal(
+        agents["parent_id"], np.concatenate([initial["parent_ids"]] + [log.born_parent_ids for log in logs])
+    )
+    births = np.concatenate([np.zeros(len(initial["ids"]))] + [np.full(len(log.born_ids), log.step) for log in logs])
     assert np.array_equal(agents["birth_step"], births)
-    death = {int(i): l.step for l in logs for i in l.died_ids}
+    death = {int(i): log.step for log in logs for i in log.died_ids}
     assert agents["death_step"].tolist() == [death.get(int(i), -1) for i in ids]
 
     steps = reader.steps()
-    assert steps["step"].tolist() == [l.step for l in logs]
-    assert np.array_equal(np.stack([steps["population_system"], steps["population_independent"],
-                                    steps["population_control"]], 1), np.stack([l.population_by_type for l in logs]))
-    assert steps["births"].tolist() == [len(l.born_ids) for l in logs]
-    assert steps["deaths"].tolist() == [len(l.died_ids) for l in logs]
-    assert np.array_equal(steps["mean_reward"], [l.mean_reward for l in logs])
-    assert np.array_equal(steps["total_resources"], [l.total_resources for l in logs])
+    assert steps["step"].tolist() == [log.step for log in logs]
+    assert np.array_equal(
+        np.stack([steps["population_system"], steps["population_independent"], steps["population_control"]], 1),
+        np.stack([log.population_by_type for log in logs]),
+    )
+    assert steps["births"].tolist() == [len(log.born_ids) for log in logs]
+    assert steps["deaths"].tolist() == [len(log.died_ids) for log in logs]
+    assert np.array_equal(steps["mean_reward"], [log.mean_reward for log in logs])
+    assert np.array_equal(steps["total_resources"], [log.total_resources for log in logs])
 
     interactions = reader.interactions()
     for column, field in (("source", "interaction_sources"), ("target", "interaction_targets"),
                           ("kind", "interaction_kinds"), ("amount", "interaction_amounts")):
         assert np.array_equal(interactions[column], cat(field)), column
     resources = reader.resource_states()
-    sampled = [l for l in logs if l.resource_amounts is not None]
-    assert np.array_equal(resources["amount"], np.concatenate([l.resource_amounts for l in sampled]))
-    assert sorted(set(resources["step"].tolist())) == [l.step for l in sampled]
+    sampled = [log for log in logs if log.resource_amounts is not None]
+    assert np.array_equal(resources["amount"], np.concatenate([log.resource_amounts for log in sampled]))
+    assert sorted(set(resources["step"].tolist())) == [log.step for log in sampled]
 
     metrics = reader.training_metrics()
-    trained = [l for l in logs if l.training_metrics]
+    trained = [log for log in logs if log.training_metrics]
     steps_, values = metrics["system"]["loss"]
-    assert steps_.tolist() == [l.step for l in trained]
-    assert values.tolist() == [l.training_metrics["system"]["loss"] for l in trained]
+    assert steps_.tolist() == [log.step for log in trained]
+    assert values.tolist() == [log.training_metrics["system"]["loss"] for log in trained]
     assert reader.final_population() == dict(zip(("system", "independent", "control"),
                                                  logs[-1].population_by_type.tolist()))
 
@@ -158,7 +162,9 @@ def test_close_is_idempotent_and_the_logger_refuses_more_steps(tmp_path):
 
 
 @pytest.mark.parametrize("asynchronous", [False, True])
-@pytest.mark.parametrize("error, status", [(RuntimeError, RunStatus.FAILED), (KeyboardInterrupt, RunStatus.INTERRUPTED)])
+@pytest.mark.parametrize(
+    "error, status", [(RuntimeError, RunStatus.FAILED), (KeyboardInterrupt, RunStatus.INTERRUPTED)]
+)
 def test_an_error_inside_the_run_flushes_and_records_the_status(tmp_path, error, status, asynchronous):
     path = tmp_path / "run.db"
     initial, logs = synthetic_run(25, seed=4)

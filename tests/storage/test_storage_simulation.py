@@ -48,7 +48,9 @@ def test_fifty_steps_leave_exactly_the_logged_rows_in_every_table(tmp_path, asyn
                                                   logs[-1].population_by_type.tolist()))
 
 
-@pytest.mark.parametrize("error, status", [(RuntimeError, RunStatus.FAILED), (KeyboardInterrupt, RunStatus.INTERRUPTED)])
+@pytest.mark.parametrize(
+    "error, status", [(RuntimeError, RunStatus.FAILED), (KeyboardInterrupt, RunStatus.INTERRUPTED)]
+)
 def test_an_error_inside_the_simulation_context_records_the_status_and_keeps_the_steps(tmp_path, error, status):
     db = tmp_path / "run.db"
     with pytest.raises(error):
