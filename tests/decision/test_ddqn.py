@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 import torch
-
 from decision_tasks import ContextualBandit, Corridor
+
 from farm.decision.config import DDQNConfig, DecisionConfig, NetworkConfig, SharingMode
 from farm.decision.ddqn import DDQNPolicy, double_q_targets, random_valid_actions
 from farm.decision.learning import SHARED_KEY
@@ -35,7 +35,9 @@ def test_double_q_target_hand_computed():
 @pytest.mark.parametrize("network", ["mlp", "cnn"])
 def test_act_shapes_dtypes_and_masking(network):
     for epsilon in (0.0, 1.0):  # greedy, and exploration: both must respect the mask
-        config = DecisionConfig(network=NetworkConfig(kind=network), ddqn=DDQNConfig(epsilon_start=epsilon, epsilon_end=epsilon))
+        config = DecisionConfig(
+            network=NetworkConfig(kind=network), ddqn=DDQNConfig(epsilon_start=epsilon, epsilon_end=epsilon)
+        )
         policy = DDQNPolicy(config, OBS_SHAPE, seed=0)
         _, observations, mask = _inputs(500, seed=1)
         actions = policy.act(observations, mask)
@@ -106,7 +108,9 @@ def _batch(rng, b=8):
 
 def test_hard_and_soft_target_sync():
     rng = np.random.default_rng(0)
-    hard = DDQNPolicy(DecisionConfig(ddqn=DDQNConfig(target_update="hard", target_update_every=3)), OBS_SHAPE, 0).learners[-1]
+    hard = DDQNPolicy(
+        DecisionConfig(ddqn=DDQNConfig(target_update="hard", target_update_every=3)), OBS_SHAPE, 0
+    ).learners[-1]
     before = [p.clone() for p in hard.target.parameters()]
     for step in range(1, 4):
         hard.train_on(_batch(rng))
@@ -182,8 +186,11 @@ def test_per_agent_mode_one_network_per_agent_created_lazily_and_dropped_on_deat
 
 
 def test_checkpoint_round_trip(tmp_path):
-    config = DecisionConfig(ddqn=DDQNConfig(learning_starts=32, batch_size=16, train_every=2), checkpoint_dir=str(tmp_path),
-                            checkpoint_every=10)
+    config = DecisionConfig(
+        ddqn=DDQNConfig(learning_starts=32, batch_size=16, train_every=2),
+        checkpoint_dir=str(tmp_path),
+        checkpoint_every=10,
+    )
     policy = DDQNPolicy(config, OBS_SHAPE, seed=3, name="system_ddqn")
     _drive(policy, 10, seed=1)
     path = tmp_path / "system_ddqn.pt"

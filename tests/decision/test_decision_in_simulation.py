@@ -66,6 +66,10 @@ def test_cli_selects_policies_per_type():
 
     args = build_parser().parse_args(["--policy", "ddqn", "--policy-control", "rule", "--db", "none"])
     decision = config_from_args(args).decision
-    assert (decision.system, decision.independent, decision.control) == (PolicyKind.DDQN, PolicyKind.DDQN, PolicyKind.RULE)
+    assert (decision.system, decision.independent, decision.control) == (
+        PolicyKind.DDQN,
+        PolicyKind.DDQN,
+        PolicyKind.RULE,
+    )
     with pytest.raises(ValueError, match="decision.system"):
         config_from_args(build_parser().parse_args(["--policy-system", "dqn", "--db", "none"]))

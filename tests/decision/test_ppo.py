@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 import torch
-
 from decision_tasks import ContextualBandit, Corridor
+
 from farm.decision.config import DecisionConfig, NetworkConfig, PPOConfig
 from farm.decision.learning import SHARED_KEY
 from farm.decision.ppo import PPOPolicy, RolloutBuffer, compute_gae
@@ -165,7 +165,9 @@ def test_per_agent_mode_and_checkpoint_round_trip(tmp_path):
     path = policy.save_checkpoint(tmp_path / "control_ppo.pt")
     restored = PPOPolicy(config, OBS_SHAPE, seed=2, name="control_ppo")
     restored.load_checkpoint(path)
-    np.testing.assert_array_equal(policy.act_agents(ids, observations, mask), restored.act_agents(ids, observations, mask))
+    np.testing.assert_array_equal(
+        policy.act_agents(ids, observations, mask), restored.act_agents(ids, observations, mask)
+    )
     for key in range(5):
         for p1, p2 in zip(policy.learners[key].network.parameters(), restored.learners[key].network.parameters()):
             assert torch.equal(p1, p2)

@@ -98,7 +98,9 @@ def test_frames_path_holds_the_same_transitions_as_a_brute_force_ring(capacity, 
 
         assert len(buffer) == len(reference)
         # Slot order: the ring's oldest slot is `position` once full.
-        order = (buffer.position + np.arange(len(buffer))) % capacity if len(buffer) == capacity else np.arange(len(buffer))
+        order = (
+            (buffer.position + np.arange(len(buffer))) % capacity if len(buffer) == capacity else np.arange(len(buffer))
+        )
         got = buffer.gather(order)
         for i, expected in enumerate(reference):
             np.testing.assert_array_equal(got.observations[i], expected[0])
