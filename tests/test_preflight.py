@@ -56,7 +56,9 @@ def test_estimates_grow_with_the_fields_they_name():
     for overrides in ({"world.width": 10_000.0}, {"observation.radius": 50}, {"agents.system": 10_000},
                       {"resources.count": 10**6}):
         assert sum(i.nbytes for i in estimate_memory(base.with_overrides(overrides))) > 10 * total, overrides
-    assert np.isinf(sum(i.nbytes for i in estimate_memory(base.with_overrides({"world.width": 1e200, "world.height": 1e200}))))
+    assert np.isinf(
+        sum(i.nbytes for i in estimate_memory(base.with_overrides({"world.width": 1e200, "world.height": 1e200})))
+    )
 
 
 @pytest.mark.parametrize(
@@ -86,7 +88,12 @@ def test_a_config_that_fits_passes_and_returns_its_estimate():
 
 
 def test_format_bytes():
-    assert [format_bytes(b) for b in (0, 1536, 3 * 2**40, float("inf"))] == ["0 bytes", "1.5 KiB", "3.0 TiB", "inf bytes"]
+    assert [format_bytes(b) for b in (0, 1536, 3 * 2**40, float("inf"))] == [
+        "0 bytes",
+        "1.5 KiB",
+        "3.0 TiB",
+        "inf bytes",
+    ]
 
 
 def _with(**overrides):
@@ -120,7 +127,9 @@ def test_paths_that_can_be_written_pass_and_leave_nothing_behind(tmp_path):
     ],
 )
 def test_paths_that_cannot_be_written_are_refused_in_one_line(tmp_path, overrides, outputs, needles):
-    fill = lambda v: v.replace("{tmp}", str(tmp_path)) if isinstance(v, str) else v
+    def fill(v):
+        return v.replace("{tmp}", str(tmp_path)) if isinstance(v, str) else v
+
     config = _with(**{k: fill(v) for k, v in overrides.items()})
     with pytest.raises(ValueError) as info:
         check_paths(config, [(name, fill(path)) for name, path in outputs])

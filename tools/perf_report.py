@@ -321,7 +321,9 @@ def main(argv: list[str] | None = None) -> int:
         if not first:
             parser.error("no Perf: commit found; give --base")
         base = f"{first[0][0]}^"
-    command = "python tools/perf_report.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    command = "python tools/perf_report.py " + " ".join(
+        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+    )
     report = build_report(base, args.last, sizes, command.strip(), args.commits)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -11,13 +11,13 @@ importable and that every benchmark class pins a ``version``.
 from __future__ import annotations
 
 import inspect
+import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
-import io
-import shutil
 from pathlib import Path
 
 import pytest

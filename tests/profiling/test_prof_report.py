@@ -16,7 +16,14 @@ import pytest
 
 from farm.profiling import suite as suite_module
 from farm.profiling.availability import ToolUnavailable
-from farm.profiling.comparisons import NOT_AVAILABLE, Comparison, OptionUnavailable, find_switch, plan_comparisons, run_comparison
+from farm.profiling.comparisons import (
+    NOT_AVAILABLE,
+    Comparison,
+    OptionUnavailable,
+    find_switch,
+    plan_comparisons,
+    run_comparison,
+)
 from farm.profiling.plots import Series, bar_plot, scaling_plot, timeline_plot
 from farm.profiling.report import Figure, Preformatted, Report, Section, Table, Text, write_report
 from farm.profiling.suite import SuiteSizes, run_suite
@@ -70,7 +77,9 @@ def test_plots_are_pngs_that_draw_their_data():
         assert height >= 200 and width >= 300
         coloured = np.ptp(pixels[..., :3], axis=2) > 0.2  # not grey: the data's colour, not axes or text
         assert coloured.mean() > 0.001, "no data drawn"
-        assert pixels.shape == changed.shape and not np.array_equal(pixels, changed), "the data does not reach the image"
+        assert pixels.shape == changed.shape and not np.array_equal(pixels, changed), (
+            "the data does not reach the image"
+        )
 
 
 class Mode(Enum):

@@ -53,7 +53,11 @@ def test_cprofile_writes_a_loadable_prof_with_sorted_hotspots(tiny_sim, tmp_path
     assert not any(h.function.startswith("farm/profiling/") for h in result.by_cumulative)
     # the table agrees with pstats' own figures
     step_key = next(k for k in stats.stats if k[2] == "step" and k[0].endswith("simulation.py"))
-    step_row = next(h for h in hotspots(stats, HotspotOrder.CUMULATIVE, 1000) if "(step)" in h.function and "simulation.py" in h.function)
+    step_row = next(
+        h
+        for h in hotspots(stats, HotspotOrder.CUMULATIVE, 1000)
+        if "(step)" in h.function and "simulation.py" in h.function
+    )
     assert step_row.calls == stats.stats[step_key][1] == 10
 
 
@@ -205,7 +209,9 @@ def test_py_spy_record_writes_a_flame_graph_svg(tmp_path, subprocess_env):
 def test_py_spy_top_parses_rows(tmp_path, subprocess_env):
     _py_spy_or_skip()
     try:
-        snapshot = py_spy_top(workload_command(60, 600, world=50.0), rate=200, env=subprocess_env, cwd=tmp_path, timeout_s=120)
+        snapshot = py_spy_top(
+            workload_command(60, 600, world=50.0), rate=200, env=subprocess_env, cwd=tmp_path, timeout_s=120
+        )
     except ToolUnavailable as exc:
         pytest.skip(str(exc))
     assert snapshot.total_samples > 0 and snapshot.rows
@@ -222,7 +228,10 @@ def test_parse_top_screen_reads_the_last_screen():
     )
     snapshot = parse_top_screen(screen)
     assert snapshot.total_samples == 200
-    assert [r.function for r in snapshot.rows] == ["Simulation.observe (farm/core/simulation.py)", "<module> (workload.py)"]
+    assert [r.function for r in snapshot.rows] == [
+        "Simulation.observe (farm/core/simulation.py)",
+        "<module> (workload.py)",
+    ]
     assert snapshot.rows[0].own_seconds == 1.2 and snapshot.rows[1].total_percent == 100.0
 
 
