@@ -1,7 +1,8 @@
 """The workload AgentFarm users run: the ``agentfarm`` preset (issue 11.3).
 
 The preset: 100x100 world, the 13 observation channels at R = 5 with bilinear resources, a
-shared DDQN policy for each agent type, the SQLite log on disk (balanced profile). Sizes: 100
+shared DDQN policy for each agent type, the SQLite log on disk (balanced profile), in a world
+that holds its population at the initial count (:data:`SUSTAINING`). Sizes: 100
 and 1 000 agents; learning off (``decision.ddqn.learning_starts = 10**9``) or on (the preset's
 default: train every 2 steps, batch 64); the MLP or the CNN network.
 
@@ -59,6 +60,16 @@ def preset_available() -> bool:
     return hasattr(SimulationConfig, "preset")
 
 
+# Resources that hold the population near its cap: the same as
+# farm.profiling.soak.SUSTAINING_RESOURCES, written out so the module runs on commits without it.
+SUSTAINING = {
+    "resources.density": "dense",
+    "resources.regeneration": "deterministic",
+    "resources.regen_rate": 1.0,
+    "resources.regen_amount": 1.0,
+}
+
+
 def workload_config(agents: int, learning: str, network: str, db_path: str | None):
     """The preset at ``agents`` agents, learning ``"on"``/``"off"``, MLP or CNN, logging to
     ``db_path``."""
@@ -72,6 +83,11 @@ def workload_config(agents: int, learning: str, network: str, db_path: str | Non
         "agents.control": base,
         "storage.db_path": db_path,
         "decision.network.kind": network,
+        # Hold the population at its initial size: in the preset's own world 1 000 agents starve
+        # to under a hundred within the 200 warm-up steps, and a "1 000-agent" step would be a
+        # small one. Dense nodes regenerating +1 per step, cap = initial count (the soak's world).
+        **SUSTAINING,
+        "agents.max_population": agents,
     }
     if learning == "off":
         overrides["decision.ddqn"] = {"learning_starts": 10**9}
