@@ -1,3 +1,5 @@
+"""Packaging of the AgentFarm engine (farm) and the extras of its benchmark history: bench, profile, dev."""
+
 from setuptools import find_packages, setup
 
 # asv_runner is pinned: the suite relies on 0.3.2 re-running setup before every timed call
@@ -30,7 +32,7 @@ setup(
         "bench": BENCH,
         "profile": PROFILE,
         # Everything the test suite exercises: the benchmark workflows and every profiler.
-        "dev": ["pytest>=8", "hypothesis>=6.100"] + BENCH + PROFILE,
+        "dev": ["pytest>=8", "hypothesis>=6.100", "ruff>=0.6"] + BENCH + PROFILE,
     },
     entry_points={
         "console_scripts": [
