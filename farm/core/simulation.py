@@ -307,7 +307,7 @@ class Simulation:
         gatherers = np.flatnonzero(actions == Action.GATHER)
         if gatherers.size:
             gathered = rules.gather(gatherers, targets.gather, self.resources.amounts, cfg.gather_amount)
-            self.resources.backend.subtract(gathered.drawn_nodes, gathered.taken)
+            self.resources.withdraw(gathered.drawn_nodes, gathered.taken)
             state.resources[gatherers] += gathered.granted
             success[gatherers] = gathered.granted > 0
             action_targets[gatherers] = gathered.nodes

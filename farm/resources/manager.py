@@ -72,6 +72,11 @@ class ResourceManager:
         )
         self.backend.add_capped(mask, increment)
 
+    def withdraw(self, nodes: np.ndarray, amounts: np.ndarray) -> None:
+        """Subtract ``amounts (u,)`` from the distinct ``nodes (u,)``, as :func:`split_requests` grants them."""
+        if nodes.size:
+            self.backend.subtract(nodes, amounts)
+
     def consume(self, nodes: np.ndarray, requests: np.ndarray) -> np.ndarray:
         """Take ``requests (k,)`` from ``nodes (k,)`` simultaneously; returns ``granted (k,)``.
 
@@ -79,8 +84,7 @@ class ResourceManager:
         full; otherwise the node is emptied and split in proportion to the requests.
         """
         split = split_requests(np.asarray(nodes, dtype=np.int64), np.asarray(requests, dtype=np.float64), self.amounts)
-        if split.drawn_nodes.size:
-            self.backend.subtract(split.drawn_nodes, split.taken)
+        self.withdraw(split.drawn_nodes, split.taken)
         return split.granted
 
     def nearest_nonempty(self, points: np.ndarray, radius: float) -> np.ndarray:
