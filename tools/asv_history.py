@@ -9,6 +9,7 @@
     python tools/asv_history.py compare A B          # table of A vs B, sorted by ratio
     python tools/asv_history.py continuous           # gate: HEAD vs the branch, per-benchmark thresholds
     python tools/asv_history.py find FROM..TO NAME   # bisect one benchmark at one parameter combination
+    python tools/asv_history.py confirm [--write]    # re-measure the flagged regressions side by side
     python tools/asv_history.py drill [--kind K]     # the regression drill (tools/regression_drill.py)
     python tools/asv_history.py spread [COMMIT]      # run-to-run / session-to-session spread
     python tools/asv_history.py smoke                # CI: asv check + a quick dry run, nothing stray
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import re
 import shutil
 import subprocess
 import sys
@@ -30,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from historylib import asvconf, gate, gitrepo, machine, results, selection, spread
+from historylib import asvconf, confirm, gate, gitrepo, machine, results, selection, spread
 from historylib.asvconf import ASV_CONFIG, load_asv_config, run_asv, write_derived_config
 from historylib.bisect import bisect_step
 from historylib.gitrepo import REPO_ROOT, git, rev_parse
@@ -42,6 +44,7 @@ DEFAULT_LAST = 5
 MAIN_LAST = 2  # the main command: the newest engine commit and the one before it
 GATE_DIR = REPO_ROOT / ".asv" / "gate"
 FIND_DIR = REPO_ROOT / ".asv" / "find"
+CONFIRM_DIR = REPO_ROOT / ".asv" / "confirm"
 # The CI smoke run: every benchmark of the default selection once. Not the grid (45 one-step
 # points of bench_scalability, each a fresh process: it more than doubled CI's time), the soak
 # (long by design) or the instruction tracks (minutes under valgrind); `asv check` still imports
@@ -81,6 +84,9 @@ def publish(config: Path | None = None) -> int:
     if rc != 0:
         return rc
     html = asvconf.config_dir(config, "html_dir")
+    dropped = confirm.drop_dismissed(html, REPO_ROOT / confirm.CONFIRMATIONS_FILE)
+    if dropped:
+        print(f"regressions page: {dropped} flagged step(s) left out, settled as drift in {confirm.CONFIRMATIONS_FILE}")
     if not vendor_dashboard(html):
         print("npm or a vendored asset is unavailable: the dashboard keeps its CDN links (needs the network)")
     try:
@@ -238,6 +244,57 @@ def cmd_find(args) -> int:
     return 0
 
 
+def cmd_confirm(args) -> int:
+    try:
+        flags = confirm.published_flags(html_dir(), results_dir())
+    except ValueError as exc:
+        raise ToolError(str(exc)) from None
+    if args.series:
+        flags = [flag for flag in flags if flag.machine == args.series]
+    if args.commit:
+        flags = [flag for flag in flags if flag.after.startswith(rev_parse(args.commit))]
+    if args.benchmark:
+        try:
+            flags = [flag for flag in flags if re.search(args.benchmark, flag.label)]
+        except re.error as exc:
+            raise ToolError(f"bad --benchmark regex {args.benchmark!r}: {exc}") from None
+    if not flags:
+        print("confirm: no flagged regression matches; nothing to do")
+        return 0
+    name = machine_for_measuring(args.machine)
+    CONFIRM_DIR.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="confirm-", dir=CONFIRM_DIR))
+    config = side_config(work, "confirm")
+    print(f"confirm: {len(flags)} flagged step(s), {args.rounds} interleaved sample(s) per commit on {name!r}; "
+          f"work dir {work}")
+
+    def measure_points(commit: str, labels: list[str]) -> dict[str, float]:
+        rc = measure([commit], name, [confirm.label_regex(label) for label in labels], args.attribute, force=True,
+                     config=config, hashfile=work / "hashes.txt", log_path=work / f"{commit[:8]}.log",
+                     progress=False, timeout=args.timeout)
+        points = results.load_points(work / "results", name, commit)
+        got = {label: points[label] for label in labels if label in points}
+        print(f"  {commit[:8]}: {len(got)}/{len(labels)} point(s) measured (asv exit {rc})")
+        return got
+
+    settled = confirm.settle(flags, measure_points, name, args.rounds)
+    command = "python tools/asv_history.py confirm" + "".join(
+        f" {flag} {value}" for flag, value in (("--series", args.series), ("--commit", args.commit),
+                                              ("--benchmark", args.benchmark), ("--rounds", args.rounds))
+        if value and not (flag == "--rounds" and value == confirm.DEFAULT_ROUNDS))
+    for item in settled:
+        print(f"{item.verdict:9s} {item.flag.label} at {item.flag.after[:8]} ({item.flag.machine}): "
+              f"flagged {item.flag.flagged_change:+.1%}, re-measured {item.change:+.1%}")
+    missing = len(flags) - len(settled)
+    if missing:
+        print(f"confirm: {missing} flag(s) could not be measured at both commits; left unconfirmed")
+    if args.write and settled:
+        total = confirm.merge_confirmations(REPO_ROOT / confirm.CONFIRMATIONS_FILE, settled, command)
+        print(f"wrote {len(settled)} verdict(s) into {confirm.CONFIRMATIONS_FILE} ({total} in all); "
+              "`python tools/asv_history.py publish` applies them")
+    return 0 if not missing else 1
+
+
 def ensure_bench_tools() -> None:
     """Install the bench extra when asv (the pinned version) or virtualenv is missing."""
     missing = []
@@ -341,7 +398,10 @@ def cmd_smoke(args) -> int:
         name = machine.ensure_machine(args.machine, results_dir())
         rc, _ = run_asv("check", "--python=same", config=config)
         if rc == 0:
+            # Forked from one process that imported the suite: every benchmark still runs once, and
+            # the smoke does not pay the imports again per parameter combination.
             rc, _ = run_asv("run", "--quick", "--dry-run", "--python=same", "--show-stderr", "--machine", name,
+                            "--launch-method", selection.FORKSERVER,
                             *selection.bench_args(args.bench or list(SMOKE_SELECTION)), config=config,
                             timeout=ASV_RUN_TIMEOUT)
     finally:
@@ -419,6 +479,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true")
     p.add_argument("--port", type=int, default=8080)
     p.set_defaults(func=cmd_main)
+
+    p = common(sub.add_parser("confirm", help="re-measure flagged regressions side by side: confirmed or drift"),
+               bench=False)
+    p.add_argument("--attribute", "-a", action="append", help="benchmark attribute override (repeatable)")
+    p.add_argument("--series", help="only flags in this machine series (e.g. agentfarm-reference)")
+    p.add_argument("--commit", help="only flags blamed on this commit")
+    p.add_argument("--benchmark", help="only flags whose benchmark label matches this regex")
+    p.add_argument("--rounds", type=int, default=confirm.DEFAULT_ROUNDS, help="interleaved samples per commit")
+    p.add_argument("--write", action="store_true", help=f"record the verdicts in {confirm.CONFIRMATIONS_FILE}")
+    p.set_defaults(func=cmd_confirm)
 
     p = sub.add_parser("drill", help="the regression drill (arguments go to tools/regression_drill.py)")
     p.add_argument("drill_args", nargs=argparse.REMAINDER)

@@ -60,7 +60,7 @@ def asv_command(*args: str, config: Path | None = None) -> list[str]:
 
 def run_asv(*args: str, config: Path | None = None, cwd: Path = REPO_ROOT, log_path: Path | None = None,
             progress: bool = False, total_commits: int = 0, timeout: float = ASV_SHORT_TIMEOUT,
-            echo: bool = True) -> tuple[int, str]:
+            echo: bool = True, append_log: bool = False) -> tuple[int, str]:
     """Run asv, streaming its output (or, with ``progress``, one progress line).
 
     Args:
@@ -72,6 +72,7 @@ def run_asv(*args: str, config: Path | None = None, cwd: Path = REPO_ROOT, log_p
         total_commits: commits of the run, for the progress line.
         timeout: seconds before asv (its whole process group) is killed.
         echo: print asv's output (ignored with ``progress``).
+        append_log: add to ``log_path`` instead of starting it afresh.
 
     Returns:
         ``(exit code, output)``.
@@ -84,7 +85,7 @@ def run_asv(*args: str, config: Path | None = None, cwd: Path = REPO_ROOT, log_p
     lines: list[str] = []
     tty = sys.stdout.isatty()
     state = {"commit_no": 0, "commit": ""}
-    log = open(log_path, "w") if log_path else None
+    log = open(log_path, "a" if append_log else "w") if log_path else None
 
     def on_line(line: str) -> None:
         lines.append(line)

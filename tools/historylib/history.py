@@ -9,8 +9,10 @@ asking asv) and can ``git commit`` each chunk's results.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -26,8 +28,26 @@ log = logging.getLogger(__name__)
 # One process per benchmark and parameter combination per commit (asv's default is two rounds).
 DEFAULT_ATTRIBUTES = ("rounds=1",)
 PROGRESS_FILE = REPO_ROOT / ".asv" / "history-progress.json"
+BENCHMARKS_FILE = REPO_ROOT / "results" / "benchmarks.json"
 # asv run's exit code when it measured but some benchmarks failed.
 RC_SOME_FAILED = 2
+
+
+def known_benchmarks(path: Path | None = None) -> list[str] | None:
+    """What asv's ``--bench`` regexes are matched against: every benchmark's name and, for a
+    parameterized one, each ``name(p1, p2)`` (from ``results/benchmarks.json``); None if unreadable."""
+    try:
+        listing = json.loads((path or BENCHMARKS_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    names: list[str] = []
+    for name, info in listing.items():
+        if name == "version" or not isinstance(info, dict):
+            continue
+        names.append(name)
+        params = info.get("params") or []
+        names += [f"{name}({', '.join(combo)})" for combo in itertools.product(*params)] if params else []
+    return names
 
 
 def attribute_args(attributes: list[str] | None) -> list[str]:
@@ -40,7 +60,9 @@ def measure(commits: list[str], machine: str, bench: list[str] | None, attribute
             force: bool = False, config: Path | None = None, hashfile: Path | None = None,
             log_path: Path | None = None, cwd: Path = REPO_ROOT, timeout: float = ASV_RUN_TIMEOUT,
             progress: bool = True) -> int:
-    """``asv run HASHFILE:...`` over ``commits`` (oldest first) under ``machine``.
+    """``asv run HASHFILE:...`` over ``commits`` (oldest first) under ``machine``: one run for
+    the peak-memory benchmarks (spawned) and one for the rest (forked), see
+    :func:`selection.launch_groups`.
 
     Args:
         commits: full hashes.
@@ -56,19 +78,30 @@ def measure(commits: list[str], machine: str, bench: list[str] | None, attribute
         progress: one progress line instead of asv's output.
 
     Returns:
-        asv's exit code.
+        asv's exit code (the first failing one, else :data:`RC_SOME_FAILED` if a run had failed
+        benchmarks, else 0).
     """
     hashfile = hashfile or REPO_ROOT / ".asv" / "history-hashes.txt"
     hashfile.parent.mkdir(parents=True, exist_ok=True)
     hashfile.write_text("\n".join(commits) + "\n")
     log_path = log_path or REPO_ROOT / ".asv" / "history.log"
-    args = ["run", f"HASHFILE:{hashfile}", "--machine", machine, "--show-stderr"]
-    args += selection.bench_args(bench) + attribute_args(attributes)
-    if not force:
-        args.append("--skip-existing-successful")
-    rc, _ = run_asv(*args, config=config, cwd=cwd, log_path=log_path, progress=progress, echo=progress,
-                    total_commits=len(commits), timeout=timeout)
-    return rc
+    final = 0
+    known = known_benchmarks()
+    # Peak-memory benchmarks in fresh interpreters, the rest forked (see selection.launch_groups);
+    # a group that selects none of the suite's benchmarks is not run (asv would still install).
+    groups = [(launch, regexes) for launch, regexes in selection.launch_groups(bench)
+              if known is None or any(re.search(regex, name) for regex in regexes for name in known)]
+    for number, (launch, regexes) in enumerate(groups):
+        args = ["run", f"HASHFILE:{hashfile}", "--machine", machine, "--show-stderr", "--launch-method", launch]
+        args += [arg for regex in regexes for arg in ("--bench", regex)] + attribute_args(attributes)
+        if not force:
+            args.append("--skip-existing-successful")
+        rc, _ = run_asv(*args, config=config, cwd=cwd, log_path=log_path, progress=progress, echo=progress,
+                        total_commits=len(commits), timeout=timeout, append_log=number > 0)
+        if rc not in (0, RC_SOME_FAILED):
+            return rc
+        final = final or rc
+    return final
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,14 @@ DEFAULT_SELECTION = "default"
 # A `track_` whose name holds one of these is larger-is-better (rates, speedups, ratios of rates).
 THROUGHPUT_PATTERNS = ("_per_second", "throughput", "speedup", "rows_per", "_over_row_at_a_time", "logger_over_raw")
 INSTRUCTION_TRACK = re.compile(r"\.track_\w*instructions$")
+# Benchmarks whose figure is the whole process's peak RSS (asv's ``peakmem_``): each runs in a
+# fresh interpreter (asv's ``spawn``). Every other benchmark is forked from one process that has
+# imported the suite once (``forkserver``): a spawned process pays Python, numpy, scipy (and for
+# some modules torch) imports again, ~0.8-2 s, for each parameter combination; a fork costs a few
+# ms. A forked child's peak RSS would include every module the server imported, so peak-memory
+# benchmarks cannot be forked.
+PROCESS_MEMORY = r"\.peakmem_"
+SPAWN, FORKSERVER = "spawn", "forkserver"
 
 
 def resolve(bench: list[str] | None) -> list[str] | None:
@@ -45,6 +53,19 @@ def bench_args(bench: list[str] | None) -> list[str]:
     """``--bench`` arguments for asv (none for the whole suite)."""
     regexes = resolve(bench)
     return [arg for regex in regexes or [] for arg in ("--bench", regex)]
+
+
+def launch_groups(bench: list[str] | None) -> list[tuple[str, list[str]]]:
+    """The selection split by how asv launches its benchmarks: ``[(launch method, regexes)]``.
+
+    Each regex of the selection is narrowed twice, to its :data:`PROCESS_MEMORY` benchmarks
+    (``spawn``) and to the rest (``forkserver``); asv selects a benchmark when any regex of a
+    group matches (``re.search``), so the two groups partition the selection.
+    """
+    regexes = resolve(bench) or [""]
+    within = [f"^(?=.*?(?:{regex}))" for regex in regexes]
+    return [(SPAWN, [f"{w}(?=.*{PROCESS_MEMORY})" for w in within]),
+            (FORKSERVER, [f"{w}(?!.*{PROCESS_MEMORY})" for w in within])]
 
 
 def selection_label(bench: list[str] | None) -> str:

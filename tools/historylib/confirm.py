@@ -1,0 +1,263 @@
+"""Settling the regressions asv flagged: re-measure each flagged step side by side.
+
+asv flags a regression when a benchmark's value steps up between two measured commits. On a
+shared machine such a step can be drift between the two sittings that measured the commits, not
+a change of the code. :func:`settle` measures the commit before the step and the commit asv
+blames again, in one sitting, interleaved (``A B B A A B``...: drift that grows or shrinks over
+the sitting hits both commits alike) and compares their medians:
+
+- **confirmed**: the re-measured change is at least half the flagged one, in the same direction,
+  and the two commits' samples do not overlap (every sample of the new commit is worse than every
+  sample of the old one);
+- **drift**: anything else.
+
+The verdicts go into ``docs/regression_confirmations.json`` (schema in
+``tools/dashboard_overview.py``); ``publish`` leaves drift out of the dashboard's regressions
+page and shows every verdict on the overview page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .results import measured_commits
+from .selection import larger_is_better
+
+CONFIRMATIONS_FILE = Path("docs") / "regression_confirmations.json"
+CONFIRMED, DRIFT = "confirmed", "drift"
+MIN_SHARE_OF_FLAGGED_STEP = 0.5  # a confirmed step re-measures at least this share of the flagged one
+DEFAULT_ROUNDS = 3  # samples per commit
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One regression on asv's regressions page (``html/regressions.json``).
+
+    Attributes:
+        label: benchmark name with its parameters, as asv shows it (``bench_x.C.time_y(500)``).
+        machine: the machine series the step is in.
+        before: full hash of the last measured commit before the step.
+        after: full hash of the commit asv blames (the first measured commit after the step).
+        old: value at ``before``.
+        new: value at ``after``.
+    """
+
+    label: str
+    machine: str
+    before: str
+    after: str
+    old: float
+    new: float
+
+    @property
+    def flagged_change(self) -> float:
+        """Relative change asv saw, signed so that positive is worse."""
+        return _worse_by(self.label, self.old, self.new)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """The re-measure of one :class:`Flag`: samples of both commits and the verdict."""
+
+    flag: Flag
+    old_samples: tuple[float, ...]
+    new_samples: tuple[float, ...]
+    machine: str
+
+    @property
+    def change(self) -> float:
+        """Re-measured relative change of the medians, positive is worse."""
+        return _worse_by(self.flag.label, statistics.median(self.old_samples), statistics.median(self.new_samples))
+
+    @property
+    def separated(self) -> bool:
+        """Whether every sample of the new commit is worse than every sample of the old one."""
+        if larger_is_better(self.flag.label):
+            return max(self.new_samples) < min(self.old_samples)
+        return min(self.new_samples) > max(self.old_samples)
+
+    @property
+    def verdict(self) -> str:
+        """:data:`CONFIRMED` or :data:`DRIFT` (module docstring)."""
+        wanted = MIN_SHARE_OF_FLAGGED_STEP * self.flag.flagged_change
+        return CONFIRMED if self.change > 0 and self.change >= wanted and self.separated else DRIFT
+
+    def evidence(self, command: str) -> str:
+        """One line for the confirmations file: the command and what it measured."""
+        def fmt(values):
+            return ", ".join(f"{v:.4g}" for v in values)
+
+        return (f"`{command}` on {self.machine}, interleaved: {self.flag.before[:8]} [{fmt(self.old_samples)}] vs "
+                f"{self.flag.after[:8]} [{fmt(self.new_samples)}]: {self.change:+.1%} re-measured "
+                f"(flagged {self.flag.flagged_change:+.1%}), samples {'' if self.separated else 'not '}separated")
+
+
+def _worse_by(label: str, old: float, new: float) -> float:
+    """Relative change from ``old`` to ``new``, positive when it is a worsening."""
+    if old == 0:
+        return 0.0
+    change = new / old - 1.0
+    return -change if larger_is_better(label) else change
+
+
+def published_flags(html_dir: Path, results_dir: Path) -> list[Flag]:
+    """The regressions of a published dashboard, one :class:`Flag` per step.
+
+    asv gives no "before" revision for a step at the start of its data; the commit measured just
+    before the blamed one in that machine's series (``results_dir``) is taken then.
+
+    Raises:
+        ValueError: ``regressions.json`` or ``index.json`` is missing or malformed.
+    """
+    try:
+        regressions = json.loads((html_dir / "regressions.json").read_text())["regressions"]
+        revisions = json.loads((html_dir / "index.json").read_text())["revision_to_hash"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"{html_dir}: no published regressions to read ({exc})") from None
+    flags = []
+    for entry in regressions:
+        label, params = entry[0], entry[2]
+        machine = params.get("machine", "?")
+        for before_rev, after_rev, old, new in entry[6]:
+            if before_rev is None:
+                before_rev = previous_measured(revisions, int(after_rev), measured_commits(results_dir, machine))
+                if before_rev is None:
+                    continue  # nothing measured before it: no step to settle
+            flags.append(Flag(label, machine, revisions[str(before_rev)], revisions[str(after_rev)],
+                              float(old), float(new)))
+    return flags
+
+
+def previous_measured(revisions: dict[str, str], after_rev: int, measured: set[str]) -> int | None:
+    """The newest revision before ``after_rev`` whose commit (8-hex prefix) is in ``measured``."""
+    earlier = sorted((int(rev) for rev, sha in revisions.items() if int(rev) < after_rev and sha[:8] in measured),
+                     reverse=True)
+    return earlier[0] if earlier else None
+
+
+def label_regex(label: str) -> str:
+    """An asv ``--bench`` regex selecting exactly the benchmark point ``label``."""
+    return f"^{re.escape(label)}$"
+
+
+def interleaved_order(before: str, after: str, rounds: int) -> list[str]:
+    """``A B B A A B ...``: ``rounds`` measurements of each commit, drift shared by both."""
+    order: list[str] = []
+    for i in range(rounds):
+        order += [before, after] if i % 2 == 0 else [after, before]
+    return order
+
+
+def settle(flags: list[Flag], measure: Callable[[str, list[str]], dict[str, float]], machine: str,
+           rounds: int = DEFAULT_ROUNDS) -> list[Settlement]:
+    """Re-measure ``flags``, grouped by commit pair, interleaved (:func:`interleaved_order`).
+
+    Args:
+        flags: what to settle.
+        measure: ``(commit, labels) -> {label: value}``: one measurement of those points.
+        machine: name of the machine doing it (recorded in the evidence).
+        rounds: samples per commit.
+
+    Returns:
+        One :class:`Settlement` per flag whose points were measured every time.
+    """
+    pairs: dict[tuple[str, str], list[Flag]] = {}
+    for flag in flags:
+        pairs.setdefault((flag.before, flag.after), []).append(flag)
+    settled = []
+    for (before, after), group in pairs.items():
+        labels = sorted({flag.label for flag in group})
+        samples: dict[tuple[str, str], list[float]] = {}
+        for commit in interleaved_order(before, after, rounds):
+            for label, value in measure(commit, labels).items():
+                samples.setdefault((commit, label), []).append(value)
+        for flag in group:
+            old, new = samples.get((before, flag.label), []), samples.get((after, flag.label), [])
+            if len(old) == rounds and len(new) == rounds:
+                settled.append(Settlement(flag, tuple(old), tuple(new), machine))
+    return settled
+
+
+def merge_confirmations(path: Path, settlements: list[Settlement], command: str) -> int:
+    """Write verdicts into the confirmations file, replacing entries for the same point, commit
+    and machine series; returns how many entries the file holds."""
+    try:
+        data = json.loads(path.read_text())
+    except OSError:
+        data = {"version": 1, "confirmations": []}
+    entries = data.setdefault("confirmations", [])
+    for item in settlements:
+        key = (item.flag.label, item.flag.after[:8], item.flag.machine)
+        entries[:] = [e for e in entries if (e.get("benchmark"), e.get("commit"), e.get("machine")) != key]
+        entries.append({"benchmark": item.flag.label, "commit": item.flag.after[:8], "verdict": item.verdict,
+                        "evidence": item.evidence(command), "machine": item.flag.machine})
+    entries.sort(key=lambda e: (e["commit"], e["benchmark"], e.get("machine") or ""))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return len(entries)
+
+
+def dismissed(confirmations: list[dict], label: str, commit: str, machine: str) -> bool:
+    """Whether a flag of ``label`` blamed on ``commit`` in ``machine``'s series was settled as
+    drift (an entry without parameters covers every combination; one without machine, every
+    series)."""
+    base = label.split("(", 1)[0]
+    return any(entry.get("verdict") == DRIFT and entry.get("benchmark") in (label, base)
+               and commit.lower().startswith(str(entry.get("commit", "-")).lower())
+               and entry.get("machine") in (None, machine) for entry in confirmations)
+
+
+def drop_dismissed(html_dir: Path, confirmations_path: Path) -> int:
+    """Remove the steps settled as drift from the published ``regressions.json`` and
+    ``regressions.xml`` (asv's regressions page and feed); returns how many steps were removed."""
+    try:
+        confirmations = json.loads(confirmations_path.read_text()).get("confirmations", [])
+    except (OSError, ValueError):
+        return 0
+    regressions_path = html_dir / "regressions.json"
+    try:
+        data = json.loads(regressions_path.read_text())
+        revisions = json.loads((html_dir / "index.json").read_text())["revision_to_hash"]
+    except (OSError, ValueError, KeyError):
+        return 0
+    removed, kept = 0, []
+    dropped_keys = set()
+    for entry in data.get("regressions", []):
+        machine = entry[2].get("machine", "?")
+        steps = [step for step in entry[6] if not dismissed(confirmations, entry[0], revisions[str(step[1])], machine)]
+        removed += len(entry[6]) - len(steps)
+        if steps:
+            kept.append([*entry[:6], steps])
+        else:
+            dropped_keys.add((entry[0], machine))
+    if not removed:
+        return 0
+    data["regressions"] = kept
+    regressions_path.write_text(json.dumps(data))
+    _drop_feed_entries(html_dir / "regressions.xml", dropped_keys)
+    return removed
+
+
+def _drop_feed_entries(feed: Path, dropped: set[tuple[str, str]]) -> None:
+    """Remove the Atom entries of fully dismissed regressions from asv's feed."""
+    import xml.etree.ElementTree as ET
+
+    if not feed.exists() or not dropped:
+        return
+    atom = "{http://www.w3.org/2005/Atom}"
+    ET.register_namespace("", atom[1:-1])
+    tree = ET.parse(feed)
+    root = tree.getroot()
+    for entry in list(root.findall(f"{atom}entry")):
+        title = entry.findtext(f"{atom}title") or ""
+        link = entry.find(f"{atom}link")
+        href = link.get("href", "") if link is not None else ""
+        name = title.split(" ", 1)[1] if " " in title else title
+        if any(name == label and f"machine={machine}" in href for label, machine in dropped):
+            root.remove(entry)
+    tree.write(feed, encoding="utf-8", xml_declaration=True)
