@@ -203,6 +203,13 @@ def test_named_selections():
     for excluded in ("bench_scalability.StepScaling.time_step", "bench_scalability.RunLength.peakmem_run",
                      "bench_soak.Soak.track_rss_growth", "bench_instructions.Instructions.track_step_instructions"):
         assert not default.search(excluded), excluded
+    for excluded in ("bench_workload.Workload.track_step_ms", "bench_latency.StepLatency.track_step_p99"):
+        assert not default.search(excluded), excluded
+    assert default.search("bench_latency.QueryLatency.track_query_p99")  # a spatial component: default
+    workload = re.compile(selection.SELECTIONS["workload"])
+    assert workload.search("bench_workload.WorkloadStages.track_stage_ms")
+    assert workload.search("bench_latency.StepLatency.track_step_p50")
+    assert not workload.search("bench_latency.QueryLatency.track_query_p50")
     grid = re.compile(selection.SELECTIONS["grid"])
     assert grid.search("bench_scalability.StepScaling.time_step")
     assert grid.search("bench_scalability.RunLength.time_run")

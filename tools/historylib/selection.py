@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import re
 
-# Modules other helpers own that are never in the default selection: the soak runs for long and
-# the instruction tracks run under valgrind (their own selection).
+# What one pass over a commit measures. ``default`` holds the component benchmarks; the others
+# are passes of their own, each with its own per-commit budget: the scalability grid (45 one-step
+# points and the run lengths), the AgentFarm workload (the preset run end to end, 100 and 1 000
+# agents, learning off/on, MLP/CNN: ~2 min of simulation per commit whatever the repeats) and the
+# instruction tracks (under valgrind). The soak runs for long and is only in ``all``.
 SELECTIONS = {
-    "default": r"^bench_(?!scalability\.(StepScaling|RunLength)\.|soak\.|instructions\.)",
+    "default": (r"^bench_(?!scalability\.(StepScaling|RunLength)\.|soak\.|instructions\.|workload\."
+                r"|latency\.StepLatency\.)"),
     "grid": r"^bench_scalability\.(StepScaling|RunLength)\.",
+    "workload": r"^bench_(workload\.|latency\.StepLatency\.)",
     "instructions": r"^bench_instructions\.",
     "all": None,
 }
