@@ -30,9 +30,13 @@ if TYPE_CHECKING:  # farm.config imports the component configs; this module only
 __all__ = ["MemoryItem", "check", "check_memory", "check_paths", "estimate_memory", "format_bytes"]
 
 # Bytes per agent row outside the observations: AgentState (62 B), the per-step copies the act
-# and log stages make (~12 arrays of 8 B), the neighbour pairs of a few neighbours, and the log's
-# buffered columns. Rounded up.
+# and log stages make (~12 arrays of 8 B) and the neighbour pairs of a few neighbours. Rounded up.
 _AGENT_ROW_BYTES = 512
+# Bytes the log holds per agent and logged step: buffered columns of agent_states and
+# agent_actions (~95 B) and of the interactions (~35 B), rounded up; and, for the flush being
+# written, the same rows as Python SQL parameters (~17 objects of ~32 B).
+_LOG_ROW_BYTES = 160
+_LOG_WRITE_ROW_BYTES = 640
 # Bytes per resource node: position (16), amount (8), index and neighbour-pair share.
 _NODE_BYTES = 64
 # Copies of the observation array a step holds: the builder's output and the per-type slice the
@@ -114,6 +118,8 @@ def estimate_memory(config: SimulationConfig) -> tuple[MemoryItem, ...]:
     ))
     nodes = float(config.resources.count) if config.resources.count is not None else _node_count(config)
     items.append(MemoryItem(f"{_fmt(nodes)} resource nodes", "resources.count, resources.density", nodes * _NODE_BYTES))
+    if config.storage.enabled:
+        items.append(_log_item(config, cap))
     if "LANDMARKS" in obs.channels and not obs.landmarks:
         items.append(
             MemoryItem(f"{obs.landmark_count} landmarks", "observation.landmark_count", obs.landmark_count * 16.0)
@@ -130,6 +136,20 @@ def estimate_memory(config: SimulationConfig) -> tuple[MemoryItem, ...]:
             if kind.learns:
                 items.extend(_learning_items(config, name, kind.value, counts[name] + max(growth, 0.0), obs_bytes))
     return tuple(items)
+
+
+def _log_item(config: SimulationConfig, cap: float) -> MemoryItem:
+    """The log's buffers: the rows of one flush, times the flushes that may be in memory at once."""
+    storage = config.storage
+    steps = min(float(storage.flush_interval), math.ceil(storage.batch_size / max(cap, 1.0)))
+    rows = cap * steps  # agent rows of one flush
+    # Buffering, queued for the background writer, and the one being written.
+    flushes = storage.queue_size + 2 if storage.asynchronous else 1
+    return MemoryItem(
+        f"log buffers ({_fmt(rows)} agent rows a flush x {flushes} flush{'es' if flushes > 1 else ''})",
+        "storage.batch_size, storage.flush_interval, storage.queue_size",
+        rows * (flushes * _LOG_ROW_BYTES + _LOG_WRITE_ROW_BYTES),
+    )
 
 
 def _node_count(config: SimulationConfig) -> float:

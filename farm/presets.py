@@ -34,6 +34,10 @@ class Preset(Enum):
 
 # Agent count of the AgentFarm preset: split evenly over the three types (34/33/33).
 AGENTFARM_AGENTS = 100
+# Steps the AgentFarm preset's log buffers before a flush (at up to 1 000 agents; beyond, a flush
+# comes every ``AGENTFARM_BATCH_ROWS`` rows of one table).
+AGENTFARM_FLUSH_STEPS = 10
+AGENTFARM_BATCH_ROWS = 10_000
 
 
 def _agentfarm() -> dict[str, Any]:
@@ -58,6 +62,15 @@ def _agentfarm() -> dict[str, Any]:
         "decision.network.kind": "mlp",
         "storage.db_path": "simulation.db",
         "storage.pragma_profile": "balanced",
+        # The log's sqlite work (about 5 ms a step at 1 000 agents, most of it inserting rows into
+        # the tables and their step indexes) runs on the background writer, where sqlite releases
+        # the GIL; the step only copies its columns into the buffers. One transaction per 10 steps
+        # instead of one per step (the default batch_size of 1 000 rows is one step at 1 000
+        # agents). A killed process loses at most the steps not yet committed, as before: every
+        # committed transaction holds whole steps.
+        "storage.asynchronous": True,
+        "storage.batch_size": AGENTFARM_BATCH_ROWS,
+        "storage.flush_interval": AGENTFARM_FLUSH_STEPS,
     }
 
 

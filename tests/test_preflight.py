@@ -50,6 +50,21 @@ def test_the_estimate_covers_what_a_built_simulation_holds():
     assert items["observation windows"] >= 150 * per_agent * 2  # the population cap, two copies
 
 
+def test_the_log_buffers_are_estimated_from_what_the_logger_holds(tmp_path):
+    config = SimulationConfig.preset("agentfarm").with_overrides(
+        {"storage.db_path": str(tmp_path / "run.db"), "agents.max_population": 100})
+    assert "log buffers" not in _items(config.with_overrides({"storage.db_path": None}))
+    estimate = _items(config)["log buffers"]
+    with Simulation(config) as sim:
+        for _ in range(config.storage.flush_interval - 1):  # the buffers just before a flush
+            sim.step()
+        held = sim.logger.buffered_bytes
+    in_memory = config.storage.queue_size + 2  # buffering, queued, being written
+    assert held * in_memory <= estimate <= 20 * held * in_memory
+    bigger = config.with_overrides({"storage.flush_interval": 100, "storage.queue_size": 32})
+    assert _items(bigger)["log buffers"] > 10 * estimate
+
+
 def test_estimates_grow_with_the_fields_they_name():
     base = SimulationConfig()
     total = sum(i.nbytes for i in estimate_memory(base))
