@@ -33,10 +33,11 @@ __all__ = ["MemoryItem", "check", "check_memory", "check_paths", "estimate_memor
 # and log stages make (~12 arrays of 8 B) and the neighbour pairs of a few neighbours. Rounded up.
 _AGENT_ROW_BYTES = 512
 # Bytes the log holds per agent and logged step: buffered columns of agent_states and
-# agent_actions (~95 B) and of the interactions (~35 B), rounded up; and, for the flush being
-# written, the same rows as Python SQL parameters (~17 objects of ~32 B).
+# agent_actions (~95 B) and of the interactions (~35 B), rounded up.
 _LOG_ROW_BYTES = 160
-_LOG_WRITE_ROW_BYTES = 640
+# The writer's Python SQL parameters: one chunk of rows at a time (farm.storage.writer._CHUNK_ROWS,
+# 1 024 rows of at most 10 parameters of ~32 B).
+_LOG_PARAMETER_BYTES = 1024 * 10 * 32
 # Bytes per resource node: position (16), amount (8), index and neighbour-pair share.
 _NODE_BYTES = 64
 # Copies of the observation array a step holds: the builder's output and the per-type slice the
@@ -148,7 +149,7 @@ def _log_item(config: SimulationConfig, cap: float) -> MemoryItem:
     return MemoryItem(
         f"log buffers ({_fmt(rows)} agent rows a flush x {flushes} flush{'es' if flushes > 1 else ''})",
         "storage.batch_size, storage.flush_interval, storage.queue_size",
-        rows * (flushes * _LOG_ROW_BYTES + _LOG_WRITE_ROW_BYTES),
+        rows * flushes * _LOG_ROW_BYTES + _LOG_PARAMETER_BYTES,
     )
 
 

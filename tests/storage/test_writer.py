@@ -28,7 +28,7 @@ def _interaction_columns(rows: int, seed: int) -> tuple[np.ndarray, ...]:
     )
 
 
-@pytest.mark.parametrize("rows", [0, 1, 2, 31, 63, 64, 65, 127, 128, 129, 200, 1000, 1023])
+@pytest.mark.parametrize("rows", [0, 1, 2, 31, 63, 64, 65, 127, 128, 129, 200, 1000, 1023, 1024, 1025, 2111, 5000])
 def test_batched_insert_writes_the_same_rows_in_the_same_order(rows):
     columns = _interaction_columns(rows, seed=rows)
     results = {}
