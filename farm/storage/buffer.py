@@ -28,20 +28,27 @@ class ColumnBuffer:
     def __init__(self, table: Table) -> None:
         self.table = table
         self.names = table.logged_columns
+        self._name_set = frozenset(self.names)
         self.width = len(self.names)
         self._kinds = tuple(table.dtype_kinds(name) for name in self.names)
         self._chunks: list[list[np.ndarray]] = [[] for _ in range(self.width)]
         self.rows = 0
         self.appended = 0  # rows ever appended, flushed or not
 
-    def append(self, columns: Mapping[str, np.ndarray]) -> None:
+    def append(self, columns: Mapping[str, np.ndarray], copy: bool = True) -> None:
         """Add ``k`` rows given as ``{column name: (k,) array}``, one entry per logged column.
+
+        Args:
+            columns: one ``(k,)`` array per logged column.
+            copy: copy each column (the default), so later changes to the caller's arrays cannot
+                reach the log. False keeps the arrays themselves, one copy fewer per column: only
+                for arrays nothing else holds or changes (the logger's own copies and constants).
 
         Raises:
             ValueError: a column is missing or unknown, has another length than the first, or
                 (with rows) has a dtype its SQL type does not take (see ``Table.dtype_kinds``).
         """
-        if columns.keys() != set(self.names):
+        if columns.keys() != self._name_set:
             missing = [name for name in self.names if name not in columns]
             unknown = [name for name in columns if name not in self.names]
             raise ValueError(f"{self.table.name}: missing columns {missing}, unknown columns {unknown}")
@@ -59,7 +66,7 @@ class ColumnBuffer:
         if length == 0:
             return
         for chunks, column in zip(self._chunks, ordered):
-            chunks.append(np.array(column, copy=True))
+            chunks.append(np.array(column, copy=True) if copy else column)
         self.rows += length
         self.appended += length
 
@@ -115,7 +122,7 @@ class StepBuffers:
     @property
     def max_rows(self) -> int:
         """The largest row count buffered for one table."""
-        return max(buffer.rows for buffer in self.tables.values())
+        return max([buffer.rows for buffer in self.tables.values()])
 
     @property
     def empty(self) -> bool:

@@ -98,28 +98,34 @@ class SimulationLogger:
         tables = self._buffers.tables
         n = len(log.agent_ids)
         steps = np.full(n, step, dtype=np.int64)
+        # Every column is copied once here (the two agent tables share theirs) or made here, and
+        # handed to the buffers without a second copy.
+        agent_ids, actions, rewards = np.array(log.agent_ids), np.array(log.actions), np.array(log.rewards)
         tables["agent_states"].append({
-            "step": steps, "agent_id": log.agent_ids, "position_x": log.positions[:, 0],
-            "position_y": log.positions[:, 1], "resources": log.resources, "health": log.health,
-            "starvation": log.starvation, "reward": log.rewards, "action": log.actions,
-        })
+            "step": steps, "agent_id": agent_ids, "position_x": log.positions[:, 0].copy(),
+            "position_y": log.positions[:, 1].copy(), "resources": np.array(log.resources),
+            "health": np.array(log.health), "starvation": np.array(log.starvation), "reward": rewards,
+            "action": actions,
+        }, copy=False)
         tables["agent_actions"].append({
-            "step": steps, "agent_id": log.agent_ids, "action": log.actions, "target": log.action_targets,
-            "success": log.action_success.astype(np.int8), "reward": log.rewards,
-        })
+            "step": steps, "agent_id": agent_ids, "action": actions, "target": np.array(log.action_targets),
+            "success": log.action_success.astype(np.int8), "reward": rewards,
+        }, copy=False)
         born = len(log.born_ids)
-        tables["agents"].append({
-            "agent_id": log.born_ids, "agent_type": log.born_types, "birth_step": np.full(born, step, dtype=np.int64),
-            "parent_id": log.born_parent_ids, "generation": log.born_generations,
-        })
+        if born:
+            tables["agents"].append({
+                "agent_id": log.born_ids, "agent_type": log.born_types,
+                "birth_step": np.full(born, step, dtype=np.int64), "parent_id": log.born_parent_ids,
+                "generation": log.born_generations,
+            })
         self._buffers.add_deaths(step, log.died_ids)
         if log.resource_amounts is not None:
             nodes = len(log.resource_amounts)
             tables["resource_states"].append({
                 "step": np.full(nodes, step, dtype=np.int64), "node": np.arange(nodes, dtype=np.int64),
-                "amount": log.resource_amounts,
-            })
-        population = np.asarray(log.population_by_type, dtype=np.int64)
+                "amount": np.array(log.resource_amounts),
+            }, copy=False)
+        population = np.array(log.population_by_type, dtype=np.int64)
         tables["simulation_steps"].append({
             "step": np.array([step]),
             **{
@@ -129,12 +135,13 @@ class SimulationLogger:
             "total_resources": np.array([float(log.total_resources)]), "births": np.array([born]),
             "deaths": np.array([len(log.died_ids)]), "mean_reward": np.array([log.mean_reward]),
             "step_duration": np.array([float(log.step_duration)]),
-        })
+        }, copy=False)
         k = len(log.interaction_sources)
-        tables["interactions"].append({
-            "step": np.full(k, step, dtype=np.int64), "source": log.interaction_sources,
-            "target": log.interaction_targets, "kind": log.interaction_kinds, "amount": log.interaction_amounts,
-        })
+        if k:
+            tables["interactions"].append({
+                "step": np.full(k, step, dtype=np.int64), "source": log.interaction_sources,
+                "target": log.interaction_targets, "kind": log.interaction_kinds, "amount": log.interaction_amounts,
+            })
         if log.training_metrics:
             self._append_training_metrics(step, log.training_metrics)
         self._buffers.last_step = step
