@@ -25,10 +25,30 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 __all__ = ["WorldGrid"]
+
+
+@lru_cache(maxsize=16)
+def _disk_runs(view_radius: int, radius: float) -> tuple[tuple[int, int, int], ...]:
+    """``(dy, lo, hi)`` per row offset of the disk of ``radius`` cells in a view of radius ``view_radius``.
+
+    The disk's cells in row ``dy`` are ``dx in [lo, hi]`` (one run per row).
+    """
+    dy, dx = np.mgrid[-view_radius : view_radius + 1, -view_radius : view_radius + 1]
+    keep = dy * dy + dx * dx <= radius * radius
+    dy, dx = dy[keep], dx[keep]
+    runs = []
+    for offset in np.unique(dy).tolist():
+        run = dx[dy == offset]
+        lo, hi = int(run.min()), int(run.max())
+        if run.size != hi - lo + 1:  # pragma: no cover - a disk's row is one run
+            raise AssertionError(f"disk row {offset} is not contiguous: {run}")
+        runs.append((offset, lo, hi))
+    return tuple(runs)
 
 
 @dataclass(frozen=True)
@@ -129,31 +149,37 @@ class WorldGrid:
 
         True on every world cell ``(gy + dy, gx + dx)`` for one of the given cells ``(gy, gx)``
         (each ``(n,) int64``, inside the world) and an offset of :meth:`disk_offsets`
-        ``(radius)``.
+        ``(radius)``. One group of :meth:`cells_near_groups`.
+        """
+        return self.cells_near_groups(np.zeros(len(gy), dtype=np.intp), gy, gx, radius, 1)[0]
 
-        The disk's cells of one row offset ``dy`` form one run ``dx in [lo, hi]``, so the result
+    def cells_near_groups(
+        self, groups: np.ndarray, gy: np.ndarray, gx: np.ndarray, radius: float, num_groups: int
+    ) -> np.ndarray:
+        """``(num_groups, rows, cols) bool``: :meth:`cells_near` of each group of cells at once.
+
+        Layer ``g`` is True on every world cell within ``radius`` of one of the cells ``(gy[i],
+        gx[i])`` with ``groups[i] == g`` (all ``(n,) int``, cells inside the world).
+
+        The disk's cells of one row offset ``dy`` form one run ``dx in [lo, hi]``, so each layer
         is, per distinct run, a sliding-window count along rows (one cumulative sum) shifted by
-        ``dy``: ``O(rows * cols * (2R + 1))`` array work, whatever ``n``.
+        ``dy``: ``O(num_groups * rows * cols * (2R + 1))`` array work, whatever ``n``, in one
+        pass over all groups (a group costs array work, not Python calls).
         """
         rows, cols, r = self.rows, self.cols, self.radius
-        dy, dx = self.disk_offsets(radius)
-        marked = np.zeros((rows, cols + 2 * r), dtype=np.int32)  # columns padded by R on each side
-        marked[gy, gx + r] = 1
-        counts = np.zeros((rows, cols + 2 * r + 1), dtype=np.int32)
-        np.cumsum(marked, axis=1, out=counts[:, 1:])
-        seen = np.zeros((rows + 2 * r, cols), dtype=bool)  # rows padded by R on each side
+        marked = np.zeros((num_groups, rows, cols + 2 * r), dtype=np.int32)  # columns padded by R each side
+        marked[groups, gy, gx + r] = 1
+        counts = np.zeros((num_groups, rows, cols + 2 * r + 1), dtype=np.int32)
+        np.cumsum(marked, axis=2, out=counts[:, :, 1:])
+        seen = np.zeros((num_groups, rows + 2 * r, cols), dtype=bool)  # rows padded by R each side
         runs: dict[tuple[int, int], np.ndarray] = {}
-        for offset in np.unique(dy).tolist():
-            run = dx[dy == offset]
-            lo, hi = int(run.min()), int(run.max())
-            if run.size != hi - lo + 1:  # pragma: no cover - a disk's row is one run
-                raise AssertionError(f"disk row {offset} is not contiguous: {run}")
+        for offset, lo, hi in _disk_runs(r, float(radius)):
             near = runs.get((lo, hi))
             if near is None:  # a marked cell in columns [x - hi, x - lo] reaches column x
-                near = counts[:, r - lo + 1 : r - lo + 1 + cols] - counts[:, r - hi : r - hi + cols] > 0
+                near = counts[:, :, r - lo + 1 : r - lo + 1 + cols] - counts[:, :, r - hi : r - hi + cols] > 0
                 runs[(lo, hi)] = near
-            seen[r + offset : r + offset + rows] |= near
-        return seen[r : r + rows]
+            seen[:, r + offset : r + offset + rows] |= near
+        return seen[:, r : r + rows]
 
     def disk_mask(self, radius: float) -> np.ndarray:
         """``(S, S) float32`` disk: 1 where a view cell lies within ``radius`` cells, else 0.

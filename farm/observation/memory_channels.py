@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["Trails", "DamageHeat", "AllySignal", "KnownEmpty"]
 
 _TYPES = ALLY_MATRIX.shape[0]
+# _TEAM_MATRIX[t, b]: agents of type b belong to observer type t's team (its own type or an ally).
+_TEAM_MATRIX = np.eye(_TYPES, dtype=bool) | ALLY_MATRIX
 
 
 class _Memory(Channel):
@@ -133,14 +135,12 @@ class KnownEmpty(_Memory):
 
         gy, gx = grid.cells_of(step_log.positions)
         types = step_log.agent_types.astype(np.intp)
-        keep = np.float32(1.0 - self.decay)
-        for t in range(_TYPES):
-            team = (types == t) | ALLY_MATRIX[t, types]
-            seen = grid.cells_near(gy[team], gx[team], self.context.config.view_radius)
-            layer = interior[t]
-            layer *= keep
-            layer[seen & ~has_resource] = 1.0
-            layer[seen & has_resource] = 0.0
+        # Every (team, agent) pair at once: team t sees around its own agents and its allies'.
+        team, agent = np.nonzero(_TEAM_MATRIX[:, types])  # [T, n] -> pairs
+        seen = grid.cells_near_groups(team, gy[agent], gx[agent], self.context.config.view_radius, _TYPES)
+        interior *= np.float32(1.0 - self.decay)
+        # Seen cells: 1 without resources, 0 with; unseen cells keep their decayed value.
+        np.copyto(interior, (~has_resource).astype(np.float32), where=seen)
 
 
 register_channel("TRAILS", Trails)

@@ -81,3 +81,15 @@ def test_cells_near_marks_exactly_the_disk_around_each_cell(width, height, radiu
                 if 0 <= y + a < grid.rows and 0 <= x + b < grid.cols:
                     expected[y + a, x + b] = True
         np.testing.assert_array_equal(grid.cells_near(gy, gx, visibility), expected)
+
+
+def test_cells_near_groups_is_cells_near_of_each_group():
+    grid = WorldGrid(40, 30, 5)
+    rng = np.random.default_rng(3)
+    gy, gx = rng.integers(0, grid.rows, 60), rng.integers(0, grid.cols, 60)
+    groups = rng.integers(0, 4, 60)
+    got = grid.cells_near_groups(groups, gy, gx, 4.5, 5)
+    assert got.shape == (5, grid.rows, grid.cols)
+    for g in range(5):
+        np.testing.assert_array_equal(got[g], grid.cells_near(gy[groups == g], gx[groups == g], 4.5))
+    assert not got[4].any()
