@@ -180,9 +180,15 @@ class Simulation:
         self._learning_policies = {t: p for t, p in self.policies.items() if isinstance(p, LearningPolicy)}
         self.step_index = 0
         self.stage_seconds = {stage.value: 0.0 for stage in Stage}
-        self._observations = self._mask = self._actions = None
-        # Per agent type, the (rows, observations) decide() gathered; learn() reuses them.
-        self._type_observations: dict[AgentType, tuple[np.ndarray, np.ndarray]] = {}
+        self._mask = self._actions = None
+        # observe() builds the observations grouped by agent type, so that each type's rows are
+        # one contiguous slice that decide() and learn() hand to the policy without a copy:
+        # _grouped (n, C, S, S) holds state row _order[i] at row i, and _spans maps each type to
+        # (its rows in row order, its slice of _grouped). _observations: row order, on demand.
+        self._grouped: np.ndarray | None = None
+        self._order: np.ndarray | None = None
+        self._spans: dict[AgentType, tuple[np.ndarray, slice]] = {}
+        self._observations: np.ndarray | None = None
         self._targets = ActionTargets.none(n)
         self._outcome: ActOutcome | None = None
         self._learned = LearnOutcome()
@@ -193,8 +199,31 @@ class Simulation:
     def observe(self) -> tuple[np.ndarray, np.ndarray]:
         """Build every live agent's view and action mask, and pick each agent's action targets.
 
-        Returns ``(observations (n, C, S, S) float32, action_mask (n, NUM_ACTIONS) bool)``.
+        Returns ``(observations (n, C, S, S) float32, action_mask (n, NUM_ACTIONS) bool)``, rows
+        in state row order (:attr:`observations`).
         """
+        self._observe()
+        return self.observations, self._mask
+
+    @property
+    def observations(self) -> np.ndarray | None:
+        """The last :meth:`observe`'s observations in state row order, ``(n, C, S, S) float32``.
+
+        The loop itself reads them grouped by agent type; this row-order array is put together
+        on first access (a copy when the rows are not already grouped by type). None before the
+        first observe.
+        """
+        if self._observations is None and self._grouped is not None:
+            order = self._order
+            if np.array_equal(order, np.arange(order.shape[0])):
+                self._observations = self._grouped
+            else:
+                self._observations = np.empty_like(self._grouped)
+                self._observations[order] = self._grouped
+        return self._observations
+
+    def _observe(self) -> None:
+        """:meth:`observe` without putting the row-order observations together (the loop's)."""
         cfg = self.config.agents
         state = self.state
         positions = state.positions
@@ -242,26 +271,28 @@ class Simulation:
         mask[:, Action.REPRODUCE] = (state.resources >= cfg.reproduce_threshold) & (n < cfg.population_cap)
 
         self._targets = ActionTargets(move=move_target, gather=gather_target, ally=ally_target, enemy=enemy_target)
-        self._observations = self.observation_builder.build()
-        self._type_observations = {}  # gathered from the previous observations
+        # Rows grouped by type (stable: row order within a type), one gather in that order.
+        order = np.argsort(state.agent_types, kind="stable")
+        ends = np.cumsum(np.bincount(state.agent_types, minlength=NUM_AGENT_TYPES)).tolist()
+        starts = [0] + ends[:-1]
+        self._spans = {t: (order[starts[t] : ends[t]], slice(starts[t], ends[t])) for t in AgentType}
+        self._order = order
+        self._grouped = self.observation_builder.build_rows(order)
+        self._observations = None
         self._mask = mask
-        return self._observations, mask
 
     def decide(self) -> np.ndarray:
         """Ask each type's policy for its live agents' actions: ``(n,) int64``."""
         state = self.state
         actions = np.full(len(state), Action.PASS, dtype=np.int64)
-        self._type_observations = {}
         for agent_type, policy in self.policies.items():
-            rows = np.flatnonzero(state.agent_types == agent_type)
+            rows, span = self._spans[agent_type]
             if rows.size:
                 if getattr(policy, "reads_observations", True):
-                    observations = self._observations[rows]
-                    # learn() hands the same rows to record(): keep the gathered copy for it.
-                    self._type_observations[agent_type] = (rows, observations)
-                else:  # no copy for a policy that decides from the mask alone
-                    observations = np.broadcast_to(np.zeros((1,) + self._observations.shape[1:], np.float32),
-                                                   (rows.size,) + self._observations.shape[1:])
+                    observations = self._grouped[span]  # contiguous: no copy
+                else:  # a policy that decides from the mask alone reads zeros
+                    observations = np.broadcast_to(np.zeros((1,) + self._grouped.shape[1:], np.float32),
+                                                   (rows.size,) + self._grouped.shape[1:])
                 if self._agent_aware[agent_type]:  # e.g. one network per agent
                     actions[rows] = policy.act_agents(state.ids[rows], observations, self._mask[rows])
                 else:
@@ -398,11 +429,11 @@ class Simulation:
         for agent_type, policy in self._learning_policies.items():
             rows = np.flatnonzero(out.agent_types == agent_type)
             if rows.size:
-                decided = self._type_observations.get(agent_type)
-                if decided is not None and np.array_equal(decided[0], rows):
-                    observations = decided[1]  # decide() already gathered these rows
-                else:  # stages called out of order, or a policy that did not read them
-                    observations = self._observations[rows]
+                observed, span = self._spans[agent_type]
+                if np.array_equal(observed, rows):
+                    observations = self._grouped[span]  # the rows observe() grouped for this type
+                else:  # stages called out of order
+                    observations = self.observations[rows]
                 metrics = policy.record(out.agent_ids[rows], observations, self._mask[rows],
                                         out.actions[rows], out.rewards[rows], out.died[rows])
                 if metrics:
@@ -481,7 +512,7 @@ class Simulation:
         seconds = self.stage_seconds
         clock = time.perf_counter
         t0 = clock()
-        self.observe()
+        self._observe()
         t1 = clock()
         self.decide()
         t2 = clock()

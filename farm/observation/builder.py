@@ -137,7 +137,18 @@ class ObservationBuilder:
         Returns:
             ``(n, C, S, S)`` float32, a new array (the caller may keep or modify it).
         """
-        rows = self._rows(agent_ids)
+        return self.build_rows(self._rows(agent_ids))
+
+    def build_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Observations of the agents in state rows ``rows`` (``(n,) int``, any order).
+
+        The loop asks for its rows grouped by agent type, so that each type's observations are
+        one contiguous slice of the result.
+
+        Returns:
+            ``(n, C, S, S)`` float32, a new array; row ``i`` is the agent in state row
+            ``rows[i]``.
+        """
         self.refresh()
         all_gy, all_gx = self.context.per_build["agent_cells"]
         gy, gx = all_gy[rows], all_gx[rows]
@@ -180,13 +191,14 @@ class ObservationBuilder:
         if reuse.any():
             out[reuse] = previous["out"][source[reuse]]
         self.last_reused = int(reuse.sum())
+        order = np.argsort(ids, kind="stable")  # looked up by id next build: kept sorted by id
         self._previous = {
-            "ids": ids.copy(),
-            "gy": gy,
-            "gx": gx,
-            "health": health.copy(),
-            "types": types.copy(),
-            "out": out.copy(),
+            "ids": ids[order],
+            "gy": gy[order],
+            "gx": gx[order],
+            "health": health[order],
+            "types": types[order],
+            "out": out[order],
             "stack": self.stack.copy(),
         }
         return out

@@ -164,3 +164,35 @@ def test_close_rejects_a_status_a_run_cannot_end_with(status):
     with Simulation(_config()) as sim:
         with pytest.raises(ValueError, match="status"):
             sim.close(status)
+
+
+def test_each_policy_gets_its_types_observations_when_rows_are_not_grouped_by_type(monkeypatch):
+    """observe() builds the observations grouped by type; rows of mixed types (births append
+    at the end) must still reach each policy, and observe()'s row-order result, unchanged."""
+    made = {}
+
+    class Keeping(RecordingPolicy):
+        def act(self, observations, action_mask):
+            self.acted = observations.copy()
+            return super().act(observations, action_mask)
+
+    def fake_make_policy(policy_config, decision_config, agent_type, obs_shape, seed):
+        made[agent_type] = Keeping()
+        return made[agent_type]
+
+    monkeypatch.setattr(simulation_module, "make_policy", fake_make_policy)
+    config = SimulationConfig.preset("agentfarm").with_overrides({"seed": 5, "storage.db_path": None})
+    with Simulation(config) as sim:
+        state = sim.state
+        state.agent_types = np.random.default_rng(0).permutation(state.agent_types)  # interleaved types
+        expected = sim.observation_builder.build()  # row order, built apart
+        observations, _ = sim.observe()
+        np.testing.assert_array_equal(observations, expected)
+        sim.decide()
+        types = state.agent_types.copy()
+        sim.act()
+        sim.learn()
+        for agent_type, policy in made.items():
+            rows = np.flatnonzero(types == agent_type)
+            np.testing.assert_array_equal(policy.acted, expected[rows])
+            np.testing.assert_array_equal(policy.calls[0]["observations"], expected[rows])
