@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from farm.decision.config import NetworkConfig, NetworkKind
@@ -35,10 +36,22 @@ class MLP(nn.Module):
     def __init__(self, obs_shape: tuple[int, int, int], num_outputs: int, hidden_sizes: tuple[int, ...]) -> None:
         super().__init__()
         self.layers = nn.Sequential(nn.Flatten(), *_dense_stack(math.prod(obs_shape), hidden_sizes, num_outputs))
+        self._linears = [layer for layer in self.layers if isinstance(layer, nn.Linear)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x [B, C, H, W] -> [B, num_outputs]``."""
-        return self.layers(x)
+        """``x [B, C, H, W] -> [B, num_outputs]``.
+
+        The same operations as ``self.layers(x)`` (flatten, then linear and ReLU in turn), called
+        directly: a small batch otherwise spends more time in the submodules' call machinery
+        than in the arithmetic.
+        """
+        x = x.flatten(1)  # [B, C*H*W]
+        last = len(self._linears) - 1
+        for i, linear in enumerate(self._linears):
+            x = F.linear(x, linear.weight, linear.bias)
+            if i < last:
+                x = torch.relu(x)
+        return x
 
 
 class CNN(nn.Module):
