@@ -33,10 +33,10 @@ __all__ = ["WorldGrid"]
 
 
 @lru_cache(maxsize=16)
-def _disk_runs(view_radius: int, radius: float) -> tuple[tuple[int, int, int], ...]:
-    """``(dy, lo, hi)`` per row offset of the disk of ``radius`` cells in a view of radius ``view_radius``.
+def _disk_runs(view_radius: int, radius: float) -> tuple[tuple[int, int], ...]:
+    """``(dy, w)`` per row offset of the disk of ``radius`` cells in a view of radius ``view_radius``.
 
-    The disk's cells in row ``dy`` are ``dx in [lo, hi]`` (one run per row).
+    The disk's cells in row ``dy`` are ``dx in [-w, w]`` (one run per row, symmetric).
     """
     dy, dx = np.mgrid[-view_radius : view_radius + 1, -view_radius : view_radius + 1]
     keep = dy * dy + dx * dx <= radius * radius
@@ -45,9 +45,9 @@ def _disk_runs(view_radius: int, radius: float) -> tuple[tuple[int, int, int], .
     for offset in np.unique(dy).tolist():
         run = dx[dy == offset]
         lo, hi = int(run.min()), int(run.max())
-        if run.size != hi - lo + 1:  # pragma: no cover - a disk's row is one run
-            raise AssertionError(f"disk row {offset} is not contiguous: {run}")
-        runs.append((offset, lo, hi))
+        if run.size != hi - lo + 1 or lo != -hi:  # pragma: no cover - a disk's row is one symmetric run
+            raise AssertionError(f"disk row {offset} is not one symmetric run: {run}")
+        runs.append((offset, hi))
     return tuple(runs)
 
 
@@ -161,24 +161,28 @@ class WorldGrid:
         Layer ``g`` is True on every world cell within ``radius`` of one of the cells ``(gy[i],
         gx[i])`` with ``groups[i] == g`` (all ``(n,) int``, cells inside the world).
 
-        The disk's cells of one row offset ``dy`` form one run ``dx in [lo, hi]``, so each layer
-        is, per distinct run, a sliding-window count along rows (one cumulative sum) shifted by
-        ``dy``: ``O(num_groups * rows * cols * (2R + 1))`` array work, whatever ``n``, in one
-        pass over all groups (a group costs array work, not Python calls).
+        The disk's cells of one row offset ``dy`` form one run ``dx in [-w, w]``, so each layer
+        is the marked cells dilated along rows by each distinct half-width ``w`` (boolean ORs of
+        shifted slices, each width built from the one below), then shifted by ``dy`` and ORed:
+        ``O(num_groups * rows * cols * (2R + 1))`` array work, whatever ``n``, in one pass over
+        all groups (a group costs array work, not Python calls).
         """
         rows, cols, r = self.rows, self.cols, self.radius
-        marked = np.zeros((num_groups, rows, cols + 2 * r), dtype=np.int32)  # columns padded by R each side
-        marked[groups, gy, gx + r] = 1
-        counts = np.zeros((num_groups, rows, cols + 2 * r + 1), dtype=np.int32)
-        np.cumsum(marked, axis=2, out=counts[:, :, 1:])
+        marked = np.zeros((num_groups, rows, cols + 2 * r), dtype=bool)  # columns padded by R each side
+        marked[groups, gy, gx + r] = True
+        runs = _disk_runs(r, float(radius))
+        dilated: dict[int, np.ndarray] = {}
+        near = marked[:, :, r : r + cols].copy()  # half-width 0
+        width = 0
+        for w in sorted({w for _, w in runs}):
+            while width < w:  # widen by one column on each side
+                width += 1
+                near |= marked[:, :, r - width : r - width + cols]
+                near |= marked[:, :, r + width : r + width + cols]
+            dilated[w] = near.copy()
         seen = np.zeros((num_groups, rows + 2 * r, cols), dtype=bool)  # rows padded by R each side
-        runs: dict[tuple[int, int], np.ndarray] = {}
-        for offset, lo, hi in _disk_runs(r, float(radius)):
-            near = runs.get((lo, hi))
-            if near is None:  # a marked cell in columns [x - hi, x - lo] reaches column x
-                near = counts[:, :, r - lo + 1 : r - lo + 1 + cols] - counts[:, :, r - hi : r - hi + cols] > 0
-                runs[(lo, hi)] = near
-            seen[:, r + offset : r + offset + rows] |= near
+        for offset, w in runs:
+            seen[:, r + offset : r + offset + rows] |= dilated[w]
         return seen[:, r : r + rows]
 
     def disk_mask(self, radius: float) -> np.ndarray:
