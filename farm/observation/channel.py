@@ -56,8 +56,9 @@ class ObservationContext:
     state: "AgentState"
     resources: Any
     max_health: float = 100.0
-    # Per-build values the builder computes once for every channel: "agent_cells" holds
-    # ``(gy, gx)`` of every row of ``state`` during a build.
+    # Values computed once and shared by every channel: "agent_cells" holds ``(gy, gx)`` of every
+    # row of ``state`` during a build; "log_cells" ``(step_log, gy, gx)``, the cells of the rows
+    # of the step log the memory channels were last fed.
     per_build: dict = field(default_factory=dict)
 
 

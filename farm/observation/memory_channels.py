@@ -48,14 +48,26 @@ class _Memory(Channel):
     def decay(self) -> float:
         return float(getattr(self.context.config, self.decay_field))
 
+    def log_cells(self, step_log: "StepLog") -> tuple[np.ndarray, np.ndarray]:
+        """Cells ``(gy, gx)`` of every row of ``step_log``, computed once per log for all channels."""
+        cached = self.context.per_build.get("log_cells")
+        if cached is None or cached[0] is not step_log:
+            cached = (step_log, *self.context.grid.cells_of(step_log.positions))
+            self.context.per_build["log_cells"] = cached  # the memory channels of one step share it
+        return cached[1], cached[2]
+
     def deposit(self, layer_index: np.ndarray, positions: np.ndarray, amounts: np.ndarray) -> None:
         """Decay every layer, add ``amounts`` at ``positions`` into ``layer_index``, cap at 1."""
+        gy, gx = self.context.grid.cells_of(positions)
+        self.deposit_cells(layer_index, gy, gx, amounts)
+
+    def deposit_cells(self, layer_index: np.ndarray, gy: np.ndarray, gx: np.ndarray, amounts: np.ndarray) -> None:
+        """:meth:`deposit` at world cells ``(gy, gx)`` (each ``(k,) int64``) instead of positions."""
         grid = self.context.grid
         layers = self.layers
         cells = layers.shape[1] * layers.shape[2]
         layers *= np.float32(1.0 - self.decay)
-        if len(positions):
-            gy, gx = grid.cells_of(positions)
+        if len(gy):
             index = np.asarray(layer_index, dtype=np.int64) * cells + grid.padded_flat(gy, gx)
             added = np.bincount(index, np.asarray(amounts, dtype=np.float64), minlength=len(layers) * cells)
             layers.reshape(-1)[:] += added.astype(np.float32)
@@ -69,8 +81,9 @@ class Trails(_Memory):
 
     def end_step(self, step_log: "StepLog") -> None:
         """Deposit 1 at the positions of the agents that moved successfully this step."""
-        moved = (step_log.actions == Action.MOVE) & step_log.action_success
-        self.deposit(np.zeros(int(moved.sum()), dtype=np.int64), step_log.positions[moved], np.ones(int(moved.sum())))
+        moved = np.flatnonzero((step_log.actions == Action.MOVE) & step_log.action_success)
+        gy, gx = self.log_cells(step_log)
+        self.deposit_cells(np.zeros(moved.size, dtype=np.int64), gy[moved], gx[moved], np.ones(moved.size))
 
 
 class DamageHeat(_Memory):
@@ -86,7 +99,9 @@ class DamageHeat(_Memory):
         rows = np.minimum(rows, max(len(step_log.agent_ids) - 1, 0))
         found = (step_log.agent_ids[rows] == targets) if len(step_log.agent_ids) else np.zeros(0, dtype=bool)
         amounts = step_log.interaction_amounts[attacks][found] / self.context.max_health
-        self.deposit(np.zeros(len(amounts), dtype=np.int64), step_log.positions[rows[found]], amounts)
+        gy, gx = self.log_cells(step_log)
+        hit = rows[found]
+        self.deposit_cells(np.zeros(len(amounts), dtype=np.int64), gy[hit], gx[hit], amounts)
 
 
 class AllySignal(_Memory):
@@ -101,12 +116,13 @@ class AllySignal(_Memory):
 
     def end_step(self, step_log: "StepLog") -> None:
         """Deposit 1 where agents shared or defended, in the layer of every type allied with them."""
-        signal = (step_log.actions == Action.SHARE) | (step_log.actions == Action.DEFEND)
+        signal = np.flatnonzero((step_log.actions == Action.SHARE) | (step_log.actions == Action.DEFEND))
         types = step_log.agent_types[signal].astype(np.intp)
         member = ALLY_MATRIX[:, types]  # [T, k]: observer type t hears agent b
         layer_index = np.broadcast_to(np.arange(_TYPES)[:, None], member.shape)[member]
-        agent = np.broadcast_to(np.arange(len(types))[None, :], member.shape)[member]
-        self.deposit(layer_index, step_log.positions[signal][agent], np.ones(len(agent)))
+        agent = signal[np.broadcast_to(np.arange(len(types))[None, :], member.shape)[member]]  # log rows
+        gy, gx = self.log_cells(step_log)
+        self.deposit_cells(layer_index, gy[agent], gx[agent], np.ones(len(agent)))
 
 
 class KnownEmpty(_Memory):
@@ -133,7 +149,7 @@ class KnownEmpty(_Memory):
         ry, rx = grid.cells_of(positions[amounts > 0])
         has_resource[ry, rx] = True
 
-        gy, gx = grid.cells_of(step_log.positions)
+        gy, gx = self.log_cells(step_log)
         types = step_log.agent_types.astype(np.intp)
         # Every (team, agent) pair at once: team t sees around its own agents and its allies'.
         team, agent = np.nonzero(_TEAM_MATRIX[:, types])  # [T, n] -> pairs
