@@ -196,34 +196,19 @@ class Simulation:
 
     # ------------------------------------------------------------------ stages
 
-    def observe(self) -> tuple[np.ndarray, np.ndarray]:
+    def observe(self, *, row_order: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
         """Build every live agent's view and action mask, and pick each agent's action targets.
 
-        Returns ``(observations (n, C, S, S) float32, action_mask (n, NUM_ACTIONS) bool)``, rows
-        in state row order (:attr:`observations`).
+        Args:
+            row_order: put the observations together in state row order for the caller
+                (:attr:`observations`). The loop passes False: decide and learn read them grouped
+                by agent type, and the row-order array would cost a copy when the rows are not
+                already grouped.
+
+        Returns:
+            ``(observations (n, C, S, S) float32 in state row order, or None when not
+            row_order; action_mask (n, NUM_ACTIONS) bool)``.
         """
-        self._observe()
-        return self.observations, self._mask
-
-    @property
-    def observations(self) -> np.ndarray | None:
-        """The last :meth:`observe`'s observations in state row order, ``(n, C, S, S) float32``.
-
-        The loop itself reads them grouped by agent type; this row-order array is put together
-        on first access (a copy when the rows are not already grouped by type). None before the
-        first observe.
-        """
-        if self._observations is None and self._grouped is not None:
-            order = self._order
-            if np.array_equal(order, np.arange(order.shape[0])):
-                self._observations = self._grouped
-            else:
-                self._observations = np.empty_like(self._grouped)
-                self._observations[order] = self._grouped
-        return self._observations
-
-    def _observe(self) -> None:
-        """:meth:`observe` without putting the row-order observations together (the loop's)."""
         cfg = self.config.agents
         state = self.state
         positions = state.positions
@@ -280,6 +265,24 @@ class Simulation:
         self._grouped = self.observation_builder.build_rows(order)
         self._observations = None
         self._mask = mask
+        return (self.observations if row_order else None), mask
+
+    @property
+    def observations(self) -> np.ndarray | None:
+        """The last :meth:`observe`'s observations in state row order, ``(n, C, S, S) float32``.
+
+        The loop itself reads them grouped by agent type; this row-order array is put together
+        on first access (a copy when the rows are not already grouped by type). None before the
+        first observe.
+        """
+        if self._observations is None and self._grouped is not None:
+            order = self._order
+            if np.array_equal(order, np.arange(order.shape[0])):
+                self._observations = self._grouped
+            else:
+                self._observations = np.empty_like(self._grouped)
+                self._observations[order] = self._grouped
+        return self._observations
 
     def decide(self) -> np.ndarray:
         """Ask each type's policy for its live agents' actions: ``(n,) int64``."""
@@ -512,7 +515,7 @@ class Simulation:
         seconds = self.stage_seconds
         clock = time.perf_counter
         t0 = clock()
-        self._observe()
+        self.observe(row_order=False)
         t1 = clock()
         self.decide()
         t2 = clock()
