@@ -8,31 +8,47 @@
    one parameter combination) over the drill's commits.
 4. Check that it names the slowdown commit; exit 0 if so, 1 otherwise.
 
-Three kinds (``--kind``):
+Kinds (``--kind``):
 
 - ``2x``: ``ResourceManager.regenerate`` does its work twice, found by the wall-time track
   ``bench_resources.LargeWorldRegeneration.track_regenerate_min_seconds`` (a few minutes; in CI).
-- ``20pct``: the k-d tree's batched radius query also answers the first 20 % of its query points a
-  second time (real work, no sleep), found by ``bench_spatial.RadiusQuery.time_batched_radius``
-  at ``kdtree, 1000, uniform, 5.0``.
+- ``20pct``: the k-d tree's batched radius query also answers the first tenth of its query points
+  a second time (real work, no sleep; a second call pays the call's fixed cost again, so a tenth
+  of the points costs ~20 %), found by ``bench_spatial.RadiusQuery.time_batched_radius`` at
+  ``kdtree, 1000, uniform, 5.0`` with interleaved sessions (below).
 - ``5pct-instructions``: ``regenerate`` does ~5 % more instructions (a loop calibrated with
-  cachegrind against one regenerate of 25 000 nodes), found by the instruction track
+  callgrind against one regenerate of 25 000 nodes), found by the instruction track
   :data:`INSTRUCTION_BENCHMARK` (needs valgrind and the ``bench_instructions`` module).
+- ``5pct-walltime``: the same 5 % slowdown, bisected with the wall-time track of the 2x drill
+  (whether wall time finds it on this machine is the question this kind answers).
+
+Wall time on a loaded machine drifts between measurements minutes apart by more than 20 % (one
+commit read 1.0 ms, then 2.6 ms, here), so a kind with ``rounds`` > 1 (``20pct``; any kind with
+``--rounds N``) is bisected by :func:`historylib.bisect.bisect_interleaved`: every probe is
+measured in one ``asv run`` together with the known-good and known-bad commits that bracket it,
+asv interleaving their N rounds, and each commit's value is the minimum of every sample recorded
+for it so far (load only ever adds time). Kinds with one round use the project's ``find``
+unchanged: one ``asv run COMMIT^!`` per probe, asv's own value.
 
 A drill fails when the endpoints differ by less than a quarter of the planted slowdown, so it
-cannot pass on a noise step.
+cannot pass on a noise step. ``--record FILE`` appends one JSON line per drill: the command,
+wall time, the commits the bisection visited with their values, and the result. A ``track_``
+benchmark records no samples; with ``--rounds`` its value of each session counts as one sample.
 
 The drill uses its own machine name (:data:`DRILL_MACHINE`) and a results directory inside the
 scratch directory, so the real ``results/`` is never touched. Its asv environment lives in
 ``.asv/drill-env`` of the repository and is reused across drills.
 
-    python tools/regression_drill.py [--kind 2x|20pct|5pct-instructions] [--keep] [--scratch DIR]
+    python tools/regression_drill.py [--kind 2x|20pct|5pct-instructions|5pct-walltime] [--rounds N]
+                                     [--record FILE] [--keep] [--scratch DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import math
 import os
 import shutil
 import sys
@@ -42,12 +58,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from historylib import asvconf, gitrepo, machine, results
-from historylib.bisect import Bisection, bisect_step
+from historylib.bisect import Bisection, bisect_interleaved, bisect_step
 from historylib.history import measure
-from historylib.proc import GIT_TIMEOUT, ToolError, run
+from historylib.proc import ASV_RUN_TIMEOUT, GIT_TIMEOUT, ToolError, run
 
 DRILL_MACHINE = "agentfarm-drill"
 INSTRUCTION_BENCHMARK = "bench_instructions.RegenerationInstructions.track_regeneration_instructions"
+WALLTIME_REGENERATION = "bench_resources.LargeWorldRegeneration.track_regenerate_min_seconds"
 HARMLESS_BEFORE = 3
 HARMLESS_AFTER = 2
 
@@ -71,8 +88,10 @@ EXTRA_QUERY = '''
 def _drill_extra_queries(method):
     def slower(self, points, *args, **kwargs):
         result = method(self, points, *args, **kwargs)
-        if getattr(points, "ndim", 1) == 2 and len(points) >= 5:
-            method(self, points[: len(points) // 5], *args, **kwargs)  # the first 20 % again
+        if getattr(points, "ndim", 1) == 2 and len(points) >= 10:
+            # The first tenth of the points again: with the second call's fixed cost, +21 % for
+            # 1 000 points (min of 300 interleaved samples; a fifth measured +34 %).
+            method(self, points[: len(points) // 10], *args, **kwargs)
         return result
 
     return slower
@@ -89,7 +108,7 @@ def _drill_five_percent(method):
         result = method(self, *args, **kwargs)
         total = 0
         # One loop turn costs ~350 instructions (CPython 3.11): at 25 000 nodes, 200 turns add
-        # ~70 000, 5 % of one regenerate() (1.40 M; cachegrind: 174 turns measured +4.4 %).
+        # ~70 000, 5 % of one regenerate() (callgrind: 1 393 975 -> 1 463 372, +4.98 %).
         for i in range(len(self) // 125):
             total += i
         return result
@@ -111,6 +130,7 @@ class DrillKind:
     params: tuple[str, ...] = ()
     description: str = ""
     expected_step: float = 1.0  # the relative slowdown planted; the drill fails below a quarter of it
+    rounds: int = 1  # > 1: interleaved sessions of this many asv rounds, minimum of the samples
 
 
 KINDS = {
@@ -119,10 +139,14 @@ KINDS = {
                     description="does its work twice", expected_step=1.0),
     "20pct": DrillKind("farm.spatial.kdtree:KDTreeIndex.query_radius", EXTRA_QUERY,
                        "bench_spatial.RadiusQuery.time_batched_radius", ("kdtree", "1000", "uniform", "5.0"),
-                       description="answers 20 % of its query points twice", expected_step=0.2),
+                       description="answers a tenth of its query points twice (~20 % more work)",
+                       expected_step=0.2, rounds=8),
     "5pct-instructions": DrillKind("farm.resources.manager:ResourceManager.regenerate", FIVE_PERCENT,
                                    INSTRUCTION_BENCHMARK, description="does 5 % more work (instructions)",
                                    expected_step=0.05),
+    "5pct-walltime": DrillKind("farm.resources.manager:ResourceManager.regenerate", FIVE_PERCENT,
+                               WALLTIME_REGENERATION, description="does 5 % more work (instructions)",
+                               expected_step=0.05),
 }
 DEFAULT_KIND = "2x"
 DEFAULT_TARGET = KINDS[DEFAULT_KIND].target
@@ -191,66 +215,145 @@ def prepare(
     return clone, base, bad, tip
 
 
+def samples_at(results_dir: Path, name: str, commit: str, benchmark: str, params: list[str] | None) -> list[float]:
+    """The raw samples asv recorded (``--record-samples``) for ``benchmark`` at ``params`` at
+    ``commit``; empty when none were recorded or the point failed."""
+    wanted = [p.strip("'\"") for p in params or []]
+    found: list[float] = []
+    for path in results.result_files(results_dir, name, commit):
+        data = json.loads(path.read_text())
+        columns = data.get("result_columns", [])
+        entry = data.get("results", {}).get(benchmark)
+        if entry is None or "samples" not in columns:
+            continue
+        row = dict(zip(columns, entry))
+        combos = [[v.strip("'\"") for v in combo] for combo in itertools.product(*(row.get("params") or []))]
+        index = combos.index(wanted) if wanted in combos else (0 if not wanted and not combos else None)
+        samples = row.get("samples")
+        if index is None or not samples or index >= len(samples) or not samples[index]:
+            continue
+        found.extend(float(x) for x in samples[index] if isinstance(x, (int, float)) and math.isfinite(x))
+    return found
+
+
 def find_in_clone(clone: Path, scratch: Path, commits: list[str], benchmark: str, params: list[str] | None,
-                  env_dir: Path, branch: str) -> Bisection:
-    """The project's find over ``commits`` of ``clone``."""
+                  env_dir: Path, branch: str, rounds: int = 1) -> Bisection:
+    """The project's find over ``commits`` of ``clone``; with ``rounds`` > 1 the interleaved
+    bisection (each probe measured with its brackets, minimum of the accumulated samples)."""
     results_dir = scratch / "results"
     config = asvconf.write_derived_config(scratch / "asv.conf.json", root=clone, env_dir=env_dir,
                                           results_dir=results_dir, html_dir=scratch / "html", branches=[branch])
     name = machine.ensure_machine(DRILL_MACHINE, results_dir)
     regex = results.combination_regex(benchmark, params)
 
-    def value_at(commit: str) -> float | None:
-        measure([commit], name, [regex], config=config, cwd=clone, hashfile=scratch / "probe.txt",
-                log_path=scratch / f"probe-{commit[:8]}.log", progress=False)
-        value = results.find_point(results.load_points(results_dir, name, commit), benchmark, params)
-        print(f"drill: {commit[:8]} -> {value}")
-        return value
+    if rounds <= 1:
+        def value_at(commit: str) -> float | None:
+            measure([commit], name, [regex], config=config, cwd=clone, hashfile=scratch / "probe.txt",
+                    log_path=scratch / f"probe-{commit[:8]}.log", progress=False)
+            value = results.find_point(results.load_points(results_dir, name, commit), benchmark, params)
+            print(f"drill: {commit[:8]} -> {value}")
+            return value
 
-    return bisect_step(commits, value_at)
+        return bisect_step(commits, value_at)
+
+    collected: dict[str, list[float]] = {}
+    sessions = itertools.count(1)
+
+    def values_of(together: list[str]) -> dict[str, float | None]:
+        number = next(sessions)
+        hashfile = scratch / "session.txt"
+        hashfile.write_text("\n".join(together) + "\n")
+        started = time.monotonic()
+        rc, _ = asvconf.run_asv("run", f"HASHFILE:{hashfile}", "--machine", name, "--show-stderr",
+                                "--bench", regex, "-a", f"rounds={rounds}", "--record-samples",
+                                "--interleave-rounds", config=config, cwd=clone,
+                                log_path=scratch / f"session-{number}.log", echo=False, timeout=ASV_RUN_TIMEOUT)
+        got: dict[str, float | None] = {}
+        for commit in together:
+            samples = samples_at(results_dir, name, commit, benchmark, params)
+            if not samples:  # a track_ benchmark records no samples: its value of this session
+                value = results.find_point(results.load_points(results_dir, name, commit), benchmark, params)
+                samples = [] if value is None else [value]
+            collected.setdefault(commit, []).extend(samples)
+            got[commit] = min(collected[commit]) if collected[commit] else None
+        print(f"drill: session {number} ({rounds} interleaved rounds, {time.monotonic() - started:.0f} s, "
+              f"asv exit {rc}): " + ", ".join(
+                  f"{c[:8]} -> {got[c]:.6g} (min of {len(collected[c])})" if got[c] is not None
+                  else f"{c[:8]} -> not measured" for c in together))
+        return got
+
+    return bisect_interleaved(commits, values_of)
+
+
+def visited(outcome: Bisection) -> list[dict]:
+    """The probes of a bisection as records: commit and value, in the order measured."""
+    return [{"commit": commit, "value": value} for commit, value in outcome.probes]
+
+
+def judge(outcome: Bisection, bad: str, kind: DrillKind) -> tuple[bool, str]:
+    """``(passed, one line)``: the drill passes when find named ``bad`` and the endpoints differ
+    by at least a quarter of the planted slowdown (so it cannot pass on a noise step)."""
+    found = outcome.first_bad
+    if found is None:
+        return False, "find named no commit"
+    step = outcome.bad_value / outcome.good_value - 1.0
+    if step < kind.expected_step / 4:  # wall time on a loaded machine: a 2x step has read +46 %
+        return False, (f"the endpoints differ by {step:+.1%}, the planted slowdown is {kind.expected_step:+.0%}: "
+                       "the benchmark did not see it")
+    if found != bad:
+        return False, f"find named {found[:8]}, the slowdown is {bad[:8]}"
+    return True, f"find named the slowdown commit {bad[:8]} (endpoints {step:+.1%})"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kind", choices=sorted(KINDS), default=DEFAULT_KIND, help="which drill (default 2x)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="asv rounds per commit per session; > 1 bisects with interleaved sessions "
+                             "(default: the kind's, 8 for 20pct, else 1)")
+    parser.add_argument("--record", help="append one JSON line describing the drill to this file")
     parser.add_argument("--scratch", help="scratch directory (default: a new temporary one)")
     parser.add_argument("--env-dir", default=str(gitrepo.REPO_ROOT / ".asv" / "drill-env"),
                         help="asv environment directory, reused across drills")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
-    args = parser.parse_args([a for a in argv if a != "--"] if argv is not None else None)
+    raw = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--"]
+    args = parser.parse_args(raw)
     kind = KINDS[args.kind]
+    rounds = kind.rounds if args.rounds is None else args.rounds
+    if rounds < 1:
+        parser.error(f"--rounds must be >= 1, got {rounds}")
 
     started = time.monotonic()
     scratch = Path(args.scratch or tempfile.mkdtemp(prefix="asv-drill-")).resolve()
     scratch.mkdir(parents=True, exist_ok=True)
+    record: dict = {"kind": args.kind, "command": " ".join(["python", "tools/regression_drill.py", *raw]),
+                    "benchmark": results.params_label(kind.benchmark, list(kind.params)), "rounds": rounds}
     try:
         branch = gitrepo.default_branch(asvconf.load_asv_config())
         clone, base, bad, tip = prepare(scratch, kind, branch)
+        record.update(base=base, slowdown=bad, tip=tip)
         print(f"drill {args.kind}: scratch clone {clone}; slowdown committed as {bad[:8]} in {base[:8]}..{tip[:8]}; "
-              f"benchmark {results.params_label(kind.benchmark, list(kind.params))}")
+              f"benchmark {record['benchmark']}" + (f"; {rounds} interleaved rounds per session" if rounds > 1 else ""))
         commits = gitrepo.first_parent_commits(f"{base}..{tip}", cwd=clone)
         outcome = find_in_clone(clone, scratch, [base, *commits], kind.benchmark, list(kind.params) or None,
-                                Path(args.env_dir).resolve(), branch)
-        found = outcome.first_bad
+                                Path(args.env_dir).resolve(), branch, rounds)
         elapsed = time.monotonic() - started
+        passed, line = judge(outcome, bad, kind)
+        record.update(found=outcome.first_bad, good_value=outcome.good_value, bad_value=outcome.bad_value,
+                      visited=visited(outcome), passed=passed, result=line, seconds=round(elapsed))
         print(f"drill: {outcome.message}")
-        if found is None:
-            print(f"drill FAILED: find named no commit ({elapsed:.0f} s)")
-            return 1
-        step = outcome.bad_value / outcome.good_value - 1.0
-        if step < kind.expected_step / 4:  # wall time on a loaded machine: a 2x step has read +46 %
-            print(f"drill FAILED: the endpoints differ by {step:+.1%}, the planted slowdown is "
-                  f"{kind.expected_step:+.0%}: the benchmark did not see it ({elapsed:.0f} s)")
-            return 1
-        if found != bad:
-            print(f"drill FAILED: find named {found[:8]}, the slowdown is {bad[:8]} ({elapsed:.0f} s)")
-            return 1
-        print(f"drill passed: find named the slowdown commit {bad[:8]} in {elapsed:.0f} s")
-        return 0
+        print("drill: visited " + ", ".join(f"{c[:8]}={v:.6g}" if v is not None else f"{c[:8]}=n/a"
+                                            for c, v in outcome.probes))
+        print(f"drill {'passed' if passed else 'FAILED'}: {line} ({elapsed:.0f} s)")
+        return 0 if passed else 1
     except ToolError as exc:
+        record.update(passed=False, result=f"error: {exc}", seconds=round(time.monotonic() - started))
         print(f"regression_drill: error: {exc}", file=sys.stderr)
         return 2
     finally:
+        if args.record:
+            with open(args.record, "a") as handle:
+                handle.write(json.dumps(record) + "\n")
         if not args.keep and not args.scratch:
             shutil.rmtree(scratch, ignore_errors=True)
 
