@@ -20,7 +20,8 @@ Kinds (``--kind``):
   callgrind against one regenerate of 25 000 nodes), found by the instruction track
   :data:`INSTRUCTION_BENCHMARK` (needs valgrind and the ``bench_instructions`` module).
 - ``5pct-walltime``: the same 5 % slowdown, bisected with the wall-time track of the 2x drill
-  (whether wall time finds it on this machine is the question this kind answers).
+  (whether wall time finds it on this machine is the question this kind answers). ``--benchmark``
+  (and ``--params``) bisect any kind's slowdown with another benchmark instead.
 
 Wall time on a loaded machine drifts between measurements minutes apart by more than 20 % (one
 commit read 1.0 ms, then 2.6 ms, here), so a kind with ``rounds`` > 1 (``20pct``; any kind with
@@ -40,7 +41,8 @@ scratch directory, so the real ``results/`` is never touched. Its asv environmen
 ``.asv/drill-env`` of the repository and is reused across drills.
 
     python tools/regression_drill.py [--kind 2x|20pct|5pct-instructions|5pct-walltime] [--rounds N]
-                                     [--record FILE] [--keep] [--scratch DIR]
+                                     [--benchmark NAME [--params P1,P2]] [--record FILE]
+                                     [--keep] [--scratch DIR]
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from historylib import asvconf, gitrepo, machine, results
@@ -305,12 +307,30 @@ def judge(outcome: Bisection, bad: str, kind: DrillKind) -> tuple[bool, str]:
     return True, f"find named the slowdown commit {bad[:8]} (endpoints {step:+.1%})"
 
 
+def chosen_kind(name: str, benchmark: str | None = None, params: str | None = None,
+                rounds: int | None = None) -> DrillKind:
+    """The drill ``name`` with the command line's overrides: another benchmark (its parameter
+    combination ``params``, comma-separated, default none) and ``rounds``."""
+    kind = KINDS[name]
+    if benchmark:
+        kind = replace(kind, benchmark=benchmark, params=())
+    if params is not None:
+        kind = replace(kind, params=tuple(p.strip() for p in params.split(",") if p.strip()))
+    if rounds is not None:
+        if rounds < 1:
+            raise ValueError(f"rounds must be >= 1, got {rounds}")
+        kind = replace(kind, rounds=rounds)
+    return kind
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kind", choices=sorted(KINDS), default=DEFAULT_KIND, help="which drill (default 2x)")
     parser.add_argument("--rounds", type=int, default=None,
                         help="asv rounds per commit per session; > 1 bisects with interleaved sessions "
                              "(default: the kind's, 8 for 20pct, else 1)")
+    parser.add_argument("--benchmark", help="bisect this benchmark instead of the kind's (same slowdown)")
+    parser.add_argument("--params", help="its parameter combination, comma-separated (e.g. 'kdtree,1000')")
     parser.add_argument("--record", help="append one JSON line describing the drill to this file")
     parser.add_argument("--scratch", help="scratch directory (default: a new temporary one)")
     parser.add_argument("--env-dir", default=str(gitrepo.REPO_ROOT / ".asv" / "drill-env"),
@@ -318,10 +338,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     raw = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--"]
     args = parser.parse_args(raw)
-    kind = KINDS[args.kind]
-    rounds = kind.rounds if args.rounds is None else args.rounds
-    if rounds < 1:
-        parser.error(f"--rounds must be >= 1, got {rounds}")
+    try:
+        kind = chosen_kind(args.kind, args.benchmark, args.params, args.rounds)
+    except ValueError as exc:
+        parser.error(str(exc))
+    rounds = kind.rounds
 
     started = time.monotonic()
     scratch = Path(args.scratch or tempfile.mkdtemp(prefix="asv-drill-")).resolve()

@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOLS = REPO_ROOT / "tools"
 sys.path.insert(0, str(TOOLS))
@@ -111,3 +113,16 @@ def test_five_percent_slowdown_loops_once_per_125_nodes_and_keeps_the_result():
     manager = _planted("5pct-instructions", Manager)()
     assert manager.regenerate() == "done" and Manager.calls == 1
     assert "len(self) // 125" in regression_drill.FIVE_PERCENT  # 200 turns at 25 000 nodes
+
+
+def test_chosen_kind_applies_the_benchmark_params_and_rounds_overrides():
+    plain = regression_drill.chosen_kind("5pct-walltime")
+    assert plain == regression_drill.KINDS["5pct-walltime"]
+    other = regression_drill.chosen_kind("5pct-walltime", "bench_resources.LargeWorldRegeneration.time_regenerate",
+                                         rounds=8)
+    assert other.benchmark.endswith("time_regenerate") and other.params == () and other.rounds == 8
+    assert other.template == plain.template
+    spatial = regression_drill.chosen_kind("20pct", params="kdtree, 10000,uniform,5.0")
+    assert spatial.params == ("kdtree", "10000", "uniform", "5.0") and spatial.rounds == 8
+    with pytest.raises(ValueError, match="rounds"):
+        regression_drill.chosen_kind("2x", rounds=0)
