@@ -84,20 +84,21 @@ def publish(config: Path | None = None) -> int:
     if rc != 0:
         return rc
     html = asvconf.config_dir(config, "html_dir")
-    dropped = confirm.drop_dismissed(html, REPO_ROOT / confirm.CONFIRMATIONS_FILE)
-    if dropped:
-        print(f"regressions page: {dropped} flagged step(s) left out, settled as drift in {confirm.CONFIRMATIONS_FILE}")
     if not vendor_dashboard(html):
         print("npm or a vendored asset is unavailable: the dashboard keeps its CDN links (needs the network)")
     try:
         import dashboard_overview  # tools/dashboard_overview.py: the overview page, when present
     except ImportError:
-        return rc
-    try:
-        page = dashboard_overview.build_overview(asvconf.config_dir(config, "results_dir"), html, REPO_ROOT)
-    except ValueError as exc:
-        raise ToolError(f"overview page: {exc}") from None
-    print(f"overview page: {page}")
+        dashboard_overview = None
+    if dashboard_overview is not None:  # built first: it lists every flag with its verdict, drift included
+        try:
+            page = dashboard_overview.build_overview(asvconf.config_dir(config, "results_dir"), html, REPO_ROOT)
+        except ValueError as exc:
+            raise ToolError(f"overview page: {exc}") from None
+        print(f"overview page: {page}")
+    dropped = confirm.drop_dismissed(html, REPO_ROOT / confirm.CONFIRMATIONS_FILE)
+    if dropped:
+        print(f"regressions page: {dropped} flagged step(s) left out, settled as drift in {confirm.CONFIRMATIONS_FILE}")
     return rc
 
 
