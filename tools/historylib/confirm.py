@@ -202,21 +202,14 @@ def merge_confirmations(path: Path, settlements: list[Settlement], command: str)
     return len(entries)
 
 
-def dismissed(confirmations: list[dict], label: str, commit: str, machine: str) -> bool:
-    """Whether a flag of ``label`` blamed on ``commit`` in ``machine``'s series was settled as
-    drift (an entry without parameters covers every combination; one without machine, every
-    series)."""
-    base = label.split("(", 1)[0]
-    return any(entry.get("verdict") == DRIFT and entry.get("benchmark") in (label, base)
-               and commit.lower().startswith(str(entry.get("commit", "-")).lower())
-               and entry.get("machine") in (None, machine) for entry in confirmations)
-
-
 def drop_dismissed(html_dir: Path, confirmations_path: Path) -> int:
     """Remove the steps settled as drift from the published ``regressions.json`` and
     ``regressions.xml`` (asv's regressions page and feed); returns how many steps were removed."""
+    # The overview page's reader: one schema check and one matching rule for both pages.
+    from dashboard_overview import Verdict, load_confirmations
+
     try:
-        confirmations = json.loads(confirmations_path.read_text()).get("confirmations", [])
+        drift = [entry for entry in load_confirmations(confirmations_path) if entry.verdict is Verdict.DRIFT]
     except (OSError, ValueError):
         return 0
     regressions_path = html_dir / "regressions.json"
@@ -229,7 +222,8 @@ def drop_dismissed(html_dir: Path, confirmations_path: Path) -> int:
     dropped_keys = set()
     for entry in data.get("regressions", []):
         machine = entry[2].get("machine", "?")
-        steps = [step for step in entry[6] if not dismissed(confirmations, entry[0], revisions[str(step[1])], machine)]
+        steps = [step for step in entry[6]
+                 if not any(c.matches(entry[0], revisions[str(step[1])], machine) for c in drift)]
         removed += len(entry[6]) - len(steps)
         if steps:
             kept.append([*entry[:6], steps])
