@@ -350,6 +350,11 @@ def test_reference_machine_is_refused_on_other_hardware(tmp_path):
     assert described == {k: v for k, v in committed.items() if k != "version"}  # committed fields, unchanged
     assert machine.mismatches(committed, {**same, "num_cpu": "4", "ram": "30000000000"}) == [
         "num_cpu '4' != '2'", "ram 30000000000 != 25276510208"]
+    # Another boot image of the same kind: only the kernel's build suffix differs.
+    booted = {**same, "os": "Linux 6.18.44-fc-v1045"}
+    assert machine.mismatches({**committed, "os": "Linux 6.18.44-fc-v657"}, booted) == []
+    assert machine.mismatches(committed, {**same, "os": "Linux 6.19.2-fc-v657"}) == [
+        "os 'Linux 6.19.2-fc-v657' != 'Linux 6.18.44'"]
     # A new name is this hardware, fully described (asv machine --yes would drop the fields).
     assert machine.resolve(None, tmp_path, INFO) == {"machine": "intel-xeon-2-80ghz-2c-24g", **INFO}
 

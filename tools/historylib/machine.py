@@ -19,6 +19,15 @@ REFERENCE_MACHINE = "agentfarm-reference"
 HARDWARE_FIELDS = ("cpu", "num_cpu", "ram", "arch", "os")
 # Reported RAM moves by a few MB between kernels on the same VM type.
 RAM_TOLERANCE = 0.02
+# The kernel release's build suffix ("6.18.44-fc-v657" vs "6.18.44-fc-v1045") changes with the
+# VM image a machine of the same kind boots, not with its hardware; the release before it counts.
+_KERNEL_BUILD_SUFFIX = re.compile(r"^(\S+ \d+(?:\.\d+)*)-\S*$")
+
+
+def os_release(os_field: str) -> str:
+    """``"Linux 6.18.44-fc-v657"`` -> ``"Linux 6.18.44"``: the system and kernel release, no build suffix."""
+    match = _KERNEL_BUILD_SUFFIX.match(os_field.strip())
+    return match.group(1) if match else os_field.strip()
 
 
 def hardware() -> dict[str, str]:
@@ -49,6 +58,8 @@ def mismatches(committed: dict, info: dict[str, str]) -> list[str]:
         if field == "ram" and want.isdigit() and have.isdigit():
             if abs(int(have) - int(want)) > RAM_TOLERANCE * int(want):
                 bad.append(f"ram {have} != {want}")
+        elif field == "os" and os_release(want) == os_release(have):
+            continue
         elif want != have:
             bad.append(f"{field} {have!r} != {want!r}")
     return bad
