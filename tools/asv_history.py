@@ -121,7 +121,14 @@ def cmd_commits(args) -> int:
 
 def cmd_run(args) -> int:
     rev = args.range or branch()
-    if args.every_commit:
+    if args.commits:
+        # Named commits, measured in the branch's order (oldest first) whatever order they came in.
+        named = {rev_parse(c) for c in args.commits}
+        commits = [c for c in gitrepo.first_parent_commits(rev) if c in named]
+        missing = named - set(commits)
+        if missing:
+            raise ToolError(f"not on the first-parent history of {rev}: {', '.join(sorted(m[:8] for m in missing))}")
+    elif args.every_commit:
         commits = gitrepo.first_parent_commits(rev)
         commits = commits[-args.last:] if args.last else commits
     else:
@@ -441,6 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--range", help="branch or rev whose first-parent history is measured (default: the branch)")
     p.add_argument("--last", type=int, default=DEFAULT_LAST, help="newest N engine commits (0: all)")
     p.add_argument("--every-commit", action="store_true", help="every first-parent commit, not only engine ones")
+    p.add_argument("--commits", nargs="+", metavar="REV",
+                   help="measure these commits only (e.g. an optimisation and its parent), in the branch's order")
     p.add_argument("--force", action="store_true", help="re-measure what already has results")
     p.add_argument("--chunk", type=int, default=0, help="commits per asv run (0: all at once)")
     p.add_argument("--commit-results", action="store_true", help="git commit results/ after each chunk")

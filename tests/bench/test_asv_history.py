@@ -570,3 +570,19 @@ def test_spread_sessions_cli(tmp_path, capsys):
     spread.write_session(Path(sessions[1]), "f" * 40, "box", "all")
     assert asv_history.main(["spread", "--sessions", *sessions]) == 2
     assert "different commits" in capsys.readouterr().err
+
+
+def test_run_commits_measures_named_commits_in_branch_order(monkeypatch):
+    """``run --commits`` measures exactly the named commits, oldest first, and refuses one that is
+    not on the measured history."""
+    history = asv_history.gitrepo.first_parent_commits("HEAD")
+    oldest, newer = history[-3], history[-1]
+    seen = {}
+    monkeypatch.setattr(asv_history, "run_history", lambda commits, *a, **k: seen.setdefault("commits", commits) and 0)
+    monkeypatch.setattr(asv_history, "machine_for_measuring", lambda name: "m")
+    args = asv_history.build_parser().parse_args(["run", "--range", "HEAD", "--commits", newer[:10], oldest[:10]])
+    assert args.func(args) == 0
+    assert seen["commits"] == [oldest, newer]
+    args = asv_history.build_parser().parse_args(["run", "--range", history[-2], "--commits", newer])
+    with pytest.raises(asv_history.ToolError, match=newer[:8]):
+        args.func(args)
