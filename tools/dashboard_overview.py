@@ -265,6 +265,26 @@ COMPONENTS: tuple[Component, ...] = (
         ),
     ),
     Component(
+        key="workload",
+        title="AgentFarm preset (the workload users run)",
+        subject_prefixes=("agentfarm preset", "Presets?", "KNOWN_EMPTY", "Observe", "DDQN train step", "MLP forward",
+                          "cells_near_groups", "Memory channels", "Storage writer", "Storage logger"),
+        headlines=(
+            Figure("bench_workload.Workload.track_step_ms", ("1000", "'off'", "'mlp'"),
+                   "one step of the preset, 1 000 agents, learning off, MLP, log on disk (target <= 9 ms)"),
+        ),
+        secondary=(
+            Figure("bench_workload.Workload.track_step_ms", ("1000", "'on'", "'mlp'"),
+                   "same, learning on (train every 2 steps, batch 64; target <= 12 ms)"),
+            Figure("bench_workload.Workload.track_step_ms", ("100", "'off'", "'mlp'"),
+                   "100 agents, learning off (target <= 1.2 ms)"),
+            Figure("bench_workload.Workload.track_step_over_floor_sum", ("1000", "'off'", "'mlp'"),
+                   "step time over the sum of its parts' floors, same run (target <= 1.5)"),
+            Figure("bench_workload.Workload.track_peak_rss_mb", ("1000", "'off'", "'mlp'"),
+                   "peak RSS in MiB, 1 000 agents, DDQN"),
+        ),
+    ),
+    Component(
         key="scalability",
         title="Scalability",
         subject_prefixes=("Loop", "Engine", "Simulation", "Scalab", "Perf"),
