@@ -110,6 +110,13 @@ def git(*args: str) -> str:
                           timeout=120).stdout.strip()
 
 
+def engine_commit(rev: str) -> str:
+    """The newest commit at or before ``rev`` that changed the engine (``farm/``, ``setup.py``):
+    what a report of ``rev`` measures, named by a commit the history graphs (a results or docs
+    commit on top of it runs the same code)."""
+    return git("log", "-1", "--format=%H", git("rev-parse", rev), "--", "farm", "setup.py") or git("rev-parse", rev)
+
+
 def perf_commits(base: str, last: str) -> list[tuple[str, str]]:
     """``(sha, subject)`` of the first-parent commits in ``base..last`` whose subject starts
     with ``Perf:``, oldest first."""
@@ -225,7 +232,7 @@ def _hotspot_table(rows) -> list[str]:
 def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list[str] | None = None) -> str:
     """Measure everything and return the markdown. ``commits``: the optimisation commits to
     measure against their parents (default: the ``Perf:`` commits in ``base..last``)."""
-    base_sha, last_sha = git("rev-parse", base), git("rev-parse", last)
+    base_sha, last_sha = engine_commit(base), engine_commit(last)
     if commits is None:
         optimisations = perf_commits(base_sha, last_sha)
     else:
