@@ -19,10 +19,12 @@ own (:func:`measure_workload`, so peak memory is that combination's alone), whic
    (one transaction) and, learning on, one DDQN train step per type every ``train_every``
    steps (amortised).
 
-One ``setup_cache`` (shared by both classes, so it runs once) runs the eight children; every
-``track_`` reads its figure from the result. Module cost: the children (about 40 s on the
-2-core reference machine, most of it the 1 000-agent CNN runs) plus ~0.5 s for each of the 46
-tracked numbers' processes, about 1 min 5 s in all. One torch
+One ``setup_cache`` (shared by the three classes, so it runs once) runs the eight children and
+one that only imports what the preset imports (the floor of the peak-memory budget,
+:func:`import_floor_rss`); every ``track_`` reads its figure from the result. Module cost: the
+children (about 40 s on the 2-core reference machine, most of it the 1 000-agent CNN runs) plus
+one short forked process per tracked number (56). The workload selection (this module and
+``bench_latency.StepLatency``) took about 100 s per commit there. One torch
 thread (asv's environment sets ``OMP_NUM_THREADS=1``; the preset's ``torch_threads`` is 1).
 
 Commits older than ``SimulationConfig.preset`` skip every benchmark here (NotImplementedError).
@@ -270,6 +272,29 @@ def run_child(agents: int, learning: str, network: str, pythonpath: str | None =
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+# What the preset's process imports before it builds anything: the floor of the peak-RSS target.
+_IMPORT_FLOOR_CHILD = (
+    "import resource, sqlite3, numpy, scipy.spatial, torch, farm; from farm import Simulation; "
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)"
+)
+# Issue 11's peak-RSS target: peak <= import floor + RSS_BUDGET_REPLAY_FACTOR x replay-buffer bytes.
+RSS_BUDGET_REPLAY_FACTOR = 1.3
+
+
+def import_floor_rss(pythonpath: str | None = None, timeout: float = 120) -> int:
+    """Peak RSS (bytes) of a fresh process that imported torch, numpy, scipy, sqlite3 and farm
+    and built nothing: the "torch-imported floor" the preset's peak memory is held against."""
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = pythonpath
+    env.setdefault("OMP_NUM_THREADS", "1")
+    done = subprocess.run([sys.executable, "-c", _IMPORT_FLOOR_CHILD], env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"import-floor child failed:\n{done.stderr[-2000:]}")
+    return int(done.stdout.strip().splitlines()[-1])
+
+
 def _key(agents, learning, network) -> str:
     return f"{agents}-{learning}-{network}"
 
@@ -280,7 +305,9 @@ def workload_cache() -> dict:
     classes (one key: it runs once)."""
     if not preset_available():
         return {}
-    return {_key(a, lr, n): run_child(a, lr, n) for a in AGENTS for lr in LEARNING for n in NETWORKS}
+    cache = {_key(a, lr, n): run_child(a, lr, n) for a in AGENTS for lr in LEARNING for n in NETWORKS}
+    cache["import_floor_rss_bytes"] = import_floor_rss()
+    return cache
 
 
 workload_cache.timeout = 900
@@ -325,6 +352,41 @@ class Workload:
         return cache[_key(agents, learning, network)]["step_over_floor_sum"]
 
     track_step_over_floor_sum.unit = "ratio"
+
+    def track_peak_rss_over_budget(self, cache, agents, learning, network):
+        """Peak RSS over the memory budget: the import floor (:func:`import_floor_rss`, measured in
+        the same pass) plus 1.3 x the replay buffers' bytes (issue 11's target: <= 1)."""
+        result = cache[_key(agents, learning, network)]
+        budget = cache["import_floor_rss_bytes"] + RSS_BUDGET_REPLAY_FACTOR * result["replay_buffer_bytes"]
+        return result["peak_rss_bytes"] / budget
+
+    track_peak_rss_over_budget.unit = "ratio"
+
+
+class WorkloadRecord:
+    """Storing one step's transitions: the ``learn`` stage with learning off (no training step
+    is due, so the stage is ``policy.record`` of every type: pairing and the frame store), median
+    ms of a steady-state step, MLP. Commits that time learning inside ``act`` skip."""
+
+    version = 1
+    rounds = 1
+    repeat = 1
+    number = 1
+    timeout = 900
+    params = (AGENTS,)
+    param_names = ["agents"]
+    setup_cache = staticmethod(workload_cache)
+
+    def setup(self, cache, agents):
+        if not cache:
+            raise NotImplementedError("SimulationConfig.preset is not available at this commit")
+        if "learn" not in cache[_key(agents, "off", "mlp")]["stages"]:
+            raise NotImplementedError("learning is timed inside act at this commit")
+
+    def track_record_ms(self, cache, agents):
+        return 1e3 * cache[_key(agents, "off", "mlp")]["stages"]["learn"]
+
+    track_record_ms.unit = "ms"
 
 
 class WorkloadStages:

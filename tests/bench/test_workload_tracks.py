@@ -1,0 +1,49 @@
+"""benchmarks/bench_workload.py: the tracks read the figures the child measured, and the memory
+budget is the import floor plus 1.3 x the replay buffers (hand-computed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks import bench_workload as bw  # noqa: E402
+
+
+def _cache(stages_off: dict[str, float]) -> dict:
+    result = {"peak_rss_bytes": 600 * 2**20, "replay_buffer_bytes": 200 * 2**20, "stages": stages_off}
+    return {bw._key(1000, "off", "mlp"): result, "import_floor_rss_bytes": 300 * 2**20}
+
+
+def test_peak_rss_over_budget_by_hand():
+    cache = _cache({"learn": 0.001})
+    # 600 MiB over (300 MiB + 1.3 x 200 MiB = 560 MiB)
+    assert bw.Workload().track_peak_rss_over_budget(cache, 1000, "off", "mlp") == pytest.approx(600 / 560)
+
+
+def test_record_is_the_learn_stage_with_learning_off_and_skips_without_it():
+    bench = bw.WorkloadRecord()
+    cache = _cache({"learn": 0.00125, "act": 0.002})
+    bench.setup(cache, 1000)
+    assert bench.track_record_ms(cache, 1000) == pytest.approx(1.25)
+    with pytest.raises(NotImplementedError, match="inside act"):
+        bench.setup(_cache({"act": 0.002}), 1000)
+    with pytest.raises(NotImplementedError):
+        bench.setup({}, 1000)
+
+
+def test_import_floor_is_a_process_that_imported_torch_and_farm():
+    import_floor = bw.import_floor_rss()
+    bare = int(subprocess.run([sys.executable, "-c", "import resource; "
+                               "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)"],
+                              capture_output=True, text=True, check=True, timeout=60).stdout)
+    torch_only = int(subprocess.run([sys.executable, "-c", "import resource, torch; "
+                                     "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)"],
+                                    capture_output=True, text=True, check=True, timeout=120).stdout)
+    assert bare < torch_only <= import_floor
