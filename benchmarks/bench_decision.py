@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import ONE_WARMUP_CALL, best_of, decision_batch, memoize, timed
+from .common import ONE_WARMUP_CALL, best_of, decision_batch, in_fork_server, memoize, timed
 
 try:
     from farm.decision.config import DDQNConfig, DecisionConfig, NetworkConfig, PPOConfig
@@ -26,6 +26,22 @@ except ImportError:  # a commit older than the learning policies
     DecisionConfig = DDQNPolicy = PPOPolicy = None
 
 OBS_SHAPE = (4, 11, 11)  # the engine's default view: 4 channels, radius 5
+
+
+def _warm_torch_optimizers() -> None:
+    """Build one throwaway Adam optimizer: torch imports ``torch._dynamo`` (~800 modules, ~1.1 s)
+    the first time an optimizer is built, in the ``setup`` of every benchmark here that builds a
+    policy. Done once in the fork server, its forked children inherit the import (see
+    ``common.in_fork_server``); spawned peak-memory processes still pay it inside their workload."""
+    try:
+        import torch
+    except ImportError:  # no torch: the benchmarks skip anyway
+        return
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+
+
+if DDQNPolicy is not None and in_fork_server():
+    _warm_torch_optimizers()
 
 
 def _require_api() -> None:
