@@ -341,7 +341,7 @@ class TrainingFrequency:
     params = [TRAIN_EVERY]
     param_names = ["train_every"]
     number = 1
-    repeat = (5, 15, 8.0)
+    repeat = (5, 10, 0.5)
     rounds = 1
     timeout = 300
 
