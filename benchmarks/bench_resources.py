@@ -171,6 +171,7 @@ class ConsumeAndNearest:
     param_names = ["storage", "nodes"]
     number = 10
     repeat = (5, 15, 1.0)  # 0.6 ms calls take 15 samples, 10-15 ms calls (100 000 nodes) 5 to 8
+    warmup_time = 0.1  # asv's default for CPython, stated (sub-millisecond points, issue 12.4)
     rounds = 1
     timeout = 180
 

@@ -484,6 +484,7 @@ class DirtyRegionTracking:
     param_names = ["kind", "tracking"]
     number = 20
     repeat = (5, 15, 4.0)
+    warmup_time = 0.1  # asv's default for CPython, stated (0.6 ms points, issue 12.4)
     rounds = 1
     timeout = 120
 
