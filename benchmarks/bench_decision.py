@@ -14,9 +14,11 @@ sides in the same process (``common.best_of``):
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from .common import ONE_WARMUP_CALL, best_of, decision_batch, memoize, timed
+from .common import ONE_WARMUP_CALL, best_of, decision_batch, in_fork_server, memoize, timed
 
 try:
     from farm.decision.config import DDQNConfig, DecisionConfig, NetworkConfig, PPOConfig
@@ -26,6 +28,22 @@ except ImportError:  # a commit older than the learning policies
     DecisionConfig = DDQNPolicy = PPOPolicy = None
 
 OBS_SHAPE = (4, 11, 11)  # the engine's default view: 4 channels, radius 5
+
+
+def _warm_torch_optimizers() -> None:
+    """Build one throwaway Adam optimizer: torch imports ``torch._dynamo`` (~800 modules, ~1.1 s)
+    the first time an optimizer is built, in the ``setup`` of every benchmark here that builds a
+    policy. Done once in the fork server, its forked children inherit the import (see
+    ``common.in_fork_server``); spawned peak-memory processes still pay it inside their workload."""
+    try:
+        import torch
+    except ImportError:  # no torch: the benchmarks skip anyway
+        return
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+
+
+if DDQNPolicy is not None and in_fork_server():
+    _warm_torch_optimizers()
 
 
 def _require_api() -> None:
@@ -96,6 +114,37 @@ class ActBatching:
         return alone / batched
 
 
+@memoize
+def _train_step(algorithm: str, network: str):
+    """``TrainStep``'s call at ``(algorithm, network)``, prepared once per process: asv_runner
+    re-runs ``setup`` before every timed call, and preparing costs far more than a call (a 10 000
+    transition buffer; 16 recorded steps and a first update). Each call is one more training step
+    of the same learner and does the same work as the first: DDQN draws its batch of 64 with
+    replacement, PPO updates the same 16-step rollout (4 epochs x 4 minibatches)."""
+    if algorithm == "ppo":
+        _require_api()
+        config = DecisionConfig(network=NetworkConfig(kind=network), ppo=PPOConfig(rollout_steps=16))
+        policy = PPOPolicy(config, OBS_SHAPE, seed=0)
+        ids, observations, mask, rewards = decision_batch(100, OBS_SHAPE, seed=2)
+        actions = policy.act(observations, mask)
+        dones = np.zeros(100, dtype=bool)
+        for _ in range(16):
+            policy.record(ids, observations, mask, actions, rewards, dones)
+        learner = policy.learners[-1]
+        rollout = learner.rollout.finish(ids, np.zeros(100), 0.95, 0.95)
+        train = functools.partial(learner.update, rollout)
+    else:
+        policy = _policy("ddqn", network, buffer_size=10_000, batch_size=64)
+        learner = policy.learners[-1]
+        ids, observations, mask, rewards = decision_batch(10_000, OBS_SHAPE, seed=2)
+        actions = np.random.default_rng(3).integers(0, 7, 10_000)
+        learner.buffer.add(observations, actions, rewards.astype(np.float32), observations[::-1],
+                           rewards > 1.5, mask[::-1])
+        train = learner.train_step
+    train()  # first call allocates optimiser state
+    return train
+
+
 class TrainStep:
     """One training step: a DDQN gradient step on a sampled batch of 64 from a full replay
     buffer, or a PPO update (4 epochs x 4 minibatches) of a 16-step rollout of 100 agents."""
@@ -105,32 +154,12 @@ class TrainStep:
     param_names = ["algorithm", "network"]
     rounds = 1
     number = 1  # 1.4 ms and more per call
-    repeat = (3, 10, 2.0)
+    repeat = (3, 10, 1.0)
     warmup_time = ONE_WARMUP_CALL
     timeout = 120
 
     def setup(self, algorithm, network):
-        if algorithm == "ppo":
-            _require_api()
-            config = DecisionConfig(network=NetworkConfig(kind=network), ppo=PPOConfig(rollout_steps=16))
-            self.policy = PPOPolicy(config, OBS_SHAPE, seed=0)
-            ids, observations, mask, rewards = decision_batch(100, OBS_SHAPE, seed=2)
-            actions = self.policy.act(observations, mask)
-            dones = np.zeros(100, dtype=bool)
-            for _ in range(16):
-                self.policy.record(ids, observations, mask, actions, rewards, dones)
-            learner = self.policy.learners[-1]
-            self.rollout = learner.rollout.finish(ids, np.zeros(100), 0.95, 0.95)
-            self.train = lambda: learner.update(self.rollout)
-        else:
-            self.policy = _policy("ddqn", network, buffer_size=10_000, batch_size=64)
-            learner = self.policy.learners[-1]
-            ids, observations, mask, rewards = decision_batch(10_000, OBS_SHAPE, seed=2)
-            actions = np.random.default_rng(3).integers(0, 7, 10_000)
-            learner.buffer.add(observations, actions, rewards.astype(np.float32), observations[::-1],
-                               rewards > 1.5, mask[::-1])
-            self.train = learner.train_step
-        self.train()  # first call allocates optimiser state
+        self.train = _train_step(algorithm, network)
 
     def time_train_step(self, algorithm, network):
         self.train()
@@ -162,6 +191,9 @@ def _sharing_policy(sharing: str):
     return policy
 
 
+_shared_sharing_policy = memoize(_sharing_policy)
+
+
 @memoize
 def _sharing_inputs():
     return decision_batch(100, OBS_SHAPE, seed=4)
@@ -187,13 +219,16 @@ class StepSharing:
     params = (["shared", "per_agent"],)  # sharing
     param_names = ["sharing"]
     rounds = 1
-    number = 1  # 1.4 ms (shared) and 120 ms (per agent) per call
-    repeat = (3, 10, 2.0)
+    number = 1  # 1.4 ms (shared) and 120 ms (per agent) per call; the call advances the run
+    repeat = (3, 10, 1.0)
     warmup_time = ONE_WARMUP_CALL
     timeout = 180
 
     def setup(self, sharing):
-        self.policy = _sharing_policy(sharing)
+        # One warmed-up policy per process (asv_runner re-runs setup before every call; the 10
+        # warm-up steps of the per-agent policy cost ~1 s): each call is two more steps of the same
+        # run, the same work as the first two (batches of 64 drawn with replacement).
+        self.policy = _shared_sharing_policy(sharing)
 
     def time_two_decision_steps(self, sharing):
         _two_decision_steps(self.policy)
@@ -306,7 +341,7 @@ class TrainingFrequency:
     params = [TRAIN_EVERY]
     param_names = ["train_every"]
     number = 1
-    repeat = (5, 15, 8.0)
+    repeat = (5, 10, 0.5)
     rounds = 1
     timeout = 300
 

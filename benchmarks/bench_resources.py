@@ -15,7 +15,7 @@ import weakref
 
 import numpy as np
 
-from .common import best_of, memoize, timed
+from .common import best_of, calls_per_sample, memoize, timed
 
 try:
     from farm.resources.config import ResourceConfig
@@ -47,13 +47,21 @@ def build_manager(storage: str, regeneration: str, nodes: int | None, world: flo
 _shared_manager = memoize(build_manager)
 
 
+@memoize
+def _regenerate_calls(storage: str, regeneration: str, nodes: int) -> int:
+    """Calls per sample of ``Regeneration``: 20 for calls up to 0.5 ms (as always), fewer for
+    slower ones, so a sample lasts about 10 ms (one call from 10 ms up)."""
+    manager = _shared_manager(storage, regeneration, nodes, WORLD)
+    return calls_per_sample(manager.regenerate, sample_seconds=0.01, most=20)
+
+
 class Regeneration:
     """One ``regenerate()`` call; ``peakmem_regenerate`` adds the built nodes to the floor."""
 
     version = 1
     params = [STORAGES, REGENERATIONS, NODE_COUNTS]
     param_names = ["storage", "regeneration", "nodes"]
-    number = 20  # calls per sample: 4 us to 9 ms per call
+    number = 20  # calls per sample (4 us to 0.5 ms per call); setup lowers it for slower calls
     repeat = (5, 10, 1.0)
     warmup_time = 0.05
     rounds = 1
@@ -61,6 +69,7 @@ class Regeneration:
 
     def setup(self, storage, regeneration, nodes):
         self.manager = _shared_manager(storage, regeneration, nodes, WORLD)
+        self.number = _regenerate_calls(storage, regeneration, nodes)
 
     def time_regenerate(self, storage, regeneration, nodes):
         self.manager.regenerate()
@@ -161,7 +170,8 @@ class ConsumeAndNearest:
     params = [QUERY_STORAGES, QUERY_NODE_COUNTS]
     param_names = ["storage", "nodes"]
     number = 10
-    repeat = (5, 15, 4.0)
+    repeat = (5, 15, 1.0)  # 0.6 ms calls take 15 samples, 10-15 ms calls (100 000 nodes) 5 to 8
+    warmup_time = 0.1  # asv's default for CPython, stated (sub-millisecond points, issue 12.4)
     rounds = 1
     timeout = 180
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 import timeit
 from collections.abc import Callable
 from typing import TypeVar
@@ -292,3 +293,18 @@ def calls_per_sample(call: Callable[[], object], sample_seconds: float = SAMPLE_
         return 1
     seconds = min(timeit.repeat(call, number=1, repeat=3))
     return min(most, max(1, math.ceil(sample_seconds / max(seconds, 1e-9))))
+
+
+def in_fork_server() -> bool:
+    """Whether this process is asv_runner's fork server (``asv run --launch-method forkserver``).
+
+    The server imports the whole suite once and forks one child per benchmark and parameter
+    combination (``tools/asv_history.py`` launches every benchmark but the ``peakmem_`` ones this
+    way). One-time lazy work done at import when this is true is paid once by the server instead
+    of once per child; spawned processes (the ``peakmem_`` benchmarks, asv's default launch) and
+    asv's discovery never do it, so no peak and no timed call changes.
+
+    Returns:
+        True in the fork server (asv starts it as ``<runner script> run_server DIR SOCKET``).
+    """
+    return sys.argv[1:2] == ["run_server"]

@@ -71,3 +71,11 @@ def test_index_memory_does_not_count_its_inputs():
     second = spatial._structure_bytes(spatial.FLOOR, 1_000)
     query_points_bytes = 1_000 * 2 * 8
     assert abs(first - second) < query_points_bytes / 4
+
+
+def test_in_fork_server_only_in_asv_runners_server(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["benchmark.py", "run_server", "benchmarks", "/tmp/socket"])
+    assert common.in_fork_server()
+    for argv in (["benchmark.py", "run", "benchmarks", "bench_x.Cls.time_y"], ["benchmark.py", "discover"], ["-c"]):
+        monkeypatch.setattr(sys, "argv", argv)
+        assert not common.in_fork_server()
