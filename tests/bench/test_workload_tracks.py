@@ -17,7 +17,8 @@ from benchmarks import bench_workload as bw  # noqa: E402
 
 
 def _cache(stages_off: dict[str, float]) -> dict:
-    result = {"peak_rss_bytes": 600 * 2**20, "replay_buffer_bytes": 200 * 2**20, "stages": stages_off}
+    result = {"peak_rss_bytes": 700 * 2**20, "peak_hwm_bytes": 600 * 2**20, "replay_buffer_bytes": 200 * 2**20,
+              "stages": stages_off}
     return {bw._key(1000, "off", "mlp"): result, "import_floor_rss_bytes": 300 * 2**20}
 
 
@@ -39,11 +40,17 @@ def test_record_is_the_learn_stage_with_learning_off_and_skips_without_it():
 
 
 def test_import_floor_is_a_process_that_imported_torch_and_farm():
+    """Children of this (large) test process: ``ru_maxrss`` would report at least this process's
+    RSS at the fork; ``VmHWM`` reports the child's own peak, so the floor lies between a bare
+    interpreter's and this process's, above a torch-only child's."""
     import_floor = bw.import_floor_rss()
-    bare = int(subprocess.run([sys.executable, "-c", "import resource; "
-                               "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)"],
-                              capture_output=True, text=True, check=True, timeout=60).stdout)
-    torch_only = int(subprocess.run([sys.executable, "-c", "import resource, torch; "
-                                     "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)"],
-                                    capture_output=True, text=True, check=True, timeout=120).stdout)
-    assert bare < torch_only <= import_floor
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); {imports}"
+             "from bench_workload import peak_rss_since_exec; print(peak_rss_since_exec())")
+    here = str(REPO_ROOT / "benchmarks")
+
+    def child(imports: str) -> int:
+        return int(subprocess.run([sys.executable, "-c", probe.format(imports=imports), here], capture_output=True,
+                                  text=True, check=True, timeout=120).stdout)
+
+    bare, torch_only = child(""), child("import torch; ")
+    assert bare < 60 * 2**20 < torch_only < import_floor
