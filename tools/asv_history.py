@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from historylib import asvconf, confirm, gate, gitrepo, machine, results, selection, spread
+from historylib import asvconf, confirm, gate, gitrepo, hostcheck, machine, results, selection, spread
 from historylib.asvconf import ASV_CONFIG, load_asv_config, run_asv, write_derived_config
 from historylib.bisect import bisect_step
 from historylib.gitrepo import REPO_ROOT, git, rev_parse
@@ -134,8 +134,36 @@ def cmd_run(args) -> int:
     else:
         commits = gitrepo.engine_commits(rev, args.last)
     name = machine_for_measuring(args.machine)
+    if not (args.force or args.accept_host):
+        verify_host(name, rev)
     return run_history(commits, name, args.bench, args.attribute, args.force, chunk=args.chunk,
                        commit=args.commit_results, results_dir=results_dir(), timeout=args.timeout)
+
+
+def verify_host(name: str, rev: str) -> None:
+    """Before adding to a series that has results: re-measure its engine-independent floor points
+    at the newest commit that has them and refuse (one line) when this host differs
+    (:mod:`historylib.hostcheck`)."""
+    measured = results.measured_commits(results_dir(), name)
+    candidates = [c for c in reversed(gitrepo.first_parent_commits(rev)) if c[:8] in measured]
+    for commit in candidates:
+        stored = results.load_points(results_dir(), name, commit)
+        if any(label in stored for label in hostcheck.FLOOR_POINTS):
+            break
+    else:
+        return  # a new series, or one without the floors: nothing to compare with
+    work = Path(tempfile.mkdtemp(prefix="hostcheck-", dir=REPO_ROOT / ".asv"))
+    try:
+        labels = [label for label in hostcheck.FLOOR_POINTS if label in stored]
+        rc = measure([commit], name, [confirm.label_regex(label) for label in labels], force=True,
+                     config=side_config(work, "hostcheck"), hashfile=work / "hashes.txt",
+                     log_path=work / "hostcheck.log", progress=False)
+        fresh = results.load_points(work / "results", name, commit)
+        ratio = hostcheck.check_host(stored, fresh, name, commit)
+        print(f"host check: the engine-independent floors at {commit[:8]} read x{ratio:.2f} of the stored values "
+              f"(asv exit {rc}); measuring")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def cmd_publish(args) -> int:
@@ -448,6 +476,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--range", help="branch or rev whose first-parent history is measured (default: the branch)")
     p.add_argument("--last", type=int, default=DEFAULT_LAST, help="newest N engine commits (0: all)")
     p.add_argument("--every-commit", action="store_true", help="every first-parent commit, not only engine ones")
+    p.add_argument("--accept-host", action="store_true",
+                   help="skip the host check (re-measuring the series' floor points before adding to it)")
     p.add_argument("--commits", nargs="+", metavar="REV",
                    help="measure these commits only (e.g. an optimisation and its parent), in the branch's order")
     p.add_argument("--force", action="store_true", help="re-measure what already has results")

@@ -586,3 +586,22 @@ def test_run_commits_measures_named_commits_in_branch_order(monkeypatch):
     args = asv_history.build_parser().parse_args(["run", "--range", history[-2], "--commits", newer])
     with pytest.raises(asv_history.ToolError, match=newer[:8]):
         args.func(args)
+
+
+def test_host_ratio_and_check_by_hand():
+    """The host check compares engine-independent floors: times as fresh/stored, a rate inverted;
+    the median decides, and a host 1.6x slower is refused in one line naming the ratio."""
+    from historylib import hostcheck
+
+    build, radius, rate = hostcheck.FLOOR_POINTS[0], hostcheck.FLOOR_POINTS[1], hostcheck.FLOOR_POINTS[-1]
+    stored = {build: 2.0, radius: 10.0, rate: 1000.0, "bench_other.X.time_y": 1.0}
+    same = {build: 2.1, radius: 9.8, rate: 1010.0, "bench_other.X.time_y": 5.0}  # engine points do not count
+    ratio, compared = hostcheck.host_ratio(stored, same)
+    assert compared == 3 and ratio == pytest.approx(1000 / 1010)  # median of 1.05, 0.98 and 1000/1010
+    assert hostcheck.check_host(stored, same, "ref", "a" * 40) == pytest.approx(1000 / 1010)
+    slower = {build: 3.2, radius: 16.0, rate: 625.0}
+    assert hostcheck.host_ratio(stored, slower) == (pytest.approx(1.6), 3)
+    with pytest.raises(asv_history.ToolError, match=r"x1\.60 \(slower\).*aaaaaaaa.*'ref'"):
+        hostcheck.check_host(stored, slower, "ref", "a" * 40)
+    with pytest.raises(asv_history.ToolError, match="none of the engine-independent floor points"):
+        hostcheck.check_host(stored, {}, "ref", "a" * 40)
