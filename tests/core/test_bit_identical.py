@@ -72,7 +72,12 @@ def agentfarm_config():
 
 
 LIGHT_DIGEST = "15596b08e7f80efd58c1867ceedc15c9d8ac3dff54409a32aa70a9b05b72a9c8"
-AGENTFARM_DIGEST = "a6e56a447013df183bbfee17ca5c4a7310fa020c16b1110e2b90e0da84bc00f2"
+# The agentfarm run uses torch, whose float32 kernels differ in the last bits between CPUs: one
+# record per CPU, each taken on the unchanged engine (f813ed1); a run must match one of them.
+AGENTFARM_DIGESTS = {
+    "Intel Xeon @ 2.80GHz": "a6e56a447013df183bbfee17ca5c4a7310fa020c16b1110e2b90e0da84bc00f2",
+    "AMD EPYC (recorded 2026-12-01)": "1f5d7fb76475d0ef81a6890b3c8b7a3cf2c4f2d3a91ff1495c8d84eaabd0b88a",
+}
 
 
 def test_light_run_is_bit_identical():
@@ -84,4 +89,4 @@ def test_agentfarm_run_with_learning_is_bit_identical():
     pytest.importorskip("torch")
     digest, trained = _run(agentfarm_config())
     assert trained > 0, "the run must train, or learning is not covered"
-    assert digest == AGENTFARM_DIGEST
+    assert digest in AGENTFARM_DIGESTS.values()

@@ -26,9 +26,19 @@ torch = pytest.importorskip("torch")
 
 STEPS = 40
 
-# Recorded on f813ed1 (before any optimisation) with the run described in the module docstring.
-EXPECTED_SIMULATION = "fc252c1df3079978d486febecd2fe5e30efbeb0ce22b105a1f6a91463d847d5b"
-EXPECTED_LOG = "3f0269a3d7774e369599976c669419dfd98d65c6e4cfee898a1f952c1ff16290"
+# Recorded on f813ed1 (before any optimisation) with the run described in the module docstring,
+# once per CPU this project runs on: torch's float32 kernels differ in the last bits between CPUs
+# (the same code gives another trajectory on AMD EPYC than on Intel Xeon), so a run must match the
+# record of one of them, and on each CPU every optimisation must give that CPU's record. A new
+# CPU's record is taken on f813ed1 (git worktree add; PYTHONPATH=<worktree>), never on a later commit.
+EXPECTED_SIMULATION = {
+    "Intel Xeon @ 2.80GHz": "fc252c1df3079978d486febecd2fe5e30efbeb0ce22b105a1f6a91463d847d5b",
+    "AMD EPYC (recorded 2026-12-01)": "650899f86d8d88e634bd5ac7903f230363e05508f40cf78efe4933c0b10935dd",
+}
+EXPECTED_LOG = {
+    "Intel Xeon @ 2.80GHz": "3f0269a3d7774e369599976c669419dfd98d65c6e4cfee898a1f952c1ff16290",
+    "AMD EPYC (recorded 2026-12-01)": "b82a48185bbe9296e2f5e79dc8a011c86c4e848aefe996a2ea15005a3235eea3",
+}
 
 # Columns that hold wall-clock readings: they differ between any two runs.
 _TIME_COLUMNS = {"simulation_steps": ("step_duration",)}
@@ -102,12 +112,13 @@ def test_preset_trains_in_this_run():
 def test_preset_simulation_is_bit_identical_to_the_recorded_run():
     with Simulation(_config(None)) as sim:
         sim.run(STEPS)
-        assert simulation_digest(sim) == EXPECTED_SIMULATION
+        assert simulation_digest(sim) in EXPECTED_SIMULATION.values()
 
 
 def test_preset_log_is_bit_identical_to_the_recorded_run(tmp_path):
     path = str(tmp_path / "log.db")
     with Simulation(_config(path)) as sim:
         sim.run(STEPS)
-        assert simulation_digest(sim) == EXPECTED_SIMULATION
-    assert log_digest(path) == EXPECTED_LOG
+        simulation = simulation_digest(sim)
+    [cpu] = [name for name, digest in EXPECTED_SIMULATION.items() if digest == simulation]
+    assert log_digest(path) == EXPECTED_LOG[cpu]  # the log of the same CPU's record
