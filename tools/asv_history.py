@@ -152,6 +152,7 @@ def verify_host(name: str, rev: str) -> None:
             break
     else:
         return  # a new series, or one without the floors: nothing to compare with
+    (REPO_ROOT / ".asv").mkdir(exist_ok=True)  # a fresh clone has none yet
     work = Path(tempfile.mkdtemp(prefix="hostcheck-", dir=REPO_ROOT / ".asv"))
     try:
         labels = [label for label in hostcheck.FLOOR_POINTS if label in stored]
