@@ -10,10 +10,10 @@ the stored values (:func:`host_ratio`).
 
 from __future__ import annotations
 
-import re
 import statistics
 
 from .proc import ToolError
+from .selection import larger_is_better
 
 # Engine-independent points: the scipy cKDTree floor of bench_spatial and raw sqlite executemany.
 FLOOR_POINTS = (
@@ -23,8 +23,6 @@ FLOOR_POINTS = (
     "bench_spatial.UpdateThenQuery.time_update_10_percent_then_query('ckdtree_floor', 10000, 'immediate')",
     "bench_database.RawExecutemanyFloor.track_raw_executemany_rows_per_second",
 )
-# Larger-is-better among them (a rate): its ratio is inverted so every ratio reads "times slower".
-_RATES = re.compile(r"_per_second")
 # The floors' run-to-run spread on one host is a few per cent; another host moved them by 40 %+.
 HOST_TOLERANCE = 0.15
 
@@ -36,7 +34,8 @@ def host_ratio(stored: dict[str, float], fresh: dict[str, float]) -> tuple[float
     for label in FLOOR_POINTS:
         if label in stored and label in fresh and stored[label] > 0 and fresh[label] > 0:
             ratio = fresh[label] / stored[label]
-            ratios.append(1.0 / ratio if _RATES.search(label) else ratio)
+            # a larger-is-better point (the rate) is inverted, so every ratio reads "times slower"
+            ratios.append(1.0 / ratio if larger_is_better(label) else ratio)
     return (statistics.median(ratios), len(ratios)) if ratios else (float("nan"), 0)
 
 
