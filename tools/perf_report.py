@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import importlib.util
 import json
 import os
@@ -41,6 +42,8 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from historylib.gitrepo import ENGINE_PATHS
 
 REPO = Path(__file__).resolve().parents[1]
 WORKLOAD = REPO / "benchmarks" / "bench_workload.py"
@@ -114,7 +117,7 @@ def engine_commit(rev: str) -> str:
     """The newest commit at or before ``rev`` that changed the engine (``farm/``, ``setup.py``):
     what a report of ``rev`` measures, named by a commit the history graphs (a results or docs
     commit on top of it runs the same code)."""
-    return git("log", "-1", "--format=%H", git("rev-parse", rev), "--", "farm", "setup.py") or git("rev-parse", rev)
+    return git("log", "-1", "--format=%H", git("rev-parse", rev), "--", *ENGINE_PATHS) or git("rev-parse", rev)
 
 
 def perf_commits(base: str, last: str) -> list[tuple[str, str]]:
@@ -157,14 +160,20 @@ def _env(tree: Path) -> dict[str, str]:
     return env
 
 
+@functools.cache
+def _workload_module():
+    """``benchmarks/bench_workload.py`` of this checkout, loaded once."""
+    spec = importlib.util.spec_from_file_location("bench_workload_for_report", WORKLOAD)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def sustaining_world(agents: int) -> dict:
     """The overrides that hold the population at ``agents`` (bench_workload's world, read from
     this checkout's ``benchmarks/bench_workload.py``): without them the preset's 1 000 agents
     starve to a few hundred, and a "1 000-agent" step would be a smaller one."""
-    spec = importlib.util.spec_from_file_location("bench_workload_for_report", WORKLOAD)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return {**module.SUSTAINING, "agents.max_population": agents}
+    return {**_workload_module().SUSTAINING, "agents.max_population": agents}
 
 
 def cpu_model() -> str:
