@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from farm.core.actions import NUM_ACTIONS
+from farm.decision.adam import Adam
 from farm.decision.config import DDQNConfig, DecisionConfig, SharingMode, TargetUpdate
 from farm.decision.learning import PooledPolicy, seeded_init
 from farm.decision.networks import build_network, forward_in_chunks, mask_invalid
@@ -82,26 +83,15 @@ class DDQNLearner:
         # The parameter tensors, listed once (loading a state dict copies into these same tensors).
         self._online_parameters = list(self.online.parameters())
         self._target_parameters = list(self.target.parameters())
-        self._optimizer: torch.optim.Adam | None = None  # built on first use, see `optimizer`
+        # torch.optim.Adam's update without torch.optim.Optimizer, whose first step imports
+        # torch._dynamo (~70 MiB); see farm.decision.adam. foreach: one call per Adam operation for
+        # all the parameters instead of a Python loop over them (the same per-tensor CPU kernels).
+        self.optimizer = Adam(self._online_parameters, lr=self.config.learning_rate, foreach=True)
         self.rng = np.random.default_rng(rng_seed)
         self.buffer = ReplayBuffer(buffer_size, obs_shape, num_actions)
         self.pairer = TransitionPairer()
         self.record_calls = 0
         self.train_steps = 0
-
-    @property
-    def optimizer(self) -> torch.optim.Adam:
-        """Adam over the online parameters, built on first use (a training step, a checkpoint).
-
-        Building a torch optimizer imports ``torch._dynamo`` (about 70 MiB of RSS and 1.4 s here),
-        which a run that never trains (``learning_starts`` beyond its length) should not pay; a
-        later build over the same parameters is the same optimizer. foreach: one call per Adam
-        operation for all the parameters instead of a Python loop over them; on the CPU it runs the
-        same per-tensor kernels in the same order.
-        """
-        if self._optimizer is None:
-            self._optimizer = torch.optim.Adam(self._online_parameters, lr=self.config.learning_rate, foreach=True)
-        return self._optimizer
 
     @property
     def epsilon(self) -> float:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from farm.core.actions import NUM_ACTIONS
+from farm.decision.adam import Adam
 from farm.decision.config import DecisionConfig, PPOConfig
 from farm.decision.learning import PooledPolicy, seeded_init
 from farm.decision.networks import build_network, forward_in_chunks, mask_invalid
@@ -157,7 +158,8 @@ class PPOLearner:
         init_seed, rng_seed = seed_sequence.spawn(2)
         with seeded_init(init_seed):
             self.network = build_network(decision_config.network, obs_shape, num_actions + 1)
-        self.optimizer = torch.optim.Adam(self.network.parameters(), lr=self.config.learning_rate, eps=1e-5)
+        # torch.optim.Adam's update without its torch._dynamo import: see farm.decision.adam.
+        self.optimizer = Adam(list(self.network.parameters()), lr=self.config.learning_rate, eps=1e-5)
         self.rng = np.random.default_rng(rng_seed)
         self.rollout = RolloutBuffer()
         self.updates = 0
