@@ -18,7 +18,7 @@ import sqlite3
 import tempfile
 import time
 
-from .common import best_of, memoize, step_logs
+from .common import best_of, memoize, require_flush_wait, step_logs
 
 try:
     from farm.storage import StorageConfig, make_logger
@@ -63,6 +63,12 @@ class _Run:
             self.cleanup()
             raise NotImplementedError(f"StorageConfig does not take {sorted(fields)}: {exc}") from None
         self.logger = make_logger(config, "{}", 0)
+        try:
+            require_flush_wait(self.logger)
+        except NotImplementedError:
+            self.logger.close()
+            self.cleanup()
+            raise
 
     def log(self, logs: list) -> None:
         for log in logs:

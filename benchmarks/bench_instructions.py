@@ -105,9 +105,10 @@ def _log_insert():
         from farm.storage import StorageConfig, make_logger
     except ImportError:
         raise NotImplementedError("farm.storage.make_logger is not available at this commit") from None
-    from .common import step_logs
+    from .common import require_flush_wait, step_logs
 
     logger = make_logger(StorageConfig(db_path=":memory:"), "{}", 0)
+    require_flush_wait(logger)
     logs = step_logs(LOG_STEPS * 8, agents=LOG_AGENTS, seed=5)
     chunks = iter([logs[i:i + LOG_STEPS] for i in range(0, len(logs), LOG_STEPS)])
 
