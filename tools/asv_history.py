@@ -6,6 +6,7 @@
     python tools/asv_history.py run [--chunk N]      # measure the history (resumable, in chunks)
     python tools/asv_history.py publish              # results/ -> html/
     python tools/asv_history.py preview              # serve html/ on http://127.0.0.1:8080
+    python tools/asv_history.py merge OTHER/results  # join a pass measured in another worktree
     python tools/asv_history.py compare A B          # table of A vs B, sorted by ratio
     python tools/asv_history.py continuous           # gate: HEAD vs the branch, per-benchmark thresholds
     python tools/asv_history.py find FROM..TO NAME   # bisect one benchmark at one parameter combination
@@ -179,6 +180,24 @@ def cmd_preview(args) -> int:
     print(f"serving {html_dir()} on http://127.0.0.1:{args.port}/ (Ctrl-C stops)")
     rc, _ = run_asv("preview", "--port", str(args.port), timeout=24 * 3600)
     return rc
+
+
+def cmd_merge(args) -> int:
+    source = Path(args.source).resolve()
+    name = args.machine or machine.derived_name(machine.hardware())
+    if source.name != name:
+        source = source / name
+    if not source.is_dir():
+        raise ToolError(f"no results of machine {name!r} under {args.source!r} (looked in {source})")
+    destination = results_dir() / name
+    if source == destination.resolve():
+        raise ToolError(f"{args.source!r} is this checkout's own results directory")
+    try:
+        files, benchmarks = results.merge_result_files(source, destination)
+    except ValueError as exc:
+        raise ToolError(str(exc)) from None
+    print(f"merged {files} result file(s), {benchmarks} benchmark entries, from {source} into {destination}")
+    return 0
 
 
 def cmd_compare(args) -> int:
@@ -493,6 +512,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("preview", help="serve html/ locally")
     p.add_argument("--port", type=int, default=8080)
     p.set_defaults(func=cmd_preview)
+
+    p = sub.add_parser("merge", help="join results measured in another worktree into this checkout's results/")
+    p.add_argument("source", help="the other checkout's results/ directory (or its results/<machine>/)")
+    p.add_argument("--machine", help="asv machine name (default: derived from this hardware)")
+    p.set_defaults(func=cmd_merge)
 
     p = common(sub.add_parser("compare", help="compare two commits, sorted by ratio"), timeout=False)
     p.add_argument("base")

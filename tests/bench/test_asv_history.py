@@ -253,6 +253,30 @@ def test_results_points_and_one_combination(tmp_path):
     assert not regex.search("m.C.time_p('kdtree', 1000)") and not regex.search("m.C.time_px('kdtree', 100)")
 
 
+def test_merge_joins_two_passes_of_one_commit_and_adds_new_commits(tmp_path):
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    write_results(ours, "box", "a" * 40, {"m.C.time_x": 2.0, "m.I.track_n": 7.0})
+    write_results(theirs, "box", "a" * 40, {"m.I.track_n": 5.0, "m.I.track_instructions": 100.0})
+    write_results(theirs, "box", "b" * 40, {"m.I.track_instructions": 101.0})
+    (theirs / "box" / "machine.json").write_text('{"machine": "box"}')
+    assert results.merge_result_files(theirs / "box", ours / "box") == (2, 3)
+    # the pass of the other worktree wins where both measured a benchmark; nothing else is lost
+    assert results.load_points(ours, "box", "a" * 40) == {
+        "m.C.time_x": 2.0, "m.I.track_n": 5.0, "m.I.track_instructions": 100.0}
+    assert results.load_points(ours, "box", "b" * 40) == {"m.I.track_instructions": 101.0}
+    assert json.loads((ours / "box" / "machine.json").read_text()) == {"machine": "box"}
+
+
+def test_merge_refuses_files_of_another_environment(tmp_path):
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    write_results(ours, "box", "a" * 40, {"m.C.time_x": 2.0})
+    path = write_results(theirs, "box", "a" * 40, {"m.C.time_x": 3.0})
+    path.write_text(path.read_text().replace('"env_name": "env"', '"env_name": "other"'))
+    with pytest.raises(ValueError, match="env_name differ"):
+        results.merge_result_files(theirs / "box", ours / "box")
+    assert results.load_points(ours, "box") == {"m.C.time_x": 2.0}
+
+
 # ------------------------------------------------------------------------------------- gate
 THRESHOLDS = {".*": 0.10, "m\\.Slow\\..*": 0.50, "m\\.Slow\\.time_b.*": 0.30}
 

@@ -86,3 +86,47 @@ def combination_regex(name: str, params: list[str] | None) -> str:
         return f"^{re.escape(name)}$"
     inner = ", ".join(f"['\"]?{re.escape(_unquote(p))}['\"]?" for p in params)
     return f"^{re.escape(name)}\\({inner}\\)$"
+
+
+def merge_result_files(source: Path, destination: Path) -> tuple[int, int]:
+    """Merge the per-commit result files of one machine directory into another.
+
+    For a pass measured in a second worktree (e.g. the instruction tracks, whose counts do not
+    depend on load, beside a wall-time pass): each ``<hash8>-<env>.json`` of ``source`` is
+    written to ``destination``; where the destination has that file, the two are joined
+    benchmark by benchmark (``results`` and ``durations``; the source's entry wins where both
+    have one). The files are written as asv writes them (compact JSON). A destination without
+    ``machine.json`` gets the source's.
+
+    Returns:
+        ``(files written, benchmarks taken from source)``.
+
+    Raises:
+        ValueError: a file pair of another commit or environment than its name says.
+    """
+    import asv.util
+
+    written = taken = 0
+    if (source / "machine.json").exists() and not (destination / "machine.json").exists():
+        destination.mkdir(parents=True, exist_ok=True)
+        (destination / "machine.json").write_text((source / "machine.json").read_text())
+    for path in sorted(source.glob("*-*.json")):
+        if path.name == "machine.json":
+            continue
+        incoming = json.loads(path.read_text())
+        target = destination / path.name
+        if target.exists():
+            merged = json.loads(target.read_text())
+            for key in ("commit_hash", "env_name", "result_columns"):
+                if merged.get(key) != incoming.get(key):
+                    raise ValueError(f"cannot merge {path} into {target}: their {key} differ "
+                                     f"({incoming.get(key)!r} vs {merged.get(key)!r})")
+            merged["results"].update(incoming.get("results", {}))
+            merged.setdefault("durations", {}).update(incoming.get("durations", {}))
+        else:
+            merged = incoming
+        destination.mkdir(parents=True, exist_ok=True)
+        asv.util.write_json(str(target), merged, compact=True)
+        written += 1
+        taken += len(incoming.get("results", {}))
+    return written, taken
