@@ -34,7 +34,9 @@ def test_quick_report_measures_every_section(tmp_path):
                     "## Top-10 hotspots after", "## Step time against the floor sum"):
         assert heading in text
     head = _git("rev-parse", "HEAD")[:10]
-    assert re.search(rf"\| {head} \| .* \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|", text)  # a measured ratio
+    # a measured ratio learning off, and learning on its CPU ratio and both peak RSS figures
+    assert re.search(rf"\| {head} \| .* \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [1-9]\d* → [1-9]\d* \|$", text,
+                     flags=re.M)
     hotspot_rows = re.findall(r"^\| (\d+) \| `", text, flags=re.M)
     assert hotspot_rows.count("1") == 2 and hotspot_rows.count("10") == 2  # two top-10 tables
     floor_rows = re.findall(r"^\| (off|on) \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| ([0-9.]+|—) \| "

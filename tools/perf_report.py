@@ -51,7 +51,7 @@ WORKLOAD = REPO / "benchmarks" / "bench_workload.py"
 # The child that times steps. It only uses what every commit since the preset has:
 # SimulationConfig.preset, Simulation.step and stage_seconds.
 _TIMING_CHILD = r"""
-import cProfile, json, os, statistics, sys, tempfile, time
+import cProfile, json, os, resource, statistics, sys, tempfile, time
 from farm import Simulation, SimulationConfig
 a = json.loads(sys.argv[1])
 base, extra = divmod(a["agents"], 3)
@@ -79,7 +79,8 @@ with tempfile.TemporaryDirectory() as directory:
 if profile:
     profile.dump_stats(a["profile"])
 print(json.dumps({"step": statistics.median(steps), "cpu": statistics.median(cpu), "population": population,
-                  "stages": {k: statistics.median(v) for k, v in stages.items()}}))
+                  "stages": {k: statistics.median(v) for k, v in stages.items()},
+                  "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """
 
 
@@ -268,8 +269,10 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
                 before.append(b)
                 after.append(a)
                 per_round.append(b / a)
+            # Learning on (the preset's default), one round: CPU per step and the process's peak RSS.
+            on_before, on_after = time_steps(parent_tree, sizes, learning="on"), time_steps(tree, sizes, learning="on")
             ratios.append((sha, subject, statistics.median(before), statistics.median(after),
-                           statistics.median(per_round)))
+                           statistics.median(per_round), on_before, on_after))
         # Base against last, without the profiler, learning off and on.
         plain = {(label, learning): time_steps(checkouts.path(sha), sizes, learning=learning)
                  for learning in ("off", "on") for label, sha in (("before", base_sha), ("after", last_sha))}
@@ -308,13 +311,19 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
         lines.append(f"| {stage} | {_ms(b) if b is not None else '—'} | {_ms(a) if a is not None else '—'} |")
     lines += ["", "## Each optimisation", "",
               f"Median CPU time per step (learning off) of the commit's parent and of the commit, {sizes.rounds} "
-              "interleaved round(s); the ratio is the median of the per-round ratios parent / commit.", "",
-              "| commit | optimisation | parent CPU ms | commit CPU ms | parent / commit |", "|---|---|---|---|---|"]
+              "interleaved round(s); the ratio is the median of the per-round ratios parent / commit. "
+              "Learning on (one round each): the CPU ratio parent / commit, and the process's peak RSS "
+              "(imports included) of the parent and of the commit.", "",
+              "| commit | optimisation | parent CPU ms | commit CPU ms | parent / commit "
+              "| learning on: parent / commit | learning on: peak RSS MiB, parent → commit |",
+              "|---|---|---|---|---|---|---|"]
     if not ratios:
-        lines.append("| — | no `Perf:` commit in the range | | | |")
-    for sha, subject, b, a, ratio in ratios:
+        lines.append("| — | no `Perf:` commit in the range | | | | | |")
+    for sha, subject, b, a, ratio, on_b, on_a in ratios:
         what = subject.split("(", 1)[0].removeprefix("Perf:").strip()
-        lines.append(f"| {sha[:10]} | {what} | {_ms(b)} | {_ms(a)} | {ratio:.2f} |")
+        lines.append(f"| {sha[:10]} | {what} | {_ms(b)} | {_ms(a)} | {ratio:.2f} | "
+                     f"{on_b['cpu'] / on_a['cpu']:.2f} | {on_b['peak_rss_bytes'] / 2**20:.0f} → "
+                     f"{on_a['peak_rss_bytes'] / 2**20:.0f} |")
     for label in ("before", "after"):
         sha, _, rows = tables[label]
         lines += ["", f"## Top-10 hotspots {label} ({sha[:10]}), by self time", "",
