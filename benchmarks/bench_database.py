@@ -393,7 +393,24 @@ def _strace_syncs(report: str) -> int:
     return total
 
 
-def _io_run(profile: str, steps: int, strace: str | None) -> dict:
+def _strace_command() -> list[str] | None:
+    """The strace words to prefix a counted child with, or None where strace is missing or ptrace
+    is not permitted. With ``--seccomp-bpf`` (strace >= 5.3) the child stops only at the traced
+    sync calls instead of at every system call: the same counts, about 1 s less per profile."""
+    strace = shutil.which("strace")
+    if strace is None:
+        return None
+    for words in ([strace, "--seccomp-bpf"], [strace]):
+        try:
+            _subprocess.run([*words, "-f", "-c", "-e", "trace=fsync,fdatasync", "-o", os.devnull, "true"],
+                            check=True, capture_output=True, timeout=30)
+            return words
+        except (OSError, _subprocess.SubprocessError):  # an older strace, or ptrace not permitted here
+            continue
+    return None
+
+
+def _io_run(profile: str, steps: int, strace: list[str] | None) -> dict:
     """One child run in a fresh directory: ``{"written", "size", "syncs"}`` (syncs None without
     strace)."""
     directory = tempfile.mkdtemp(prefix="bench_database_io_")
@@ -405,7 +422,7 @@ def _io_run(profile: str, steps: int, strace: str | None) -> dict:
         command = [_sys.executable, "-c", _IO_CHILD, profile, str(steps), path]
         trace = os.path.join(directory, "strace.txt")
         if strace:
-            command = [strace, "-f", "-c", "-e", "trace=fsync,fdatasync", "-o", trace] + command
+            command = [*strace, "-f", "-c", "-e", "trace=fsync,fdatasync", "-o", trace] + command
         done = _subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=True)
         out = _json.loads(done.stdout.strip().splitlines()[-1])
         out["syncs"] = None
@@ -445,14 +462,7 @@ class WriteAmplification:
     def setup_cache(self):
         if make_logger is None or not os.path.exists("/proc/self/io"):  # never None (asv_runner drops it)
             return {"skip": "the storage API or /proc/self/io is not available"}
-        strace = shutil.which("strace")
-        if strace is not None:
-            try:
-                _subprocess.run(
-                    [strace, "-f", "-c", "-o", os.devnull, "true"], check=True, capture_output=True, timeout=30
-                )
-            except (OSError, _subprocess.SubprocessError):  # ptrace not permitted here
-                strace = None
+        strace = _strace_command()
         out = {}
         for profile in IO_PROFILES:
             try:
