@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -75,3 +76,20 @@ def subprocess_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
+
+
+@pytest.fixture()
+def fresh_python(tmp_path):
+    """``run(program, timeout)``: run ``program`` in a fresh interpreter on this checkout's farm
+    (nothing imported yet, so it can check what importing and running loads); it must print ``ok``."""
+
+    def run(program: str, timeout: float = 60) -> None:
+        result = subprocess.run(
+            [sys.executable, "-c", program], cwd=tmp_path,
+            env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+            timeout=timeout,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "ok"
+
+    return run

@@ -17,14 +17,18 @@ from __future__ import annotations
 import os
 import tempfile
 import weakref
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.spatial import cKDTree
 
 from farm.observation.channel import Channel, ChannelLifetime, ObservationContext
 from farm.observation.config import ResourceInterpolation, ResourceSource
 from farm.observation.registry import register_channel
+from farm.utils.lazy_scipy import ckdtree
+
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
 
 __all__ = ["Resources"]
 
@@ -138,7 +142,7 @@ class Resources(Channel):
 
     def _node_tree(self, positions: np.ndarray) -> cKDTree:
         if self._tree is None or not np.array_equal(self._tree_positions, positions):
-            self._tree = cKDTree(positions)
+            self._tree = ckdtree()(positions)
             self._tree_positions = positions.copy()
         return self._tree
 
@@ -152,7 +156,7 @@ class Resources(Channel):
             return
         centres = np.stack([gx + 0.5, gy + 0.5], axis=1)
         # Every node that can touch a window lies within Chebyshev distance R + 1 of its centre.
-        pairs = cKDTree(centres).sparse_distance_matrix(
+        pairs = ckdtree()(centres).sparse_distance_matrix(
             self._node_tree(positions), r + 1.0, p=np.inf, output_type="ndarray"
         )
         observer = pairs["i"].astype(np.int64)

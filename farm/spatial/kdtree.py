@@ -5,15 +5,19 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from farm.spatial.base import BaseSpatialIndex, squared_distances, top_k_from_pairs
 from farm.spatial.checks import check_query_points, check_radius
 from farm.spatial.config import SpatialIndexKind
 from farm.spatial.neighbors import Neighbors
+from farm.utils.lazy_scipy import ckdtree
 from farm.utils.validation import require_int_at_least
+
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
 
 __all__ = ["KDTreeIndex"]
 
@@ -25,7 +29,8 @@ _DUAL_TREE_MIN_QUERIES = 24
 # The last trees any KD-tree index built. A batched query over points that another index has
 # just built a tree on (the engine queries resources around the agents right after the agent
 # index rebuilt over the same positions) reuses that tree instead of building its own.
-_RECENT_TREES: deque[cKDTree] = deque(maxlen=2)
+_RECENT_TREES: deque = deque(maxlen=2)  # of cKDTree
+
 
 
 def _recent_tree_over(points: np.ndarray) -> cKDTree | None:
@@ -73,7 +78,7 @@ class KDTreeIndex(BaseSpatialIndex):
         tree = self._tree
         if tree is not None and tree.n == len(points) and np.array_equal(tree.data, points):
             return False
-        self._tree = cKDTree(points, leafsize=self._leaf_size, copy_data=True)
+        self._tree = ckdtree()(points, leafsize=self._leaf_size, copy_data=True)
         _RECENT_TREES.appendleft(self._tree)
         return True
 
@@ -156,7 +161,7 @@ class KDTreeIndex(BaseSpatialIndex):
             own = np.arange(m, dtype=np.int64)
             first, second = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
             return np.concatenate([first, second, own]), np.concatenate([second, first, own])
-        query_tree = _recent_tree_over(points) or cKDTree(points, leafsize=self._leaf_size)
+        query_tree = _recent_tree_over(points) or ckdtree()(points, leafsize=self._leaf_size)
         pairs = query_tree.sparse_distance_matrix(tree, radius, output_type="ndarray")
         return pairs["i"], pairs["j"]
 

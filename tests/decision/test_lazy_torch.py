@@ -1,12 +1,6 @@
 """What the engine imports lazily, checked in fresh interpreters: torch (1.5 s, 275 MB) only for a
 learning policy, and torch._dynamo (~65 MiB) never, training included."""
 
-import subprocess
-import sys
-from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 PROGRAM = """
 import sys
 import farm, farm.config, farm.decision, farm.decision.config, farm.decision.base
@@ -25,18 +19,8 @@ print("ok")
 """
 
 
-def _run_fresh(program: str, cwd: Path, timeout: float) -> None:
-    """Run ``program`` in a fresh interpreter on this checkout's farm; it must print ``ok``."""
-    result = subprocess.run(
-        [sys.executable, "-c", program], cwd=cwd, env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, timeout=timeout,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"
-
-
-def test_torch_is_imported_only_by_the_learning_modules(tmp_path):
-    _run_fresh(PROGRAM, tmp_path, timeout=60)
+def test_torch_is_imported_only_by_the_learning_modules(fresh_python):
+    fresh_python(PROGRAM)
 
 
 TRAINING_PROGRAM = """
@@ -57,6 +41,6 @@ print("ok")
 """
 
 
-def test_training_does_not_import_torch_dynamo(tmp_path):
+def test_training_does_not_import_torch_dynamo(fresh_python):
     """torch.optim.Optimizer would import it (see farm.decision.adam)."""
-    _run_fresh(TRAINING_PROGRAM, tmp_path, timeout=120)
+    fresh_python(TRAINING_PROGRAM, timeout=120)
