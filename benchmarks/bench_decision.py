@@ -34,11 +34,18 @@ def _warm_torch_optimizers() -> None:
     """Build one throwaway Adam optimizer: torch imports ``torch._dynamo`` (~800 modules, ~1.1 s)
     the first time an optimizer is built, in the ``setup`` of every benchmark here that builds a
     policy. Done once in the fork server, its forked children inherit the import (see
-    ``common.in_fork_server``); spawned peak-memory processes still pay it inside their workload."""
+    ``common.in_fork_server``); spawned peak-memory processes still pay it inside their workload.
+    Not done from the commit whose policies step Adam without torch.optim (``farm.decision.adam``):
+    they never import it."""
     try:
         import torch
     except ImportError:  # no torch: the benchmarks skip anyway
         return
+    try:
+        import farm.decision.adam  # noqa: F401
+        return
+    except ImportError:
+        pass
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
 
