@@ -2,7 +2,7 @@
 
 Why: ``torch.optim.Optimizer`` wraps its methods (``add_param_group``, which its constructor
 calls, ``step``, ``zero_grad``, ``state_dict``) in ``torch._disable_dynamo``, whose first call
-imports ``torch._dynamo``: about 70 MiB of resident memory and 1.4 s on the 2-core reference
+imports ``torch._dynamo``: about 65 MiB of resident memory and 1.4 s on the 2-core reference
 machine, in every process that builds a learning policy, for a compiler the engine never uses.
 
 :class:`Adam` keeps the moments and step counts itself and updates the parameters with torch's
