@@ -267,6 +267,20 @@ def test_merge_joins_two_passes_of_one_commit_and_adds_new_commits(tmp_path):
     assert json.loads((ours / "box" / "machine.json").read_text()) == {"machine": "box"}
 
 
+def test_merge_keeps_the_newer_measurement_of_a_benchmark(tmp_path):
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    mine = write_results(ours, "box", "a" * 40, {"m.C.time_x": 2.0, "m.C.time_y": 4.0})
+    other = write_results(theirs, "box", "a" * 40, {"m.C.time_x": 3.0, "m.C.time_y": 5.0})
+    data = json.loads(mine.read_text())
+    data["results"]["m.C.time_x"][3] = 200  # re-measured here after the other checkout measured it
+    mine.write_text(json.dumps(data))
+    data = json.loads(other.read_text())
+    data["results"]["m.C.time_x"][3] = data["results"]["m.C.time_y"][3] = 100
+    other.write_text(json.dumps(data))
+    assert results.merge_result_files(theirs / "box", ours / "box") == (1, 1)
+    assert results.load_points(ours, "box") == {"m.C.time_x": 2.0, "m.C.time_y": 5.0}
+
+
 def test_merge_refuses_files_of_another_environment(tmp_path):
     ours, theirs = tmp_path / "ours", tmp_path / "theirs"
     write_results(ours, "box", "a" * 40, {"m.C.time_x": 2.0})

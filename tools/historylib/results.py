@@ -94,12 +94,14 @@ def merge_result_files(source: Path, destination: Path) -> tuple[int, int]:
     For a pass measured in a second worktree (e.g. the instruction tracks, whose counts do not
     depend on load, beside a wall-time pass): each ``<hash8>-<env>.json`` of ``source`` is
     written to ``destination``; where the destination has that file, the two are joined
-    benchmark by benchmark (``results`` and ``durations``; the source's entry wins where both
-    have one). The files are written as asv writes them (compact JSON). A destination without
+    benchmark by benchmark (``results`` and ``durations``). Where both measured a benchmark, the
+    newer measurement (asv's ``started_at``) wins, so a benchmark re-measured in one checkout
+    (e.g. a fix that makes it skip on old commits) is not undone by an older copy from another.
+    The files are written as asv writes them (compact JSON). A destination without
     ``machine.json`` gets the source's.
 
     Returns:
-        ``(files written, benchmarks taken from source)``.
+        ``(files written, benchmark entries taken from source)``.
 
     Raises:
         ValueError: a file pair of another commit or environment than its name says.
@@ -121,12 +123,27 @@ def merge_result_files(source: Path, destination: Path) -> tuple[int, int]:
                 if merged.get(key) != incoming.get(key):
                     raise ValueError(f"cannot merge {path} into {target}: their {key} differ "
                                      f"({incoming.get(key)!r} vs {merged.get(key)!r})")
-            merged["results"].update(incoming.get("results", {}))
+            columns = merged.get("result_columns") or []
+            started = columns.index("started_at") if "started_at" in columns else None
+            for name, entry in incoming.get("results", {}).items():
+                current = merged["results"].get(name)
+                newer_here = current is not None and started is not None and (
+                    _started(current, started) > _started(entry, started))
+                if newer_here:
+                    continue  # the destination's measurement is the newer one
+                merged["results"][name] = entry
+                taken += 1
             merged.setdefault("durations", {}).update(incoming.get("durations", {}))
         else:
             merged = incoming
+            taken += len(incoming.get("results", {}))
         destination.mkdir(parents=True, exist_ok=True)
         asv.util.write_json(str(target), merged, compact=True)
         written += 1
-        taken += len(incoming.get("results", {}))
     return written, taken
+
+
+def _started(entry: list, column: int) -> float:
+    """asv's ``started_at`` of one results row (0 where missing)."""
+    value = entry[column] if len(entry) > column else None
+    return float(value) if isinstance(value, (int, float)) else 0.0
