@@ -125,6 +125,16 @@ def test_cli_reports_a_bad_revision_in_one_line_with_exit_2(argv):
     assert len(lines) == 1 and "unknown revision" in lines[0] and "Traceback" not in out.stderr, out.stderr
 
 
+def test_a_reader_that_goes_away_ends_the_listing_quietly():
+    """`asv_history.py commits | head -1`: no BrokenPipeError traceback, exit 0."""
+    process = subprocess.Popen([sys.executable, str(TOOLS / "asv_history.py"), "commits"], cwd=REPO_ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline()  # one commit, then the reader leaves
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0 and "Traceback" not in stderr, stderr
+
+
 def test_branch_comes_from_asv_config_then_git(toy_repo):
     repo, _ = toy_repo
     assert gitrepo.default_branch({"branches": ["trunk"]}, cwd=repo) == "trunk"
