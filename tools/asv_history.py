@@ -185,7 +185,8 @@ def cmd_preview(args) -> int:
 
 def cmd_merge(args) -> int:
     source = Path(args.source).resolve()
-    name = args.machine or machine.derived_name(machine.hardware())
+    # The same rule as measuring: the reference series takes results only on its own hardware.
+    name = machine_for_measuring(args.machine)
     if source.name != name:
         source = source / name
     if not source.is_dir():
