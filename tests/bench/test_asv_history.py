@@ -407,6 +407,20 @@ def test_reference_machine_is_refused_on_other_hardware(tmp_path):
     assert machine.resolve(None, tmp_path, INFO) == {"machine": "intel-xeon-2-80ghz-2c-24g", **INFO}
 
 
+def test_merge_into_the_reference_series_is_refused_on_other_hardware(tmp_path, monkeypatch, capsys):
+    results_root = tmp_path / "results"
+    committed = {"arch": "x86_64", "cpu": "AMD EPYC", "machine": "agentfarm-reference", "num_cpu": "2",
+                 "os": "Linux 6.18.44", "ram": "25276510208", "version": 1}
+    (results_root / "agentfarm-reference").mkdir(parents=True)
+    (results_root / "agentfarm-reference" / "machine.json").write_text(json.dumps(committed))
+    write_results(tmp_path / "other", "agentfarm-reference", "a" * 40, {"m.C.time_x": 2.0})
+    monkeypatch.setattr(asv_history, "results_dir", lambda: results_root)
+    monkeypatch.setattr(machine, "hardware", lambda: dict(INFO))  # an Intel host
+    assert asv_history.main(["merge", str(tmp_path / "other"), "--machine", "agentfarm-reference"]) == 2
+    assert "other hardware" in capsys.readouterr().err
+    assert not list((results_root / "agentfarm-reference").glob("*-env.json"))  # nothing joined
+
+
 def test_ensure_machine_writes_the_full_description(tmp_path):
     machine_file = tmp_path / "asv-machine.json"
     name = machine.ensure_machine("my-box", tmp_path / "results", machine_file)
