@@ -489,6 +489,33 @@ def test_run_history_resumes_after_the_last_finished_chunk(tmp_path, monkeypatch
     assert history.Progress(progress).done("box", "default") == set()  # per selection
 
 
+def test_run_history_skips_commits_whose_results_already_hold_the_selection(tmp_path, monkeypatch):
+    """A fresh clone or a new worktree has no progress file: the committed results tell it where
+    the series stands, per selection."""
+    listing = tmp_path / "benchmarks.json"
+    listing.write_text(json.dumps({"version": 2, "bench_a.C.time_x": {"params": []},
+                                   "bench_a.C.time_p": {"params": [["1", "2"]]},
+                                   "bench_instructions.I.track_instructions": {"params": []}}))
+    monkeypatch.setattr(history, "BENCHMARKS_FILE", listing)
+    calls = []
+    monkeypatch.setattr(history, "measure", lambda commits, *a, **k: calls.append(list(commits)) or 0)
+    commits = [f"{i}" * 40 for i in range(1, 5)]
+    results_dir = tmp_path / "results"
+    write_results(results_dir, "box", commits[0], {"bench_a.C.time_x": 1.0, "bench_a.C.time_p": ([None, None], [["1", "2"]])})
+    write_results(results_dir, "box", commits[1], {"bench_a.C.time_x": 1.0})  # half of the selection
+    write_results(results_dir, "box", commits[2], {"bench_instructions.I.track_instructions": 9.0})
+    write_results(results_dir, "other", commits[3], {"bench_a.C.time_x": 1.0, "bench_a.C.time_p": 2.0})
+    progress = tmp_path / "progress.json"
+    history.run_history(commits, "box", [r"^bench_a\."], results_dir=results_dir, progress_file=progress)
+    assert calls == [commits[1:]]  # a recorded (even skipped) benchmark counts; other machines do not
+    calls.clear()
+    history.run_history(commits, "box", ["instructions"], results_dir=results_dir, progress_file=tmp_path / "p2")
+    assert calls == [[commits[0], commits[1], commits[3]]]
+    calls.clear()
+    history.run_history(commits, "box", [r"^bench_a\."], force=True, results_dir=results_dir, progress_file=progress)
+    assert calls == [commits]
+
+
 def test_commit_results_commits_only_the_machines_results(toy_repo):
     repo, engine = toy_repo
     results_dir = repo / "results"

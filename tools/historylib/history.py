@@ -4,7 +4,10 @@ asv saves each benchmark's result as soon as it has it and ``--skip-existing-suc
 what is saved, so an interrupted run resumes at the benchmark where it stopped. On top of that
 the history run works in chunks of commits, records each finished chunk in
 ``.asv/history-progress.json`` (so a later sitting starts at the first unfinished commit without
-asking asv) and can ``git commit`` each chunk's results.
+asking asv) and can ``git commit`` each chunk's results. A commit whose committed results already
+record every benchmark of the selection counts as finished too, so a fresh clone or a new
+worktree, which has no progress file, resumes where the series stands instead of installing
+every commit again for asv to skip.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import selection
+from . import results, selection
 from .asvconf import run_asv
 from .gitrepo import REPO_ROOT, git
 from .proc import ASV_RUN_TIMEOUT, ToolError
@@ -102,6 +105,28 @@ def measure(commits: list[str], machine: str, bench: list[str] | None, attribute
             return rc
         final = final or rc
     return final
+
+
+def selected_benchmarks(bench: list[str] | None, path: Path | None = None) -> set[str] | None:
+    """Names of the suite's benchmarks (``results/benchmarks.json``) that the selection runs;
+    None when the listing is unreadable or the selection selects nothing."""
+    known = known_benchmarks(path)
+    if known is None:
+        return None
+    regexes = selection.resolve(bench)
+    names = {name for name in known if "(" not in name}
+    chosen = names if regexes is None else {n for n in names if any(re.search(r, n) for r in regexes)}
+    return chosen or None
+
+
+def already_in_results(commits: list[str], machine: str, bench: list[str] | None, results_dir: Path) -> set[str]:
+    """Those of ``commits`` whose committed results already record every benchmark of the
+    selection (so a fresh clone or a new worktree resumes where the series stands)."""
+    wanted = selected_benchmarks(bench)
+    if wanted is None:
+        return set()
+    covered = results.covering_commits(results_dir, machine, wanted)
+    return {commit for commit in commits if commit[:8] in covered}
 
 
 @dataclass(frozen=True)
@@ -188,7 +213,8 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
         raise ToolError("no commits to measure")
     label = selection.selection_label(bench)
     tracker = Progress(progress_file)
-    done = set() if force else tracker.done(machine, label)
+    done = set() if force else tracker.done(machine, label) | already_in_results(commits, machine, bench,
+                                                                                 results_dir or REPO_ROOT / "results")
     todo = [c for c in commits if c not in done]
     print(f"{len(commits)} commit(s) {commits[0][:8]}..{commits[-1][:8]} on machine {machine!r}, selection {label}: "
           f"{len(commits) - len(todo)} already finished, {len(todo)} to measure"

@@ -51,6 +51,19 @@ def measured_commits(results_dir: Path, machine: str) -> set[str]:
     return {path.name.split("-")[0] for path in result_files(results_dir, machine)}
 
 
+def covering_commits(results_dir: Path, machine: str, names: set[str]) -> set[str]:
+    """The 8-character hashes whose result files of ``machine`` hold an entry for every benchmark
+    in ``names`` (measured, failed or skipped: asv recorded it), e.g. a selection already run."""
+    keys: dict[str, set[str]] = {}
+    for path in result_files(results_dir, machine):
+        try:
+            recorded = json.loads(path.read_text()).get("results", {})
+        except (OSError, ValueError):
+            continue
+        keys.setdefault(path.name.split("-")[0], set()).update(recorded)
+    return {commit for commit, recorded in keys.items() if names <= recorded}
+
+
 def params_label(name: str, params: list[str] | None) -> str:
     """The label pattern of one combination: ``name(p1, p2)``; values may omit asv's quotes."""
     return f"{name}({', '.join(params)})" if params else name
