@@ -28,6 +28,7 @@ import importlib.metadata
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,9 @@ MAIN_LAST = 2  # the main command: the newest engine commit and the one before i
 GATE_DIR = REPO_ROOT / ".asv" / "gate"
 FIND_DIR = REPO_ROOT / ".asv" / "find"
 CONFIRM_DIR = REPO_ROOT / ".asv" / "confirm"
+# Re-measures of each commit for a point that fails the gate: with the first sitting, the medians
+# of three samples per commit judge it (one drifted sitting cannot fail the gate alone).
+GATE_SETTLE_ROUNDS = 2
 # The CI smoke run: every benchmark of the default selection once. Not the grid (45 one-step
 # points of bench_scalability, each a fresh process: it more than doubled CI's time), the soak
 # (long by design) or the instruction tracks (minutes under valgrind); `asv check` still imports
@@ -219,7 +223,25 @@ def cmd_compare(args) -> int:
     return rc
 
 
+def point_measurer(name: str, work: Path, config: Path, attributes: list[str] | None, timeout: float):
+    """``(commit, labels) -> {label: value}``: one forced ``asv run`` of those points at one
+    commit, results kept in ``work`` (what :func:`confirm.settle` calls, once per sample)."""
+
+    def measure_points(commit: str, labels: list[str]) -> dict[str, float]:
+        rc = measure([commit], name, [confirm.label_regex(label) for label in labels], attributes, force=True,
+                     config=config, hashfile=work / "hashes.txt", log_path=work / f"{commit[:8]}.log",
+                     progress=False, timeout=timeout)
+        points = results.load_points(work / "results", name, commit)
+        got = {label: points[label] for label in labels if label in points}
+        print(f"  {commit[:8]}: {len(got)}/{len(labels)} point(s) measured (asv exit {rc})")
+        return got
+
+    return measure_points
+
+
 def cmd_continuous(args) -> int:
+    if args.settle < 0:
+        raise ToolError(f"--settle must be 0 or more rounds, got {args.settle}")
     base = rev_parse(args.base or branch())
     head = rev_parse(args.head)
     name = machine_for_measuring(args.machine)
@@ -240,12 +262,42 @@ def cmd_continuous(args) -> int:
           + " (dir: which way is better)")
     print(gate.format_table(verdicts))
     bad = [v for v in verdicts if v.regressed]
+    if bad and args.settle:
+        bad = settle_gate_failures(bad, base, head, name, args)
     if bad:
         print(f"GATE FAILED: {len(bad)} of {len(verdicts)} point(s) got worse beyond their threshold, worst "
               f"{bad[0].label} x{bad[0].ratio:.3f}")
         return 1
     print(f"gate passed: {len(verdicts)} point(s) within their thresholds")
     return 0
+
+
+def settle_gate_failures(bad: list[gate.Verdict], base: str, head: str, name: str, args) -> list[gate.Verdict]:
+    """Re-measure the points that failed the gate, both commits interleaved (``A B B A``...), and
+    judge each again on the medians of all its samples (the first sitting's included): a step
+    that one sitting's drift made is gone then, a real slowdown stays. Returns what still fails,
+    worst first; a point that could not be re-measured keeps its first verdict."""
+    print(f"gate: {len(bad)} point(s) beyond their threshold; settling them with {args.settle} interleaved "
+          f"re-measure(s) of each commit")
+    work = GATE_DIR / "settle"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    flags = [confirm.Flag(v.label, name, base, head, v.base, v.head) for v in bad]
+    measure_points = point_measurer(name, work, side_config(work, "gate-settle"), args.attribute, args.timeout)
+    settled = {item.flag.label: item for item in confirm.settle(flags, measure_points, name, args.settle)}
+    still = []
+    for first in bad:
+        item = settled.get(first.label)
+        if item is None:
+            still.append(first)
+            continue
+        again = gate.judge(first.label, statistics.median([first.base, *item.old_samples]),
+                           statistics.median([first.head, *item.new_samples]), first.threshold)
+        print(f"  {'still worse' if again.regressed else 'settled':11s} x{first.ratio:.3f} -> x{again.ratio:.3f} "
+              f"(medians of {1 + args.settle} samples each)  {first.label}")
+        if again.regressed:
+            still.append(again)
+    return gate.worst_first(still)
 
 
 def choose_benchmark(pattern: str) -> str:
@@ -326,14 +378,7 @@ def cmd_confirm(args) -> int:
     print(f"confirm: {len(flags)} flagged step(s), {args.rounds} interleaved sample(s) per commit on {name!r}; "
           f"work dir {work}")
 
-    def measure_points(commit: str, labels: list[str]) -> dict[str, float]:
-        rc = measure([commit], name, [confirm.label_regex(label) for label in labels], args.attribute, force=True,
-                     config=config, hashfile=work / "hashes.txt", log_path=work / f"{commit[:8]}.log",
-                     progress=False, timeout=args.timeout)
-        points = results.load_points(work / "results", name, commit)
-        got = {label: points[label] for label in labels if label in points}
-        print(f"  {commit[:8]}: {len(got)}/{len(labels)} point(s) measured (asv exit {rc})")
-        return got
+    measure_points = point_measurer(name, work, config, args.attribute, args.timeout)
 
     settled = confirm.settle(flags, measure_points, name, args.rounds)
     command = "python tools/asv_history.py confirm" + "".join(
@@ -532,6 +577,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("base", nargs="?", help="default: asv.conf.json's branch")
     p.add_argument("head", nargs="?", default="HEAD")
     p.add_argument("--factor", type=float, help="one factor for every benchmark instead of the thresholds")
+    p.add_argument("--settle", type=int, default=GATE_SETTLE_ROUNDS,
+                   help="interleaved re-measures of each commit for the points that fail, judged on the medians "
+                        f"(0: judge the first sitting alone; default {GATE_SETTLE_ROUNDS})")
     p.set_defaults(func=cmd_continuous)
 
     p = common(sub.add_parser("find", help="bisect one benchmark at one parameter combination"), bench=False)

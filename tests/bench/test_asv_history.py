@@ -623,6 +623,40 @@ def test_continuous_cli_reads_direction_and_thresholds(fake_asv, capsys):
     assert "bench_x.Run.time_run x2.000" in capsys.readouterr().out
 
 
+def test_continuous_settles_a_drifted_sitting_but_not_a_real_slowdown(fake_asv, monkeypatch, capsys):
+    """A point that fails the first sitting is re-measured interleaved (base, head, head, base);
+    the medians of the three samples per commit decide, so one drifted sitting cannot fail the
+    gate and a slowdown that every sample shows still does."""
+    base, head = gitrepo.rev_parse("HEAD~1"), gitrepo.rev_parse("HEAD")
+    measured: list[tuple[str, str]] = []
+    head_samples = iter(())
+
+    def fake_measure(commits, machine_name, bench, attributes=None, force=False, config=None, **kwargs):
+        out = asvconf.config_dir(config, "results_dir")
+        for commit in commits:
+            measured.append((commit, "".join(bench or [])))
+            time_run = 1.0 if commit == base else next(head_samples)
+            write_results(out, machine_name, commit, {"bench_x.Run.time_run": time_run, "bench_x.Run.time_other": 1.0})
+        return 0
+
+    monkeypatch.setattr(asv_history, "measure", fake_measure)
+    head_samples = iter([1.39, 1.02, 0.99])  # the first sitting drifted, the re-measures did not
+    assert asv_history.main(["continuous", "HEAD~1", "HEAD"]) == 0
+    out = capsys.readouterr().out
+    assert "settled     x1.390 -> x1.020" in out and "gate passed: 2 point(s)" in out
+    assert [commit for commit, _ in measured[2:]] == [base, head, head, base]  # interleaved
+    assert all("time_run" in regexes and "time_other" not in regexes for _, regexes in measured[2:])
+
+    head_samples = iter([1.39])
+    assert asv_history.main(["continuous", "HEAD~1", "HEAD", "--settle", "0"]) == 1  # the first sitting alone
+    assert "GATE FAILED" in capsys.readouterr().out
+
+    head_samples = iter([1.39, 1.30, 1.45])  # every sample slower: a real slowdown
+    assert asv_history.main(["continuous", "HEAD~1", "HEAD"]) == 1
+    out = capsys.readouterr().out
+    assert "still worse x1.390 -> x1.390" in out and "GATE FAILED: 1 of 2 point(s)" in out
+
+
 def test_find_cli_bisects_one_combination_that_noise_elsewhere_cannot_outvote(fake_asv, capsys):
     values, measured = fake_asv
     commits = [gitrepo.rev_parse(f"HEAD~{n}") for n in range(6, -1, -1)]

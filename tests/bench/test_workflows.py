@@ -116,7 +116,8 @@ def test_history_publish_compare_continuous_find(tmp_path):
     assert float(ratio_cell.lstrip("~")) > 1.25, table
 
     # The gate: per-benchmark thresholds of asv.conf.json; fails on the slowdown, passes between
-    # two harmless commits.
+    # two harmless commits (a failing point is settled on interleaved re-measures: a CI run read
+    # this harmless pair x1.39 apart in one sitting).
     before_bad = _git(clone, "rev-parse", f"{bad}^")
     failed = tool_run("continuous", before_bad, bad, "--machine", MACHINE, "--bench", BENCHMARK_REGEX, expect=1)
     assert "GATE FAILED" in failed and BENCHMARK in failed, failed[-3000:]

@@ -76,6 +76,11 @@ def compare(base: dict[str, float], head: dict[str, float], thresholds: dict[str
     for label in sorted(set(base) & set(head)):
         threshold = factor - 1.0 if factor else threshold_for(label, thresholds)
         verdicts.append(judge(label, base[label], head[label], threshold))
+    return worst_first(verdicts)
+
+
+def worst_first(verdicts: list[Verdict]) -> list[Verdict]:
+    """Regressions first, each group ordered by how much worse head is (in its direction)."""
 
     def badness(v: Verdict) -> float:
         ratio = v.ratio
