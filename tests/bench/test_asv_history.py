@@ -491,26 +491,31 @@ def test_run_history_resumes_after_the_last_finished_chunk(tmp_path, monkeypatch
 
 def test_run_history_skips_commits_whose_results_already_hold_the_selection(tmp_path, monkeypatch):
     """A fresh clone or a new worktree has no progress file: the committed results tell it where
-    the series stands, per selection."""
+    the series stands, per selection and benchmark version."""
     listing = tmp_path / "benchmarks.json"
-    listing.write_text(json.dumps({"version": 2, "bench_a.C.time_x": {"params": []},
-                                   "bench_a.C.time_p": {"params": [["1", "2"]]},
-                                   "bench_instructions.I.track_instructions": {"params": []}}))
+    listing.write_text(json.dumps({"version": 2, "bench_a.C.time_x": {"params": [], "version": "1"},
+                                   "bench_a.C.time_p": {"params": [["1", "2"]], "version": "1"},
+                                   "bench_instructions.I.track_instructions": {"params": [], "version": "1"}}))
     monkeypatch.setattr(history, "BENCHMARKS_FILE", listing)
     calls = []
     monkeypatch.setattr(history, "measure", lambda commits, *a, **k: calls.append(list(commits)) or 0)
-    commits = [f"{i}" * 40 for i in range(1, 5)]
+    commits = [f"{i}" * 40 for i in range(1, 6)]
     results_dir = tmp_path / "results"
-    write_results(results_dir, "box", commits[0], {"bench_a.C.time_x": 1.0, "bench_a.C.time_p": ([None, None], [["1", "2"]])})
+    whole = {"bench_a.C.time_x": 1.0, "bench_a.C.time_p": ([None, None], [["1", "2"]])}
+    write_results(results_dir, "box", commits[0], whole)
     write_results(results_dir, "box", commits[1], {"bench_a.C.time_x": 1.0})  # half of the selection
     write_results(results_dir, "box", commits[2], {"bench_instructions.I.track_instructions": 9.0})
-    write_results(results_dir, "other", commits[3], {"bench_a.C.time_x": 1.0, "bench_a.C.time_p": 2.0})
+    write_results(results_dir, "other", commits[3], whole)
+    stale = write_results(results_dir, "box", commits[4], whole)
+    data = json.loads(stale.read_text())
+    data["results"]["bench_a.C.time_p"][2] = "0"  # measured before the benchmark's version changed
+    stale.write_text(json.dumps(data))
     progress = tmp_path / "progress.json"
     history.run_history(commits, "box", [r"^bench_a\."], results_dir=results_dir, progress_file=progress)
     assert calls == [commits[1:]]  # a recorded (even skipped) benchmark counts; other machines do not
     calls.clear()
     history.run_history(commits, "box", ["instructions"], results_dir=results_dir, progress_file=tmp_path / "p2")
-    assert calls == [[commits[0], commits[1], commits[3]]]
+    assert calls == [[commits[0], commits[1], commits[3], commits[4]]]
     calls.clear()
     history.run_history(commits, "box", [r"^bench_a\."], force=True, results_dir=results_dir, progress_file=progress)
     assert calls == [commits]

@@ -107,15 +107,17 @@ def measure(commits: list[str], machine: str, bench: list[str] | None, attribute
     return final
 
 
-def selected_benchmarks(bench: list[str] | None, path: Path | None = None) -> set[str] | None:
-    """Names of the suite's benchmarks (``results/benchmarks.json``) that the selection runs;
-    None when the listing is unreadable or the selection selects nothing."""
-    known = known_benchmarks(path)
-    if known is None:
+def selected_benchmarks(bench: list[str] | None, path: Path | None = None) -> dict[str, str] | None:
+    """``{name: version}`` of the suite's benchmarks (``results/benchmarks.json``) that the
+    selection runs; None when the listing is unreadable or the selection selects nothing."""
+    try:
+        listing = json.loads((path or BENCHMARKS_FILE).read_text())
+    except (OSError, ValueError):
         return None
     regexes = selection.resolve(bench)
-    names = {name for name in known if "(" not in name}
-    chosen = names if regexes is None else {n for n in names if any(re.search(r, n) for r in regexes)}
+    chosen = {name: str(info.get("version")) for name, info in listing.items()
+              if name != "version" and isinstance(info, dict)
+              and (regexes is None or any(re.search(regex, name) for regex in regexes))}
     return chosen or None
 
 

@@ -51,17 +51,23 @@ def measured_commits(results_dir: Path, machine: str) -> set[str]:
     return {path.name.split("-")[0] for path in result_files(results_dir, machine)}
 
 
-def covering_commits(results_dir: Path, machine: str, names: set[str]) -> set[str]:
+def covering_commits(results_dir: Path, machine: str, wanted: dict[str, str]) -> set[str]:
     """The 8-character hashes whose result files of ``machine`` hold an entry for every benchmark
-    in ``names`` (measured, failed or skipped: asv recorded it), e.g. a selection already run."""
-    keys: dict[str, set[str]] = {}
+    of ``wanted`` (``{name: version}``) at that version (measured, failed or skipped: asv recorded
+    it), e.g. a selection already run. A benchmark whose ``version`` changed counts as missing."""
+    recorded: dict[str, dict[str, str]] = {}
     for path in result_files(results_dir, machine):
         try:
-            recorded = json.loads(path.read_text()).get("results", {})
+            data = json.loads(path.read_text())
+            i_version = data.get("result_columns", []).index("version")
         except (OSError, ValueError):
             continue
-        keys.setdefault(path.name.split("-")[0], set()).update(recorded)
-    return {commit for commit, recorded in keys.items() if names <= recorded}
+        versions = recorded.setdefault(path.name.split("-")[0], {})
+        for name, entry in data.get("results", {}).items():
+            if len(entry) > i_version:
+                versions[name] = str(entry[i_version])
+    return {commit for commit, versions in recorded.items()
+            if all(versions.get(name) == str(version) for name, version in wanted.items())}
 
 
 def params_label(name: str, params: list[str] | None) -> str:
