@@ -145,12 +145,23 @@ class _Mover:
 @memoize
 def _calls_per_sample(benchmark: str, *params) -> int:
     """``common.calls_per_sample`` of one call of ``benchmark`` (a class name here) at
-    ``params``, on a structure prepared exactly as that class's ``setup`` prepares it. The query
-    classes calibrate on the structure their ``setup`` built instead (no second build per point)."""
+    ``params``, on a structure prepared exactly as that class's ``setup`` prepares it."""
     if benchmark == "IndexBuild":
         kind, entities = params
         points = _indexed(entities, "uniform")
         return calls_per_sample(lambda: _build(kind, points))
+    if benchmark == "RadiusQuery":
+        kind, entities, distribution, radius = params
+        structure, queries = _ready_index(kind, entities, distribution, radius), _queries(entities, distribution)
+        return calls_per_sample(lambda: _radius(structure, kind, queries, radius))
+    if benchmark == "SingleRadiusQuery":
+        kind, entities = params
+        structure, single = _ready_index(kind, entities, "uniform"), _queries(entities, "uniform")[:100]
+        return calls_per_sample(lambda: _single_queries(structure, kind, single, 5.0))
+    if benchmark == "NearestQuery":
+        kind, entities, distribution = params
+        structure, queries = _ready_index(kind, entities, distribution), _queries(entities, distribution)
+        return calls_per_sample(lambda: _nearest(structure, kind, queries))
     if benchmark == "UpdateThenQuery":
         kind, entities, update_mode = params
         return calls_per_sample(_Mover(kind, entities, update_mode).move_and_query)
@@ -216,7 +227,7 @@ class RadiusQuery:
             raise NotImplementedError("left out of the grid (see SKIPPED)")
         self.structure = _ready_index(kind, entities, distribution, radius)
         self.queries = _queries(entities, distribution)
-        self.number = calls_per_sample(lambda: _radius(self.structure, kind, self.queries, radius))
+        self.number = _calls_per_sample("RadiusQuery", kind, entities, distribution, radius)
 
     def time_batched_radius(self, kind, entities, distribution, radius):
         _radius(self.structure, kind, self.queries, radius)
@@ -236,7 +247,7 @@ class SingleRadiusQuery:
         _require_api()
         self.structure = _ready_index(kind, entities, "uniform")
         self.single = _queries(entities, "uniform")[:100]
-        self.number = calls_per_sample(lambda: _single_queries(self.structure, kind, self.single, 5.0))
+        self.number = _calls_per_sample("SingleRadiusQuery", kind, entities)
 
     def time_single_radius_100_calls(self, kind, entities):
         _single_queries(self.structure, kind, self.single, 5.0)
@@ -256,7 +267,7 @@ class NearestQuery:
         _require_api()
         self.structure = _ready_index(kind, entities, distribution)
         self.queries = _queries(entities, distribution)
-        self.number = calls_per_sample(lambda: _nearest(self.structure, kind, self.queries))
+        self.number = _calls_per_sample("NearestQuery", kind, entities, distribution)
 
     def time_nearest_k5(self, kind, entities, distribution):
         _nearest(self.structure, kind, self.queries)
