@@ -337,11 +337,22 @@ def cmd_find(args) -> int:
     label = results.params_label(benchmark, params)
     print(f"find: {label} over {len(commits)} commits {start[:8]}..{end[:8]} on {name!r}; work dir {work}")
 
+    if args.samples < 1:
+        raise ToolError(f"--samples must be 1 or more, got {args.samples}")
+    best = max if selection.larger_is_better(benchmark) else min
+
     def value_at(commit: str) -> float | None:
-        rc = measure([commit], name, [regex], args.attribute, config=config, hashfile=work / "probe.txt",
-                     log_path=work / f"probe-{commit[:8]}.log", progress=False, timeout=args.timeout)
-        value = results.find_point(results.load_points(work / "results", name, commit), benchmark, params)
-        print(f"  {commit[:8]}: {value if value is not None else f'not measured (asv exit {rc})'}")
+        values = []
+        for sample in range(args.samples):  # best of N: load and drift only ever make a point worse
+            rc = measure([commit], name, [regex], args.attribute, force=sample > 0, config=config,
+                         hashfile=work / "probe.txt", log_path=work / f"probe-{commit[:8]}.log", progress=False,
+                         timeout=args.timeout)
+            value = results.find_point(results.load_points(work / "results", name, commit), benchmark, params)
+            if value is not None:
+                values.append(value)
+        value = best(values) if values else None
+        print(f"  {commit[:8]}: {value if value is not None else f'not measured (asv exit {rc})'}"
+              + (f" (best of {values})" if len(values) > 1 else ""))
         return value
 
     outcome = bisect_step(commits, value_at)
@@ -587,6 +598,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("range", help="FROM..TO; start FROM where the benchmarked code exists")
     p.add_argument("benchmark", help="one benchmark (name, or a regex matching one; instruction tracks preferred)")
     p.add_argument("--params", help="the parameter combination, comma-separated, e.g. 'kdtree,1000'")
+    p.add_argument("--samples", type=int, default=1,
+                   help="measurements per probed commit; the best counts (wall-time drift only makes a point worse)")
     p.set_defaults(func=cmd_find)
 
     p = common(sub.add_parser("main", help="measure this machine's series, publish, say where to look"))

@@ -680,6 +680,28 @@ def test_find_cli_bisects_one_combination_that_noise_elsewhere_cannot_outvote(fa
     assert _git(REPO_ROOT, "rev-list", "--first-parent", "--count", f"{commits[0]}..{commits[-1]}") == "6"
 
 
+def test_find_takes_the_best_of_its_samples_so_one_drifted_probe_cannot_move_the_step(fake_asv, monkeypatch, capsys):
+    commits = [gitrepo.rev_parse(f"HEAD~{n}") for n in range(4, -1, -1)]
+    name = "bench_x.Q.time_query"
+    samples = {c: iter([1.0] * 4) for c in commits[:3]} | {c: iter([2.0] * 4) for c in commits[3:]}
+    samples[commits[2]] = iter([1.6, 1.0, 1.0, 1.0])  # harmless, but its first measurement drifted
+    seen = []
+
+    def fake_measure(commits_, machine_name, bench, attributes=None, force=False, config=None, **kwargs):
+        out = asvconf.config_dir(config, "results_dir")
+        for commit in commits_:
+            seen.append((commit[:8], force))
+            write_results(out, machine_name, commit, {name: next(samples[commit])})
+        return 0
+
+    monkeypatch.setattr(asv_history, "measure", fake_measure)
+    assert asv_history.main(["find", f"{commits[0]}..{commits[-1]}", name, "--samples", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"first commit on the new side (worse): {commits[3]}" in out, out
+    assert f"{commits[2][:8]}: 1.0 (best of [1.6, 1.0])" in out
+    assert all(force == (i % 2 == 1) for i, (_, force) in enumerate(seen))  # the second sample re-measures
+
+
 def test_spread_sessions_cli(tmp_path, capsys):
     sessions = []
     for run_no, factor in enumerate((1.0, 1.1)):
