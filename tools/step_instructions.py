@@ -101,14 +101,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.commits:
         parser.error("name at least one commit")
-    try:
-        commits = [_git("rev-parse", "--verify", f"{c}^{{commit}}") for c in args.commits]
-    except subprocess.CalledProcessError:
-        bad_rev = next(c for c in args.commits if subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", f"{c}^{{commit}}"], cwd=REPO_ROOT, capture_output=True,
-            timeout=GIT_TIMEOUT, check=False).returncode)
-        print(f"step_instructions: unknown revision {bad_rev!r}", file=sys.stderr)
-        return 2
+    commits = []
+    for rev in args.commits:
+        found = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=REPO_ROOT,
+                               capture_output=True, text=True, timeout=GIT_TIMEOUT, check=False)
+        if found.returncode != 0:
+            print(f"step_instructions: unknown revision {rev!r}", file=sys.stderr)
+            return 2
+        commits.append(found.stdout.strip())
     print(f"instructions per step, agentfarm preset in the sustaining world, MLP, learning {args.learning}, "
           f"mean of {COUNTED_STEPS} steps after {STEP_WARMUP} + 1")
     header = "| commit | " + " | ".join(f"{n} agents | change" for n in args.agents) + " | subject |"
