@@ -13,6 +13,7 @@
     python tools/asv_history.py confirm [--write]    # re-measure the flagged regressions side by side
     python tools/asv_history.py drill [--kind K]     # the regression drill (tools/regression_drill.py)
     python tools/asv_history.py spread [COMMIT]      # run-to-run / session-to-session spread
+    python tools/asv_history.py noise                # the host's slow mode: how often wall time drifts, by how much
     python tools/asv_history.py smoke                # CI: asv check + a quick dry run, nothing stray
 
 Machines: measuring commands run under ``--machine`` (default: a name derived from this
@@ -24,7 +25,9 @@ hardware that matches its committed ``machine.json``. Bad input ends in one line
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.metadata
+import json
 import os
 import re
 import shutil
@@ -35,7 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from historylib import asvconf, confirm, gate, gitrepo, hostcheck, machine, results, selection, spread
+from historylib import asvconf, confirm, gate, gitrepo, hostcheck, hostnoise, machine, results, selection, spread
 from historylib.asvconf import ASV_CONFIG, load_asv_config, run_asv, write_derived_config
 from historylib.bisect import bisect_step
 from historylib.gitrepo import REPO_ROOT, git, rev_parse
@@ -502,6 +505,15 @@ def cmd_spread(args) -> int:
     return 0
 
 
+def cmd_noise(args) -> int:
+    """Time a fixed probe back to back and report the host's slow mode (historylib.hostnoise)."""
+    summary = hostnoise.summarize(hostnoise.record_timeline(args.seconds))
+    print(hostnoise.report(summary))
+    if args.json:
+        Path(args.json).write_text(json.dumps(dataclasses.asdict(summary), indent=1) + "\n")
+    return 0
+
+
 def cmd_smoke(args) -> int:
     """CI smoke check: ``asv check`` and every benchmark once, with results in a temporary
     directory (nothing saved, nothing left in results/)."""
@@ -627,6 +639,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save", action="store_true", help="measure once and store the run as a session")
     p.add_argument("--sessions", nargs=2, metavar=("A", "B"), help="compare two stored sessions (.asv/spread/)")
     p.set_defaults(func=cmd_spread)
+
+    p = sub.add_parser("noise", help="the host's slow mode: how often and how much wall time drifts here")
+    p.add_argument("--seconds", type=float, default=20.0, help="wall seconds of back-to-back probe calls")
+    p.add_argument("--json", help="also write the figures to this file")
+    p.set_defaults(func=cmd_noise)
 
     p = common(sub.add_parser("smoke", help="CI: asv check + a quick dry run, results in a temp dir"), timeout=False)
     p.set_defaults(func=cmd_smoke)
