@@ -480,6 +480,8 @@ def run_spread_session(sha: str, name: str, bench: list[str] | None, attributes:
 
 
 def cmd_spread(args) -> int:
+    if args.write_thresholds and not args.sessions:
+        raise ToolError("--write-thresholds needs --sessions A B: thresholds come from sessions hours apart")
     bench = args.bench or list(SPREAD_SELECTION)
     if args.sessions:
         first, second = (spread.find_session(s) for s in args.sessions)
@@ -502,6 +504,19 @@ def cmd_spread(args) -> int:
         print(f"spread between two back-to-back runs of {sha[:8]} ({sessions[0].name}, {sessions[1].name})")
     rows = spread.spread_table(*values)
     print(spread.report(rows))
+    if args.write_thresholds:
+        new = spread.benchmark_thresholds(rows)
+        spreads = [value for _, value in rows]
+        note = (f"written by `python tools/asv_history.py spread --sessions {first.name} {second.name} "
+                f"--write-thresholds`: commit {meta[0]['commit'][:8]} measured {meta[0]['finished']} and "
+                f"{meta[1]['finished']}, {len(rows)} points (median spread {statistics.median(spreads):.1%}); "
+                f"per benchmark the worst point x {spread.THRESHOLD_MARGIN}, rounded up to 5 %")
+        measured = sorted({selection.base_name(label) for label, _ in rows
+                           if not selection.is_instruction_track(label)})
+        ASV_CONFIG.write_text(spread.replace_thresholds(ASV_CONFIG.read_text(), measured, new, note))
+        above = {name: value for name, value in new.items() if value > 0.15}
+        print(f"wrote {len(new)} thresholds above {spread.DEFAULT_THRESHOLD:.0%} to {ASV_CONFIG.name} "
+              f"({len(above)} above 15 %) for the {len(measured)} benchmarks measured")
     return 0
 
 
@@ -638,6 +653,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("commit", nargs="?", default="HEAD")
     p.add_argument("--save", action="store_true", help="measure once and store the run as a session")
     p.add_argument("--sessions", nargs=2, metavar=("A", "B"), help="compare two stored sessions (.asv/spread/)")
+    p.add_argument("--write-thresholds", action="store_true",
+                   help="with --sessions: rewrite asv.conf.json's regressions_thresholds of the benchmarks measured")
     p.set_defaults(func=cmd_spread)
 
     p = sub.add_parser("noise", help="the host's slow mode: how often and how much wall time drifts here")

@@ -205,6 +205,19 @@ def test_asv_config_pins_dependencies_and_lists_throughput_tracks_once():
         re.compile(regex)
 
 
+def test_asv_config_thresholds_hold_as_written():
+    """asv and the gate take the LARGEST matching threshold: the default entry must not match the
+    instruction tracks (else their 2 % reads 10 %), and the grid's entry must not match the default
+    selection's ComplexityExponent (else its 15 % reads 30 %)."""
+    thresholds = asvconf.load_asv_config()["regressions_thresholds"]
+    instructions = "bench_instructions.RegenerationInstructions.track_regeneration_instructions"
+    assert gate.threshold_for(instructions, thresholds) == 0.02
+    assert gate.threshold_for("bench_scalability.StepScaling.time_step(10, '50x50', 'dense')", thresholds) == 0.30
+    complexity = "bench_scalability.ComplexityExponent.track_complexity_exponent('x')"
+    assert gate.threshold_for(complexity, thresholds) < 0.30
+    assert gate.threshold_for("bench_new.Thing.time_it", thresholds) == 0.10
+
+
 # -------------------------------------------------------------------------------- selection
 def test_named_selections():
     default = re.compile(selection.SELECTIONS["default"])
@@ -451,6 +464,37 @@ def test_suggested_thresholds_and_instruction_agreement():
     text = spread.report(rows)
     assert "1 of 2 differ by more than 0.5%" in text and "m.A" in text
     assert "all 1 agree" in spread.report(rows[:4])
+
+
+def test_benchmark_thresholds_and_their_block_in_asv_conf_by_hand():
+    rows = [("bench_a.T.time_x(1)", 0.20), ("bench_a.T.time_x(2)", 0.02), ("bench_a.T.time_y", 0.05),
+            ("bench_b.P.peakmem_z", 0.09)]
+    # worst x 1.5 rounded up to 5 %: 0.30, 0.075 -> 0.10 (not above the default), 0.135 -> 0.15
+    assert spread.benchmark_thresholds(rows) == {"bench_a.T.time_x": 0.30, "bench_b.P.peakmem_z": 0.15}
+    text = (
+        '{\n    // comment kept\n    "regressions_thresholds": {\n        // an old note\n        ".*": 0.10,\n'
+        '        "bench_a\\\\.T\\\\.time_y.*": 0.55,\n        "bench_grid\\\\..*": 0.30\n    },\n'
+        '    "regressions_first_commits": {}\n}\n'
+    )
+    out = spread.replace_thresholds(text, ["bench_a.T.time_x", "bench_a.T.time_y", "bench_b.P.peakmem_z"],
+                                    spread.benchmark_thresholds(rows), "from sessions A and B")
+    conf = asvconf_load(out)
+    # the measured time_y is now at the default (its old 0.55 is dropped); the unmeasured grid keeps 0.30
+    assert conf["regressions_thresholds"] == {".*": 0.10, "bench_a\\.T\\.time_x.*": 0.30,
+                                              "bench_b\\.P\\.peakmem_z.*": 0.15, "bench_grid\\..*": 0.30}
+    assert conf["regressions_first_commits"] == {}
+    assert "// comment kept" in out and "// from sessions A and B" in out and "an old note" not in out
+    assert gate.threshold_for("bench_a.T.time_x(1)", conf["regressions_thresholds"]) == 0.30
+    assert gate.threshold_for("bench_a.T.time_y", conf["regressions_thresholds"]) == 0.10
+    # written twice, the block reads the same: the note line is not taken for an entry
+    again = spread.replace_thresholds(out, ["bench_a.T.time_x", "bench_a.T.time_y", "bench_b.P.peakmem_z"],
+                                      spread.benchmark_thresholds(rows), "from sessions A and B")
+    assert again == out
+
+
+def asvconf_load(text: str) -> dict:
+    """asv.conf.json text as asv reads it: ``//`` comment lines dropped."""
+    return json.loads("\n".join(line for line in text.splitlines() if not line.strip().startswith("//")))
 
 
 def test_sessions_are_stored_and_found(tmp_path):
@@ -702,7 +746,7 @@ def test_find_takes_the_best_of_its_samples_so_one_drifted_probe_cannot_move_the
     assert all(force == (i % 2 == 1) for i, (_, force) in enumerate(seen))  # the second sample re-measures
 
 
-def test_spread_sessions_cli(tmp_path, capsys):
+def test_spread_sessions_cli(tmp_path, capsys, monkeypatch):
     sessions = []
     for run_no, factor in enumerate((1.0, 1.1)):
         path = tmp_path / f"s{run_no}"
@@ -717,6 +761,17 @@ def test_spread_sessions_cli(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "bench_a.T.time_x" in out and "10.0%" in out and "bench_a.T" in out and "0.15" in out
     assert "instruction tracks: all 1 agree within 0.5%" in out
+    # --write-thresholds rewrites the block of a copy of asv.conf.json: time_x moved 10 % -> 0.15
+    config = tmp_path / "asv.conf.json"
+    config.write_text(asv_history.ASV_CONFIG.read_text())
+    monkeypatch.setattr(asv_history, "ASV_CONFIG", config)
+    assert asv_history.main(["spread", "--sessions", *sessions, "--write-thresholds"]) == 0
+    thresholds = asvconf.load_asv_config(config)["regressions_thresholds"]
+    assert thresholds["bench_a\\.T\\.time_x.*"] == 0.15
+    assert thresholds["bench_instructions\\..*"] == 0.02  # matches no measured benchmark name: kept
+    assert "wrote 1 thresholds above 10% to asv.conf.json (0 above 15 %)" in capsys.readouterr().out
+    assert asv_history.main(["spread", "--write-thresholds"]) == 2
+    assert "needs --sessions" in capsys.readouterr().err
     spread.write_session(Path(sessions[1]), "f" * 40, "box", "all")
     assert asv_history.main(["spread", "--sessions", *sessions]) == 2
     assert "different commits" in capsys.readouterr().err

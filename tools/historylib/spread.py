@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ SPREAD_DIR = REPO_ROOT / ".asv" / "spread"
 INSTRUCTION_AGREEMENT = 0.005  # instruction tracks must agree within 0.5 %
 THRESHOLD_MARGIN = 1.5  # suggested threshold: worst spread x this, rounded up to 5 %
 THRESHOLD_FLOOR = 0.05
+DEFAULT_THRESHOLD = 0.10  # asv.conf.json's first entry: every benchmark but the instruction tracks
 
 
 def spread_table(first: dict[str, float], second: dict[str, float]) -> list[tuple[str, float]]:
@@ -115,3 +117,41 @@ def find_session(name: str, root: Path = SPREAD_DIR) -> Path:
 def read_session(path: Path) -> dict:
     """``session.json`` of a stored run."""
     return json.loads((path / "session.json").read_text())
+
+
+def benchmark_thresholds(rows: list[tuple[str, float]], floor: float = DEFAULT_THRESHOLD) -> dict[str, float]:
+    """Per benchmark (``bench_x.Cls.method``): worst spread x :data:`THRESHOLD_MARGIN`, rounded up
+    to a multiple of 5 %; only those above ``floor`` (asv.conf.json's default entry). Instruction
+    tracks are left out: their threshold is fixed (they must agree within 0.5 %, see
+    :func:`instruction_agreement`)."""
+    worst: dict[str, float] = {}
+    for label, spread in rows:
+        if is_instruction_track(label):
+            continue
+        worst[base_name(label)] = max(worst.get(base_name(label), 0.0), spread)
+    rounded = {name: math.ceil(value * THRESHOLD_MARGIN * 20 - 1e-9) / 20 for name, value in sorted(worst.items())}
+    return {name: value for name, value in rounded.items() if value > floor}
+
+
+def replace_thresholds(config_text: str, measured_names: list[str], new: dict[str, float], note: str) -> str:
+    """``config_text`` (asv.conf.json, comments kept) with its ``regressions_thresholds`` block
+    rewritten: its first entry (the default) as it was, one entry per benchmark of ``new``
+    (``name.*``), then every old entry whose regex matches none of ``measured_names`` (benchmarks the
+    sessions did not measure keep theirs). ``note`` becomes the block's first line, a ``//`` comment.
+
+    asv (and :func:`gate.threshold_for`) take the largest matching threshold, so an entry tighter
+    than the default only holds for names the default's regex does not match."""
+    start = config_text.index('"regressions_thresholds": {')
+    end = config_text.index("}", start)
+    block_text = config_text[start + len('"regressions_thresholds": '):end + 1]
+    old = json.loads("\n".join(line for line in block_text.splitlines() if not line.strip().startswith("//")))
+    indent = " " * 8
+    default_regex = next(iter(old), ".*")
+    entries = {default_regex: old.get(default_regex, DEFAULT_THRESHOLD)}
+    entries.update({re.escape(name) + ".*": value for name, value in new.items()})
+    for regex, value in old.items():
+        if regex not in entries and not any(re.match(regex, name) for name in measured_names):
+            entries[regex] = value
+    body = ",\n".join(f"{indent}{json.dumps(regex)}: {value:.2f}" for regex, value in entries.items())
+    block = f'"regressions_thresholds": {{\n{indent}// {note}\n{body}\n    }}'
+    return config_text[:start] + block + config_text[end + 1:]
