@@ -394,7 +394,9 @@ def cmd_confirm(args) -> int:
 
     measure_points = point_measurer(name, work, config, args.attribute, args.timeout)
 
-    settled = confirm.settle(flags, measure_points, name, args.rounds)
+    thresholds = load_asv_config().get("regressions_thresholds", {})
+    settled = confirm.settle(flags, measure_points, name, args.rounds,
+                             threshold=lambda label: gate.threshold_for(label, thresholds))
     command = "python tools/asv_history.py confirm" + "".join(
         f" {flag} {value}" for flag, value in (("--series", args.series), ("--commit", args.commit),
                                               ("--benchmark", args.benchmark), ("--rounds", args.rounds))

@@ -94,6 +94,21 @@ def test_verdict_needs_half_the_flagged_step_and_separated_samples(old, new, ver
     assert settled.verdict == verdict
 
 
+def test_a_step_beyond_its_threshold_is_confirmed_even_when_drift_had_made_it_look_bigger():
+    """Flagged +200 % (the sitting that measured the new commit ran in the host's slow mode),
+    re-measured +60 % side by side: under half the flagged step, but twice a 30 % threshold."""
+    big = flag(old=1.0, new=3.0)
+    old, new = (1.00, 1.01, 0.99), (1.60, 1.58, 1.62)
+    assert confirm.Settlement(big, old, new, "box").verdict == confirm.DRIFT  # no threshold: half the step
+    assert confirm.Settlement(big, old, new, "box", threshold=0.30).verdict == confirm.CONFIRMED
+    assert confirm.Settlement(big, old, (1.20, 1.19, 1.22), "box", threshold=0.30).verdict == confirm.DRIFT
+    assert confirm.Settlement(big, (1.00, 1.65, 0.99), new, "box", threshold=0.30).verdict == confirm.DRIFT  # overlap
+    settled = confirm.settle([confirm.Flag("p(1)", "ref", A, B, 1.0, 3.0)],
+                             lambda commit, labels: {"p(1)": 1.0 if commit == A else 1.6}, "box", rounds=2,
+                             threshold=lambda label: 0.30)
+    assert settled[0].threshold == 0.30 and settled[0].verdict == confirm.CONFIRMED
+
+
 def test_throughput_flags_are_read_the_right_way_round():
     rate = flag("bench_x.R.track_rows_per_second", old=100.0, new=80.0)  # a 20 % drop: worse
     assert rate.flagged_change == pytest.approx(0.2)

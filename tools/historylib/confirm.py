@@ -6,9 +6,10 @@ a change of the code. :func:`settle` measures the commit before the step and the
 blames again, in one sitting, interleaved (``A B B A A B``...: drift that grows or shrinks over
 the sitting hits both commits alike) and compares their medians:
 
-- **confirmed**: the re-measured change is at least half the flagged one, in the same direction,
-  and the two commits' samples do not overlap (every sample of the new commit is worse than every
-  sample of the old one);
+- **confirmed**: the re-measured change is in the same direction and at least half the flagged
+  one or beyond the benchmark's own threshold (a step that drift made look bigger is still a
+  step), and the two commits' samples do not overlap (every sample of the new commit is worse than
+  every sample of the old one);
 - **drift**: anything else.
 
 The verdicts go into ``docs/regression_confirmations.json`` (schema in
@@ -68,6 +69,7 @@ class Settlement:
     old_samples: tuple[float, ...]
     new_samples: tuple[float, ...]
     machine: str
+    threshold: float = float("inf")  # the benchmark's regressions threshold (relative)
 
     @property
     def change(self) -> float:
@@ -84,7 +86,7 @@ class Settlement:
     @property
     def verdict(self) -> str:
         """:data:`CONFIRMED` or :data:`DRIFT` (module docstring)."""
-        wanted = MIN_SHARE_OF_FLAGGED_STEP * self.flag.flagged_change
+        wanted = min(MIN_SHARE_OF_FLAGGED_STEP * self.flag.flagged_change, self.threshold)
         return CONFIRMED if self.change > 0 and self.change >= wanted and self.separated else DRIFT
 
     def evidence(self, command: str) -> str:
@@ -154,7 +156,7 @@ def interleaved_order(before: str, after: str, rounds: int) -> list[str]:
 
 
 def settle(flags: list[Flag], measure: Callable[[str, list[str]], dict[str, float]], machine: str,
-           rounds: int = DEFAULT_ROUNDS) -> list[Settlement]:
+           rounds: int = DEFAULT_ROUNDS, threshold: Callable[[str], float] | None = None) -> list[Settlement]:
     """Re-measure ``flags``, grouped by commit pair, interleaved (:func:`interleaved_order`).
 
     Args:
@@ -162,6 +164,8 @@ def settle(flags: list[Flag], measure: Callable[[str, list[str]], dict[str, floa
         measure: ``(commit, labels) -> {label: value}``: one measurement of those points.
         machine: name of the machine doing it (recorded in the evidence).
         rounds: samples per commit.
+        threshold: ``label -> relative threshold`` (asv.conf.json's); without it a step must
+            re-measure at least half the flagged one.
 
     Returns:
         One :class:`Settlement` per flag whose points were measured every time.
@@ -179,7 +183,8 @@ def settle(flags: list[Flag], measure: Callable[[str, list[str]], dict[str, floa
         for flag in group:
             old, new = samples.get((before, flag.label), []), samples.get((after, flag.label), [])
             if len(old) == rounds and len(new) == rounds:
-                settled.append(Settlement(flag, tuple(old), tuple(new), machine))
+                limit = threshold(flag.label) if threshold else float("inf")
+                settled.append(Settlement(flag, tuple(old), tuple(new), machine, limit))
     return settled
 
 
