@@ -328,6 +328,8 @@ def choose_benchmark(pattern: str) -> str:
 
 
 def cmd_find(args) -> int:
+    if args.samples < 1:
+        raise ToolError(f"--samples must be 1 or more, got {args.samples}")
     start, end = gitrepo.check_range(args.range)
     commits = [start, *git("rev-list", "--first-parent", "--reverse", f"{start}..{end}").split()]
     benchmark = choose_benchmark(args.benchmark)
@@ -340,8 +342,6 @@ def cmd_find(args) -> int:
     label = results.params_label(benchmark, params)
     print(f"find: {label} over {len(commits)} commits {start[:8]}..{end[:8]} on {name!r}; work dir {work}")
 
-    if args.samples < 1:
-        raise ToolError(f"--samples must be 1 or more, got {args.samples}")
     best = max if selection.larger_is_better(benchmark) else min
 
     def value_at(commit: str) -> float | None:

@@ -468,7 +468,7 @@ def test_suggested_thresholds_and_instruction_agreement():
     assert "all 1 agree" in spread.report(rows[:4])
 
 
-def test_benchmark_thresholds_and_their_block_in_asv_conf_by_hand():
+def test_benchmark_thresholds_and_their_block_in_asv_conf_by_hand(tmp_path):
     rows = [("bench_a.T.time_x(1)", 0.20), ("bench_a.T.time_x(2)", 0.02), ("bench_a.T.time_y", 0.05),
             ("bench_b.P.peakmem_z", 0.09)]
     # worst x 1.5 rounded up to 5 %: 0.30, 0.075 -> 0.10 (not above the default), 0.135 -> 0.15
@@ -480,7 +480,8 @@ def test_benchmark_thresholds_and_their_block_in_asv_conf_by_hand():
     )
     out = spread.replace_thresholds(text, ["bench_a.T.time_x", "bench_a.T.time_y", "bench_b.P.peakmem_z"],
                                     spread.benchmark_thresholds(rows), "from sessions A and B")
-    conf = asvconf_load(out)
+    (tmp_path / "asv.conf.json").write_text(out)
+    conf = asvconf.load_asv_config(tmp_path / "asv.conf.json")
     # the measured time_y is now at the default (its old 0.55 is dropped); the unmeasured grid keeps 0.30
     assert conf["regressions_thresholds"] == {".*": 0.10, "bench_a\\.T\\.time_x.*": 0.30,
                                               "bench_b\\.P\\.peakmem_z.*": 0.15, "bench_grid\\..*": 0.30}
@@ -492,11 +493,6 @@ def test_benchmark_thresholds_and_their_block_in_asv_conf_by_hand():
     again = spread.replace_thresholds(out, ["bench_a.T.time_x", "bench_a.T.time_y", "bench_b.P.peakmem_z"],
                                       spread.benchmark_thresholds(rows), "from sessions A and B")
     assert again == out
-
-
-def asvconf_load(text: str) -> dict:
-    """asv.conf.json text as asv reads it: ``//`` comment lines dropped."""
-    return json.loads("\n".join(line for line in text.splitlines() if not line.strip().startswith("//")))
 
 
 def test_sessions_are_stored_and_found(tmp_path):

@@ -44,14 +44,18 @@ def group_of(label: str) -> str:
     return ".".join(base_name(label).split(".")[:2])
 
 
+def _worst_with_margin(rows: list[tuple[str, float]], key) -> dict[str, float]:
+    """Per ``key(label)``: the worst spread x :data:`THRESHOLD_MARGIN`, rounded up to a multiple of 5 %."""
+    worst: dict[str, float] = {}
+    for label, spread in rows:
+        worst[key(label)] = max(worst.get(key(label), 0.0), spread)
+    return {name: math.ceil(value * THRESHOLD_MARGIN * 20 - 1e-9) / 20 for name, value in sorted(worst.items())}
+
+
 def suggest_thresholds(rows: list[tuple[str, float]]) -> dict[str, float]:
     """Per group (:func:`group_of`): worst spread x :data:`THRESHOLD_MARGIN`, rounded up to a
     multiple of 5 %, at least :data:`THRESHOLD_FLOOR`."""
-    worst: dict[str, float] = {}
-    for label, spread in rows:
-        worst[group_of(label)] = max(worst.get(group_of(label), 0.0), spread)
-    return {group: max(THRESHOLD_FLOOR, math.ceil(value * THRESHOLD_MARGIN * 20 - 1e-9) / 20)
-            for group, value in sorted(worst.items())}
+    return {group: max(THRESHOLD_FLOOR, value) for group, value in _worst_with_margin(rows, group_of).items()}
 
 
 def instruction_agreement(rows: list[tuple[str, float]], tolerance: float = INSTRUCTION_AGREEMENT
@@ -124,13 +128,8 @@ def benchmark_thresholds(rows: list[tuple[str, float]], floor: float = DEFAULT_T
     to a multiple of 5 %; only those above ``floor`` (asv.conf.json's default entry). Instruction
     tracks are left out: their threshold is fixed (they must agree within 0.5 %, see
     :func:`instruction_agreement`)."""
-    worst: dict[str, float] = {}
-    for label, spread in rows:
-        if is_instruction_track(label):
-            continue
-        worst[base_name(label)] = max(worst.get(base_name(label), 0.0), spread)
-    rounded = {name: math.ceil(value * THRESHOLD_MARGIN * 20 - 1e-9) / 20 for name, value in sorted(worst.items())}
-    return {name: value for name, value in rounded.items() if value > floor}
+    timed = [(label, spread) for label, spread in rows if not is_instruction_track(label)]
+    return {name: value for name, value in _worst_with_margin(timed, base_name).items() if value > floor}
 
 
 def replace_thresholds(config_text: str, measured_names: list[str], new: dict[str, float], note: str) -> str:
@@ -143,8 +142,9 @@ def replace_thresholds(config_text: str, measured_names: list[str], new: dict[st
     than the default only holds for names the default's regex does not match."""
     start = config_text.index('"regressions_thresholds": {')
     end = config_text.index("}", start)
-    block_text = config_text[start + len('"regressions_thresholds": '):end + 1]
-    old = json.loads("\n".join(line for line in block_text.splitlines() if not line.strip().startswith("//")))
+    import json5  # asv's own reader of its commented config (an asv dependency)
+
+    old = json5.loads(config_text[start + len('"regressions_thresholds": '):end + 1])
     indent = " " * 8
     default_regex = next(iter(old), ".*")
     entries = {default_regex: old.get(default_regex, DEFAULT_THRESHOLD)}
