@@ -27,6 +27,24 @@ __all__ = ["SelfHealth", "AlliesHealth", "EnemiesHealth"]
 _TYPES = ALLY_MATRIX.shape[0]
 
 
+def _member_sums(membership: np.ndarray, per_type: np.ndarray) -> np.ndarray:
+    """Sums of the member types' rows: ``(T, k) float64``.
+
+    Row t sums the rows s of ``per_type (T, k)`` with ``membership[t, s]`` (``(T, T) bool``),
+    added in increasing s (the order of a matrix product ``membership @ per_type``, whose 0/1
+    terms are exact); zeros where t has no member type.
+    """
+    out = np.zeros_like(per_type)
+    for t in range(membership.shape[0]):
+        members = np.flatnonzero(membership[t])
+        if members.size:
+            total = per_type[members[0]].copy()
+            for s in members[1:]:
+                total += per_type[s]
+            out[t] = total
+    return out
+
+
 class SelfHealth(Channel):
     """The observer's own health / max_health at the centre cell."""
 
@@ -53,6 +71,11 @@ class _TeamHealth(Channel):
     layer_count = _TYPES
     allies = True
 
+    def bind(self, layers: np.ndarray) -> None:
+        super().bind(layers)
+        self._membership = ALLY_MATRIX if self.allies else ~ALLY_MATRIX  # [observer, other]
+        self._written: np.ndarray | None = None  # flat cells the last refresh wrote (interior)
+
     def _member(self, observer_type: int, other_types: np.ndarray) -> np.ndarray:
         row = ALLY_MATRIX[observer_type]
         return row[other_types] if self.allies else ~row[other_types]
@@ -65,12 +88,18 @@ class _TeamHealth(Channel):
         all_gy, all_gx = self.context.per_build["agent_cells"]
         flat = grid.padded_flat(all_gy[live], all_gx[live])
         health = state.health[live] / self.context.max_health
-        cells = self.layers.shape[1] * self.layers.shape[2]
-        # Health per (agent type, cell) in one bincount, then layer t (observer type t) sums the
-        # types t counts as members: [T, T] @ [T, cells].
-        per_type = np.bincount(types * cells + flat, health, minlength=_TYPES * cells).reshape(_TYPES, cells)
-        membership = (ALLY_MATRIX if self.allies else ~ALLY_MATRIX).astype(np.float64)  # [observer, other]
-        self.layers.reshape(_TYPES, cells)[:] = membership @ per_type
+        # Only occupied cells are non-zero: clear the cells the previous refresh wrote, then
+        # write the new ones. Health per (agent type, occupied cell) in one bincount (agent order
+        # within a bin, as over the whole layer), then layer t sums the types t counts as
+        # members, in type order: O(agents), not O(world cells).
+        occupied, slot = np.unique(flat, return_inverse=True)  # (k,), (n,)
+        k = occupied.size
+        per_type = np.bincount(types * k + slot, health, minlength=_TYPES * k).reshape(_TYPES, k)
+        layers = self.layers.reshape(_TYPES, -1)
+        if self._written is not None:
+            layers[:, self._written] = 0.0
+        layers[:, occupied] = _member_sums(self._membership, per_type)
+        self._written = occupied
 
     def observer_layer(self, agent_types: np.ndarray) -> np.ndarray:
         return agent_types
