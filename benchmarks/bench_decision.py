@@ -1,7 +1,7 @@
 """Learning policies (DDQN, PPO): decision latency, training cost, sharing, memory.
 
-The only benchmark module that imports torch (through ``farm.decision.ddqn``/``ppo``). Every
-parameter combination is a fresh process paying ~1.5 s for that import, so the grids are small
+The only benchmark module that imports torch (through ``farm.decision.ddqn``/``ppo``, on first
+use: see :func:`_load_api`). Every spawned parameter combination pays ~1.5 s for that import, so the grids are small
 and ``rounds = 1``. Ratios the issue sets targets for are ``track_*`` benchmarks that time both
 sides in the same process (``common.best_of``):
 
@@ -20,12 +20,29 @@ import numpy as np
 
 from .common import ONE_WARMUP_CALL, best_of, decision_batch, in_fork_server, memoize, timed
 
-try:
-    from farm.decision.config import DDQNConfig, DecisionConfig, NetworkConfig, PPOConfig
-    from farm.decision.ddqn import DDQNPolicy
-    from farm.decision.ppo import PPOPolicy
-except ImportError:  # a commit older than the learning policies
-    DecisionConfig = DDQNPolicy = PPOPolicy = None
+# The learning-policy API, imported on first use by :func:`_load_api` (torch comes with it, ~1.5 s):
+# asv's discovery imports every benchmark module in a fresh interpreter once per ``asv run``
+# and never builds a policy, so it no longer pays torch (issue 13's per-commit budget). The fork
+# server imports it at once (below) so that forked children inherit it, and a spawned
+# peak-memory process imports it in ``setup``: the same process, so the same peak.
+DecisionConfig = DDQNConfig = NetworkConfig = PPOConfig = DDQNPolicy = PPOPolicy = None
+
+
+def _load_api() -> bool:
+    """Import ``farm.decision``'s configs and policies into this module's globals (once).
+
+    Returns:
+        False at a commit older than the learning policies.
+    """
+    global DecisionConfig, DDQNConfig, NetworkConfig, PPOConfig, DDQNPolicy, PPOPolicy
+    if DDQNPolicy is None:
+        try:
+            from farm.decision.config import DDQNConfig, DecisionConfig, NetworkConfig, PPOConfig
+            from farm.decision.ddqn import DDQNPolicy
+            from farm.decision.ppo import PPOPolicy
+        except ImportError:  # a commit older than the learning policies
+            return False
+    return True
 
 OBS_SHAPE = (4, 11, 11)  # the engine's default view: 4 channels, radius 5
 
@@ -49,12 +66,12 @@ def _warm_torch_optimizers() -> None:
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
 
-if DDQNPolicy is not None and in_fork_server():
+if in_fork_server() and _load_api():
     _warm_torch_optimizers()
 
 
 def _require_api() -> None:
-    if DDQNPolicy is None:
+    if not _load_api():
         raise NotImplementedError("farm.decision.ddqn / ppo are not available at this commit")
 
 
@@ -318,7 +335,7 @@ _LOOPS: dict = {}
 
 def _loop_policy(algorithm: str, **ddqn):
     """A shared MLP policy over :data:`LOOP_OBS_SHAPE` (seed 0), DDQN fields overridden."""
-    if DDQNPolicy is None:
+    if not _load_api():
         raise NotImplementedError("farm.decision.ddqn / ppo are not available at this commit")
     cls = DDQNPolicy if algorithm == "ddqn" else PPOPolicy
     try:
@@ -392,7 +409,7 @@ class DecisionPeakMemory:
     timeout = 300
 
     def setup(self, case):
-        if DDQNPolicy is None:
+        if not _load_api():
             raise NotImplementedError("farm.decision.ddqn / ppo are not available at this commit")
         # Built here (peak RSS counts the whole process anyway) so a missing API skips.
         self.loop = None if case == "floor" else _DecisionLoop(_loop_policy(case.split("_")[0]))

@@ -51,10 +51,21 @@ SKIPPED = {
 MOVED_FRACTION = 0.1
 UPDATE_CALLS = 10  # the moved 10 % arrive in this many update calls, then one query follows
 UPDATE_QUERIES = 100  # query points of the query that follows the updates
-REPEAT = (3, 10, 0.5)  # asv samples per point: at least 3, at most 10, stop adding after 0.5 s
-# A short timed warm-up before the samples: without it (and with a 0.25 s cap) the sub-millisecond
-# points' run-to-run spread widened (issue 12.4 asks < 5 %), for about 7 s saved per commit.
+REPEAT = (3, 10, 0.3)  # asv samples per point: at least 3, at most 10, stop adding after 0.3 s
+# A short timed warm-up before the samples of a point whose sample averages several calls:
+# without it (and with a 0.25 s cap) the sub-millisecond points' run-to-run spread widened
+# (issue 12.4 asks < 5 %). A point of one call per sample (2 ms or more) gets none: its
+# calibration (``_calls_per_sample``) already made that call, and asv's warm-up would add one
+# more call of up to 0.4 s per point (issue 13's per-commit budget).
 WARMUP_SECONDS = 0.05
+
+
+def _sample_plan(benchmark, benchmark_name: str, *params) -> None:
+    """Set ``number`` and ``warmup_time`` of ``benchmark`` (an instance, from its ``setup``): the
+    calls per sample of :func:`_calls_per_sample`, and :data:`WARMUP_SECONDS` of warm-up unless
+    that is one call."""
+    benchmark.number = _calls_per_sample(benchmark_name, *params)
+    benchmark.warmup_time = WARMUP_SECONDS if benchmark.number > 1 else 0.0
 
 
 def _require_api() -> None:
@@ -187,7 +198,7 @@ class IndexBuild:
     def setup(self, kind, entities):
         _require_api()
         self.points = _indexed(entities, "uniform")
-        self.number = _calls_per_sample("IndexBuild", kind, entities)
+        _sample_plan(self, "IndexBuild", kind, entities)
 
     def time_build(self, kind, entities):
         _build(kind, self.points)
@@ -227,7 +238,7 @@ class RadiusQuery:
             raise NotImplementedError("left out of the grid (see SKIPPED)")
         self.structure = _ready_index(kind, entities, distribution, radius)
         self.queries = _queries(entities, distribution)
-        self.number = _calls_per_sample("RadiusQuery", kind, entities, distribution, radius)
+        _sample_plan(self, "RadiusQuery", kind, entities, distribution, radius)
 
     def time_batched_radius(self, kind, entities, distribution, radius):
         _radius(self.structure, kind, self.queries, radius)
@@ -247,7 +258,7 @@ class SingleRadiusQuery:
         _require_api()
         self.structure = _ready_index(kind, entities, "uniform")
         self.single = _queries(entities, "uniform")[:100]
-        self.number = _calls_per_sample("SingleRadiusQuery", kind, entities)
+        _sample_plan(self, "SingleRadiusQuery", kind, entities)
 
     def time_single_radius_100_calls(self, kind, entities):
         _single_queries(self.structure, kind, self.single, 5.0)
@@ -267,7 +278,7 @@ class NearestQuery:
         _require_api()
         self.structure = _ready_index(kind, entities, distribution)
         self.queries = _queries(entities, distribution)
-        self.number = _calls_per_sample("NearestQuery", kind, entities, distribution)
+        _sample_plan(self, "NearestQuery", kind, entities, distribution)
 
     def time_nearest_k5(self, kind, entities, distribution):
         _nearest(self.structure, kind, self.queries)
@@ -288,7 +299,7 @@ class UpdateThenQuery:
         if kind == FLOOR and update_mode == "batched":
             raise NotImplementedError("the floor has one mode: rewrite the array, rebuild, query")
         self.mover = _Mover(kind, entities, update_mode)  # fresh before every call, as in version 1
-        self.number = _calls_per_sample("UpdateThenQuery", kind, entities, update_mode)
+        _sample_plan(self, "UpdateThenQuery", kind, entities, update_mode)
 
     def time_update_10_percent_then_query(self, kind, entities, update_mode):
         self.mover.move_and_query()
