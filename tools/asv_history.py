@@ -107,7 +107,8 @@ def publish(config: Path | None = None) -> int:
         print(f"overview page: {page}")
     dropped = confirm.drop_dismissed(html, REPO_ROOT / confirm.CONFIRMATIONS_FILE)
     if dropped:
-        print(f"regressions page: {dropped} flagged step(s) left out, settled as drift in {confirm.CONFIRMATIONS_FILE}")
+        print(f"regressions page: {dropped} flagged step(s) left out, settled as drift or fixed in "
+              f"{confirm.CONFIRMATIONS_FILE}")
     return rc
 
 
@@ -369,6 +370,7 @@ def cmd_find(args) -> int:
 
 
 def cmd_confirm(args) -> int:
+    fixed_by = rev_parse(args.fixed_by) if args.fixed_by else None
     try:
         flags = confirm.published_flags(html_dir(), results_dir())
     except ValueError as exc:
@@ -395,15 +397,24 @@ def cmd_confirm(args) -> int:
     measure_points = point_measurer(name, work, config, args.attribute, args.timeout)
 
     thresholds = load_asv_config().get("regressions_thresholds", {})
-    settled = confirm.settle(flags, measure_points, name, args.rounds,
-                             threshold=lambda label: gate.threshold_for(label, thresholds))
+    threshold = lambda label: gate.threshold_for(label, thresholds)  # noqa: E731
     command = "python tools/asv_history.py confirm" + "".join(
         f" {flag} {value}" for flag, value in (("--series", args.series), ("--commit", args.commit),
-                                              ("--benchmark", args.benchmark), ("--rounds", args.rounds))
+                                              ("--benchmark", args.benchmark), ("--fixed-by", args.fixed_by),
+                                              ("--rounds", args.rounds))
         if value and not (flag == "--rounds" and value == confirm.DEFAULT_ROUNDS))
-    for item in settled:
-        print(f"{item.verdict:9s} {item.flag.label} at {item.flag.after[:8]} ({item.flag.machine}): "
-              f"flagged {item.flag.flagged_change:+.1%}, re-measured {item.change:+.1%}")
+    if fixed_by:
+        settled = confirm.settle_recovery(flags, fixed_by, measure_points, name, args.rounds, threshold=threshold)
+        for item in settled:
+            state = "fixed" if item.verdict == confirm.FIXED else "persists"
+            print(f"{state:9s} {item.flag.label} at {item.flag.after[:8]} ({item.flag.machine}): "
+                  f"{item.flag.before[:8]} -> {fixed_by[:8]} {item.change:+.1%} re-measured "
+                  f"(step flagged {item.flag.flagged_change:+.1%})")
+    else:
+        settled = confirm.settle(flags, measure_points, name, args.rounds, threshold=threshold)
+        for item in settled:
+            print(f"{item.verdict:9s} {item.flag.label} at {item.flag.after[:8]} ({item.flag.machine}): "
+                  f"flagged {item.flag.flagged_change:+.1%}, re-measured {item.change:+.1%}")
     missing = len(flags) - len(settled)
     if missing:
         print(f"confirm: {missing} flag(s) could not be measured at both commits; left unconfirmed")
@@ -637,13 +648,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080)
     p.set_defaults(func=cmd_main)
 
-    p = common(sub.add_parser("confirm", help="re-measure flagged regressions side by side: confirmed or drift"),
+    p = common(sub.add_parser("confirm", help="re-measure flagged regressions side by side: confirmed, drift or fixed"),
                bench=False)
     p.add_argument("--attribute", "-a", action="append", help="benchmark attribute override (repeatable)")
     p.add_argument("--series", help="only flags in this machine series (e.g. agentfarm-reference)")
     p.add_argument("--commit", help="only flags blamed on this commit")
     p.add_argument("--benchmark", help="only flags whose benchmark label matches this regex")
     p.add_argument("--rounds", type=int, default=confirm.DEFAULT_ROUNDS, help="interleaved samples per commit")
+    p.add_argument("--fixed-by", metavar="REV",
+                   help="re-measure each flag's commit before the step against REV instead: 'fixed' when REV is "
+                        "back (asv lists a step until a second commit after the fix is measured)")
     p.add_argument("--write", action="store_true", help=f"record the verdicts in {confirm.CONFIRMATIONS_FILE}")
     p.set_defaults(func=cmd_confirm)
 

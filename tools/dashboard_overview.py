@@ -36,8 +36,10 @@ Confirmations file (``docs/regression_confirmations.json``)::
 - ``benchmark``: the name as on asv's regressions page, with its parameters
   (``bench_x.C.time_y(500, 'disk')``), or without them to cover every parameter combination;
 - ``commit``: a prefix (7+ hex digits) of the commit asv blames, the first commit after the jump;
-- ``verdict``: ``"confirmed"`` (a real slowdown, reproduced) or ``"drift"`` (machine drift or noise:
-  re-measured side by side, no difference);
+- ``verdict``: ``"confirmed"`` (a real slowdown, reproduced), ``"drift"`` (machine drift or noise:
+  re-measured side by side, no difference) or ``"fixed"`` (a real step that a later commit undid:
+  that commit re-measured side by side with the one before the step; asv's regressions page
+  lists a step until a second commit after the fix is measured);
 - ``evidence``: free text, ideally the command that settled it and what it printed;
 - ``machine`` (optional): the machine series it applies to; absent means every machine.
 
@@ -114,6 +116,7 @@ class Verdict(enum.Enum):
 
     CONFIRMED = "confirmed"
     DRIFT = "drift"
+    FIXED = "fixed"
     UNCONFIRMED = "unconfirmed"
 
 
@@ -326,7 +329,7 @@ class Confirmation:
         if not isinstance(self.commit, str) or not re.fullmatch(r"[0-9a-fA-F]{7,40}", self.commit):
             raise ValueError(f"commit must be 7 to 40 hex digits, got {self.commit!r}")
         if not isinstance(self.verdict, Verdict) or self.verdict is Verdict.UNCONFIRMED:
-            raise ValueError(f"verdict must be 'confirmed' or 'drift', got {self.verdict!r}")
+            raise ValueError(f"verdict must be 'confirmed', 'drift' or 'fixed', got {self.verdict!r}")
         if not isinstance(self.evidence, str) or not self.evidence.strip():
             raise ValueError(f"evidence must be non-empty text, got {self.evidence!r}")
         if self.machine is not None and not isinstance(self.machine, str):
@@ -1061,8 +1064,9 @@ def render_regressions(regressions: list[Regression] | None, ctx: _Context, conf
     out = [('<section id="regressions"><h2>Flagged regressions</h2>'
             f'<p class="lead">What asv flagged on this machine (<a href="index.html#regressions">asv\'s list</a>), '
             f'each with its confirmation from <code>{_e(confirmations_path.as_posix())}</code>: '
-            '<em>confirmed</em> (a real slowdown), <em>drift</em> (re-measured side by side, no difference) or '
-            '<em>unconfirmed</em> (not checked yet).</p>')]
+            '<em>confirmed</em> (a real slowdown), <em>drift</em> (re-measured side by side, no difference), '
+            '<em>fixed</em> (a real slowdown that a later commit undid, re-measured side by side; asv lists it '
+            'until a second commit after the fix is measured) or <em>unconfirmed</em> (not checked yet).</p>')]
     if regressions is None:
         return "".join(out) + (
             '<div class="notyet">asv has not published <code>regressions.json</code> yet.</div></section>'

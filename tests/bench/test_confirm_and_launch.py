@@ -191,3 +191,51 @@ def test_a_fully_dismissed_regression_leaves_the_feed(tmp_path):
     assert confirm.drop_dismissed(html, path) == 1
     feed = (html / "regressions.xml").read_text()
     assert "bench_x.Q.time_q(1)" in feed and "bench_x.R.time_r" not in feed
+
+
+C = "c" * 40  # a later commit that may have undone the step at B
+
+
+@pytest.mark.parametrize("head, verdict", [
+    ((1.02, 1.00, 1.04), confirm.FIXED),  # back to the level before the step
+    ((0.60, 0.61, 0.59), confirm.FIXED),  # better than before the step
+    ((1.25, 1.27, 1.24), confirm.CONFIRMED),  # +25 %: under half the +100 % step, but over a 20 % threshold
+    ((1.90, 1.95, 2.00), confirm.CONFIRMED),  # the step persists
+])
+def test_a_step_is_fixed_only_when_the_later_commit_is_back_within_the_threshold(head, verdict):
+    step = flag(old=1.0, new=2.0)  # flagged +100 %
+    recovery = confirm.Recovery(step, C, (1.00, 1.01, 0.99), head, "box", threshold=0.20)
+    assert recovery.verdict == verdict
+
+
+def test_settle_recovery_interleaves_the_commit_before_the_step_with_the_later_one():
+    calls = []
+
+    def fake_measure(commit, labels):
+        calls.append(commit)
+        return {"p(1)": {A: 1.0, C: 1.01}[commit]}
+
+    steps = [confirm.Flag("p(1)", "ref", A, B, 1.0, 1.8), confirm.Flag("q(1)", "ref", A, B, 1.0, 1.8)]
+    recovered = confirm.settle_recovery(steps, C, fake_measure, "box", rounds=2, threshold=lambda label: 0.3)
+    assert calls == [A, C, C, A]  # B itself is not measured again
+    assert [(r.flag.label, r.verdict, r.threshold) for r in recovered] == [("p(1)", confirm.FIXED, 0.3)]
+
+
+def test_a_fixed_step_keeps_its_confirmation_and_leaves_the_regressions_page(tmp_path):
+    html = published(tmp_path)
+    step = confirm.Flag("bench_x.R.time_r", "ref", A, B, 1.0, 2.0)
+    path = tmp_path / "docs" / "regression_confirmations.json"
+    confirm.merge_confirmations(path, [confirm.Settlement(step, (1, 1.01, 0.99), (2, 2.01, 1.99), "box")], "first")
+    persisting = confirm.Recovery(step, C, (1, 1.01, 0.99), (2, 2.01, 1.99), "box", threshold=0.3)
+    confirm.merge_confirmations(path, [persisting], "second")  # not fixed: the confirmed entry stays as it was
+    [entry] = json.loads(path.read_text())["confirmations"]
+    assert entry["verdict"] == "confirmed" and entry["evidence"].startswith("`first`")
+    fixed = confirm.Recovery(step, C, (1, 1.01, 0.99), (0.9, 0.91, 0.92), "box", threshold=0.3)
+    confirm.merge_confirmations(path, [fixed], "python tools/asv_history.py confirm --fixed-by c")
+    [entry] = json.loads(path.read_text())["confirmations"]
+    assert entry["verdict"] == "fixed" and entry["commit"] == B[:8]
+    assert entry["evidence"].startswith("confirmed: `first` on box")
+    assert f"then fixed by {C[:8]}: `python tools/asv_history.py confirm --fixed-by c`" in entry["evidence"]
+    assert confirm.drop_dismissed(html, path) == 1
+    kept = json.loads((html / "regressions.json").read_text())["regressions"]
+    assert [e[0] for e in kept] == ["bench_x.Q.time_q(1)"]

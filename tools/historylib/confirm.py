@@ -12,6 +12,15 @@ the sitting hits both commits alike) and compares their medians:
   every sample of the old one);
 - **drift**: anything else.
 
+asv keeps listing a step as long as the newest segment of the series is worse than the best
+one, and it needs more than one commit after a fix to see that segment end. A confirmed step can
+therefore be re-measured against a later commit that undid it (:func:`settle_recovery`,
+``confirm --fixed-by COMMIT``), interleaved with the commit before the step:
+
+- **fixed**: the later commit is worse than the commit before the step by less than half the
+  flagged step and less than the benchmark's threshold: the regression does not persist there;
+- otherwise nothing is written (the step still persists; its verdict stays).
+
 The verdicts go into ``docs/regression_confirmations.json`` (schema in
 ``tools/dashboard_overview.py``); ``publish`` leaves drift out of the dashboard's regressions
 page and shows every verdict on the overview page.
@@ -30,7 +39,7 @@ from .results import measured_commits
 from .selection import larger_is_better
 
 CONFIRMATIONS_FILE = Path("docs") / "regression_confirmations.json"
-CONFIRMED, DRIFT = "confirmed", "drift"
+CONFIRMED, DRIFT, FIXED = "confirmed", "drift", "fixed"
 MIN_SHARE_OF_FLAGGED_STEP = 0.5  # a confirmed step re-measures at least this share of the flagged one
 DEFAULT_ROUNDS = 3  # samples per commit
 
@@ -97,6 +106,47 @@ class Settlement:
         return (f"`{command}` on {self.machine}, interleaved: {self.flag.before[:8]} [{fmt(self.old_samples)}] vs "
                 f"{self.flag.after[:8]} [{fmt(self.new_samples)}]: {self.change:+.1%} re-measured "
                 f"(flagged {self.flag.flagged_change:+.1%}), samples {'' if self.separated else 'not '}separated")
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """The re-measure of a flagged step's ``before`` commit against a later commit ``head``.
+
+    Attributes:
+        flag: the step (``flag.after`` stays the commit the verdict is recorded for).
+        head: full hash of the later commit.
+        old_samples: values of ``flag.before``.
+        head_samples: values of ``head``.
+        machine: the machine that measured them.
+        threshold: the benchmark's regressions threshold (relative).
+    """
+
+    flag: Flag
+    head: str
+    old_samples: tuple[float, ...]
+    head_samples: tuple[float, ...]
+    machine: str
+    threshold: float = float("inf")
+
+    @property
+    def change(self) -> float:
+        """Re-measured relative change from ``before`` to ``head``, positive is worse."""
+        return _worse_by(self.flag.label, statistics.median(self.old_samples), statistics.median(self.head_samples))
+
+    @property
+    def verdict(self) -> str:
+        """:data:`FIXED` when ``head`` is back (module docstring), else :data:`CONFIRMED`."""
+        allowed = min(MIN_SHARE_OF_FLAGGED_STEP * self.flag.flagged_change, self.threshold)
+        return FIXED if self.change < allowed else CONFIRMED
+
+    def evidence(self, command: str) -> str:
+        """One line for the confirmations file: the command and what it measured."""
+        def fmt(values):
+            return ", ".join(f"{v:.4g}" for v in values)
+
+        return (f"fixed by {self.head[:8]}: `{command}` on {self.machine}, interleaved: {self.flag.before[:8]} "
+                f"[{fmt(self.old_samples)}] vs {self.head[:8]} [{fmt(self.head_samples)}]: {self.change:+.1%} "
+                f"(the step was flagged {self.flag.flagged_change:+.1%})")
 
 
 def _worse_by(label: str, old: float, new: float) -> float:
@@ -188,19 +238,49 @@ def settle(flags: list[Flag], measure: Callable[[str, list[str]], dict[str, floa
     return settled
 
 
-def merge_confirmations(path: Path, settlements: list[Settlement], command: str) -> int:
+def settle_recovery(flags: list[Flag], head: str, measure: Callable[[str, list[str]], dict[str, float]],
+                    machine: str, rounds: int = DEFAULT_ROUNDS,
+                    threshold: Callable[[str], float] | None = None) -> list[Recovery]:
+    """Re-measure each flag's ``before`` commit against ``head``, interleaved, grouped by
+    ``before`` (:func:`interleaved_order`); one :class:`Recovery` per flag measured every time."""
+    groups: dict[str, list[Flag]] = {}
+    for flag in flags:
+        groups.setdefault(flag.before, []).append(flag)
+    recovered = []
+    for before, group in groups.items():
+        labels = sorted({flag.label for flag in group})
+        samples: dict[tuple[str, str], list[float]] = {}
+        for commit in interleaved_order(before, head, rounds):
+            for label, value in measure(commit, labels).items():
+                samples.setdefault((commit, label), []).append(value)
+        for flag in group:
+            old, new = samples.get((before, flag.label), []), samples.get((head, flag.label), [])
+            if len(old) == rounds and len(new) == rounds:
+                limit = threshold(flag.label) if threshold else float("inf")
+                recovered.append(Recovery(flag, head, tuple(old), tuple(new), machine, limit))
+    return recovered
+
+
+def merge_confirmations(path: Path, settlements: list[Settlement | Recovery], command: str) -> int:
     """Write verdicts into the confirmations file, replacing entries for the same point, commit
-    and machine series; returns how many entries the file holds."""
+    and machine series; returns how many entries the file holds. A :class:`Recovery` writes only
+    a :data:`FIXED` verdict, and keeps the evidence of the entry it replaces before its own."""
     try:
         data = json.loads(path.read_text())
     except OSError:
         data = {"version": 1, "confirmations": []}
     entries = data.setdefault("confirmations", [])
     for item in settlements:
+        if isinstance(item, Recovery) and item.verdict != FIXED:
+            continue
         key = (item.flag.label, item.flag.after[:8], item.flag.machine)
+        replaced = [e for e in entries if (e.get("benchmark"), e.get("commit"), e.get("machine")) == key]
         entries[:] = [e for e in entries if (e.get("benchmark"), e.get("commit"), e.get("machine")) != key]
+        evidence = item.evidence(command)
+        if isinstance(item, Recovery) and replaced:
+            evidence = f"{replaced[0]['verdict']}: {replaced[0]['evidence']}; then {evidence}"
         entries.append({"benchmark": item.flag.label, "commit": item.flag.after[:8], "verdict": item.verdict,
-                        "evidence": item.evidence(command), "machine": item.flag.machine})
+                        "evidence": evidence, "machine": item.flag.machine})
     entries.sort(key=lambda e: (e["commit"], e["benchmark"], e.get("machine") or ""))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")
@@ -208,13 +288,15 @@ def merge_confirmations(path: Path, settlements: list[Settlement], command: str)
 
 
 def drop_dismissed(html_dir: Path, confirmations_path: Path) -> int:
-    """Remove the steps settled as drift from the published ``regressions.json`` and
-    ``regressions.xml`` (asv's regressions page and feed); returns how many steps were removed."""
+    """Remove the steps settled as drift, and those fixed by a later commit, from the published
+    ``regressions.json`` and ``regressions.xml`` (asv's regressions page and feed, which list only
+    what persists); returns how many steps were removed."""
     # The overview page's reader: one schema check and one matching rule for both pages.
     from dashboard_overview import Verdict, load_confirmations
 
     try:
-        drift = [entry for entry in load_confirmations(confirmations_path) if entry.verdict is Verdict.DRIFT]
+        drift = [entry for entry in load_confirmations(confirmations_path)
+                 if entry.verdict in (Verdict.DRIFT, Verdict.FIXED)]
     except (OSError, ValueError):
         return 0
     regressions_path = html_dir / "regressions.json"
