@@ -74,7 +74,11 @@ class _TeamHealth(Channel):
     def bind(self, layers: np.ndarray) -> None:
         super().bind(layers)
         self._membership = ALLY_MATRIX if self.allies else ~ALLY_MATRIX  # [observer, other]
-        self._written: np.ndarray | None = None  # flat cells the last refresh wrote (interior)
+        # Flat cells the last refresh wrote: the first ``_written_count`` entries of a buffer
+        # reused from build to build (it grows only with the number of occupied cells), so a
+        # build allocates nothing that outlives it.
+        self._written = np.empty(0, dtype=np.int64)
+        self._written_count = 0
 
     def _member(self, observer_type: int, other_types: np.ndarray) -> np.ndarray:
         row = ALLY_MATRIX[observer_type]
@@ -96,10 +100,12 @@ class _TeamHealth(Channel):
         k = occupied.size
         per_type = np.bincount(types * k + slot, health, minlength=_TYPES * k).reshape(_TYPES, k)
         layers = self.layers.reshape(_TYPES, -1)
-        if self._written is not None:
-            layers[:, self._written] = 0.0
+        layers[:, self._written[: self._written_count]] = 0.0
         layers[:, occupied] = _member_sums(self._membership, per_type)
-        self._written = occupied
+        if self._written.size < k:
+            self._written = np.empty(max(k, 2 * self._written.size), dtype=np.int64)
+        self._written[:k] = occupied
+        self._written_count = k
 
     def observer_layer(self, agent_types: np.ndarray) -> np.ndarray:
         return agent_types
