@@ -100,11 +100,8 @@ class Settlement:
 
     def evidence(self, command: str) -> str:
         """One line for the confirmations file: the command and what it measured."""
-        def fmt(values):
-            return ", ".join(f"{v:.4g}" for v in values)
-
-        return (f"`{command}` on {self.machine}, interleaved: {self.flag.before[:8]} [{fmt(self.old_samples)}] vs "
-                f"{self.flag.after[:8]} [{fmt(self.new_samples)}]: {self.change:+.1%} re-measured "
+        samples = _samples_pair(self.flag.before, self.old_samples, self.flag.after, self.new_samples)
+        return (f"`{command}` on {self.machine}, interleaved: {samples}: {self.change:+.1%} re-measured "
                 f"(flagged {self.flag.flagged_change:+.1%}), samples {'' if self.separated else 'not '}separated")
 
 
@@ -141,12 +138,17 @@ class Recovery:
 
     def evidence(self, command: str) -> str:
         """One line for the confirmations file: the command and what it measured."""
-        def fmt(values):
-            return ", ".join(f"{v:.4g}" for v in values)
-
-        return (f"fixed by {self.head[:8]}: `{command}` on {self.machine}, interleaved: {self.flag.before[:8]} "
-                f"[{fmt(self.old_samples)}] vs {self.head[:8]} [{fmt(self.head_samples)}]: {self.change:+.1%} "
+        samples = _samples_pair(self.flag.before, self.old_samples, self.head, self.head_samples)
+        return (f"fixed by {self.head[:8]}: `{command}` on {self.machine}, interleaved: {samples}: {self.change:+.1%} "
                 f"(the step was flagged {self.flag.flagged_change:+.1%})")
+
+
+def _samples_pair(first: str, first_samples, second: str, second_samples) -> str:
+    """``"aaaaaaaa [1, 1.01] vs bbbbbbbb [1.2, 1.21]"``: two commits and their samples."""
+    def fmt(values):
+        return ", ".join(f"{v:.4g}" for v in values)
+
+    return f"{first[:8]} [{fmt(first_samples)}] vs {second[:8]} [{fmt(second_samples)}]"
 
 
 def _worse_by(label: str, old: float, new: float) -> float:
@@ -220,22 +222,8 @@ def settle(flags: list[Flag], measure: Callable[[str, list[str]], dict[str, floa
     Returns:
         One :class:`Settlement` per flag whose points were measured every time.
     """
-    pairs: dict[tuple[str, str], list[Flag]] = {}
-    for flag in flags:
-        pairs.setdefault((flag.before, flag.after), []).append(flag)
-    settled = []
-    for (before, after), group in pairs.items():
-        labels = sorted({flag.label for flag in group})
-        samples: dict[tuple[str, str], list[float]] = {}
-        for commit in interleaved_order(before, after, rounds):
-            for label, value in measure(commit, labels).items():
-                samples.setdefault((commit, label), []).append(value)
-        for flag in group:
-            old, new = samples.get((before, flag.label), []), samples.get((after, flag.label), [])
-            if len(old) == rounds and len(new) == rounds:
-                limit = threshold(flag.label) if threshold else float("inf")
-                settled.append(Settlement(flag, tuple(old), tuple(new), machine, limit))
-    return settled
+    return [Settlement(flag, old, new, machine, limit)
+            for flag, old, new, limit in _paired_samples(flags, lambda flag: flag.after, measure, rounds, threshold)]
 
 
 def settle_recovery(flags: list[Flag], head: str, measure: Callable[[str, list[str]], dict[str, float]],
@@ -243,22 +231,29 @@ def settle_recovery(flags: list[Flag], head: str, measure: Callable[[str, list[s
                     threshold: Callable[[str], float] | None = None) -> list[Recovery]:
     """Re-measure each flag's ``before`` commit against ``head``, interleaved, grouped by
     ``before`` (:func:`interleaved_order`); one :class:`Recovery` per flag measured every time."""
-    groups: dict[str, list[Flag]] = {}
+    return [Recovery(flag, head, old, new, machine, limit)
+            for flag, old, new, limit in _paired_samples(flags, lambda flag: head, measure, rounds, threshold)]
+
+
+def _paired_samples(flags: list[Flag], second: Callable[[Flag], str],
+                    measure: Callable[[str, list[str]], dict[str, float]], rounds: int,
+                    threshold: Callable[[str], float] | None):
+    """``(flag, before samples, second-commit samples, threshold)`` of each flag measured
+    ``rounds`` times at both: flags grouped by ``(flag.before, second(flag))``, each pair of
+    commits measured interleaved (:func:`interleaved_order`), all the group's points per run."""
+    pairs: dict[tuple[str, str], list[Flag]] = {}
     for flag in flags:
-        groups.setdefault(flag.before, []).append(flag)
-    recovered = []
-    for before, group in groups.items():
+        pairs.setdefault((flag.before, second(flag)), []).append(flag)
+    for (before, other), group in pairs.items():
         labels = sorted({flag.label for flag in group})
         samples: dict[tuple[str, str], list[float]] = {}
-        for commit in interleaved_order(before, head, rounds):
+        for commit in interleaved_order(before, other, rounds):
             for label, value in measure(commit, labels).items():
                 samples.setdefault((commit, label), []).append(value)
         for flag in group:
-            old, new = samples.get((before, flag.label), []), samples.get((head, flag.label), [])
+            old, new = samples.get((before, flag.label), []), samples.get((other, flag.label), [])
             if len(old) == rounds and len(new) == rounds:
-                limit = threshold(flag.label) if threshold else float("inf")
-                recovered.append(Recovery(flag, head, tuple(old), tuple(new), machine, limit))
-    return recovered
+                yield flag, tuple(old), tuple(new), threshold(flag.label) if threshold else float("inf")
 
 
 def merge_confirmations(path: Path, settlements: list[Settlement | Recovery], command: str) -> int:
