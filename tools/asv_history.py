@@ -657,7 +657,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=int, default=confirm.DEFAULT_ROUNDS, help="interleaved samples per commit")
     p.add_argument("--fixed-by", metavar="REV",
                    help="re-measure each flag's commit before the step against REV instead: 'fixed' when REV is "
-                        "back (asv lists a step until a second commit after the fix is measured)")
+                        "back (asv keeps listing a step for a commit or more after the fix)")
     p.add_argument("--write", action="store_true", help=f"record the verdicts in {confirm.CONFIRMATIONS_FILE}")
     p.set_defaults(func=cmd_confirm)
 

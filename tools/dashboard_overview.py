@@ -39,7 +39,7 @@ Confirmations file (``docs/regression_confirmations.json``)::
 - ``verdict``: ``"confirmed"`` (a real slowdown, reproduced), ``"drift"`` (machine drift or noise:
   re-measured side by side, no difference) or ``"fixed"`` (a real step that a later commit undid:
   that commit re-measured side by side with the one before the step; asv's regressions page
-  lists a step until a second commit after the fix is measured);
+  keeps listing a step for a commit or more after the fix);
 - ``evidence``: free text, ideally the command that settled it and what it printed;
 - ``machine`` (optional): the machine series it applies to; absent means every machine.
 
@@ -1065,8 +1065,8 @@ def render_regressions(regressions: list[Regression] | None, ctx: _Context, conf
             f'<p class="lead">What asv flagged on this machine (<a href="index.html#regressions">asv\'s list</a>), '
             f'each with its confirmation from <code>{_e(confirmations_path.as_posix())}</code>: '
             '<em>confirmed</em> (a real slowdown), <em>drift</em> (re-measured side by side, no difference), '
-            '<em>fixed</em> (a real slowdown that a later commit undid, re-measured side by side; asv lists it '
-            'until a second commit after the fix is measured) or <em>unconfirmed</em> (not checked yet).</p>')]
+            '<em>fixed</em> (a real slowdown that a later commit undid, re-measured side by side; asv keeps '
+            'listing it for a commit or more after the fix) or <em>unconfirmed</em> (not checked yet).</p>')]
     if regressions is None:
         return "".join(out) + (
             '<div class="notyet">asv has not published <code>regressions.json</code> yet.</div></section>'
