@@ -1,8 +1,8 @@
 """Learning policies (DDQN, PPO): decision latency, training cost, sharing, memory.
 
 The only benchmark module that imports torch (through ``farm.decision.ddqn``/``ppo``, on first
-use: see :func:`_load_api`). Every spawned parameter combination pays ~1.5 s for that import, so the grids are small
-and ``rounds = 1``. Ratios the issue sets targets for are ``track_*`` benchmarks that time both
+use: see :func:`_load_api`). Every spawned parameter combination pays ~1.5 s for that import, so
+the grids are small and ``rounds = 1``. Ratios the issue sets targets for are ``track_*`` benchmarks that time both
 sides in the same process (``common.best_of``):
 
 * ``ActBatching.track_act_batch_speedup``: per-agent cost of ``act`` at batch 1 over batch 1 000
@@ -335,8 +335,7 @@ _LOOPS: dict = {}
 
 def _loop_policy(algorithm: str, **ddqn):
     """A shared MLP policy over :data:`LOOP_OBS_SHAPE` (seed 0), DDQN fields overridden."""
-    if not _load_api():
-        raise NotImplementedError("farm.decision.ddqn / ppo are not available at this commit")
+    _require_api()
     cls = DDQNPolicy if algorithm == "ddqn" else PPOPolicy
     try:
         config = DecisionConfig(network=NetworkConfig(kind="mlp"), sharing="shared", ddqn=DDQNConfig(**ddqn),
@@ -409,8 +408,7 @@ class DecisionPeakMemory:
     timeout = 300
 
     def setup(self, case):
-        if not _load_api():
-            raise NotImplementedError("farm.decision.ddqn / ppo are not available at this commit")
+        _require_api()
         # Built here (peak RSS counts the whole process anyway) so a missing API skips.
         self.loop = None if case == "floor" else _DecisionLoop(_loop_policy(case.split("_")[0]))
         if case == "floor":

@@ -397,7 +397,10 @@ def cmd_confirm(args) -> int:
     measure_points = point_measurer(name, work, config, args.attribute, args.timeout)
 
     thresholds = load_asv_config().get("regressions_thresholds", {})
-    threshold = lambda label: gate.threshold_for(label, thresholds)  # noqa: E731
+
+    def threshold(label: str) -> float:
+        return gate.threshold_for(label, thresholds)
+
     command = "python tools/asv_history.py confirm" + "".join(
         f" {flag} {value}" for flag, value in (("--series", args.series), ("--commit", args.commit),
                                               ("--benchmark", args.benchmark), ("--fixed-by", args.fixed_by),
@@ -418,9 +421,10 @@ def cmd_confirm(args) -> int:
     missing = len(flags) - len(settled)
     if missing:
         print(f"confirm: {missing} flag(s) could not be measured at both commits; left unconfirmed")
-    if args.write and settled:
-        total = confirm.merge_confirmations(REPO_ROOT / confirm.CONFIRMATIONS_FILE, settled, command)
-        print(f"wrote {len(settled)} verdict(s) into {confirm.CONFIRMATIONS_FILE} ({total} in all); "
+    recorded = [item for item in settled if item.recorded]
+    if args.write and recorded:
+        total = confirm.merge_confirmations(REPO_ROOT / confirm.CONFIRMATIONS_FILE, recorded, command)
+        print(f"wrote {len(recorded)} verdict(s) into {confirm.CONFIRMATIONS_FILE} ({total} in all); "
               "`python tools/asv_history.py publish` applies them")
     return 0 if not missing else 1
 

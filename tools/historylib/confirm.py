@@ -22,8 +22,8 @@ therefore be re-measured against a later commit that undid it (:func:`settle_rec
 - otherwise nothing is written (the step still persists; its verdict stays).
 
 The verdicts go into ``docs/regression_confirmations.json`` (schema in
-``tools/dashboard_overview.py``); ``publish`` leaves drift out of the dashboard's regressions
-page and shows every verdict on the overview page.
+``tools/dashboard_overview.py``); ``publish`` leaves drift and fixed steps out of the dashboard's
+regressions page and shows every verdict on the overview page.
 """
 
 from __future__ import annotations
@@ -70,8 +70,44 @@ class Flag:
         return _worse_by(self.label, self.old, self.new)
 
 
+class _Remeasure:
+    """What :class:`Settlement` and :class:`Recovery` share: a flagged step, the commit before it
+    re-measured against a second commit, and how its verdict is recorded."""
+
+    flag: Flag
+    threshold: float
+
+    def _samples(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """``(samples of flag.before, samples of the second commit)``."""
+        raise NotImplementedError
+
+    @property
+    def change(self) -> float:
+        """Re-measured relative change of the medians, positive is worse."""
+        before, second = self._samples()
+        return _worse_by(self.flag.label, statistics.median(before), statistics.median(second))
+
+    @property
+    def step_size(self) -> float:
+        """The change that counts as the flagged step: half the flagged one, or the benchmark's
+        threshold when that is smaller (a step that drift made look bigger is still a step)."""
+        return min(MIN_SHARE_OF_FLAGGED_STEP * self.flag.flagged_change, self.threshold)
+
+    @property
+    def recorded(self) -> bool:
+        """Whether the verdict goes into the confirmations file."""
+        return True
+
+    def recorded_evidence(self, command: str, replaced: dict | None) -> str:
+        """The evidence written for this verdict; ``replaced`` is the entry it replaces, if any."""
+        return self.evidence(command)
+
+    def evidence(self, command: str) -> str:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class Settlement:
+class Settlement(_Remeasure):
     """The re-measure of one :class:`Flag`: samples of both commits and the verdict."""
 
     flag: Flag
@@ -80,10 +116,8 @@ class Settlement:
     machine: str
     threshold: float = float("inf")  # the benchmark's regressions threshold (relative)
 
-    @property
-    def change(self) -> float:
-        """Re-measured relative change of the medians, positive is worse."""
-        return _worse_by(self.flag.label, statistics.median(self.old_samples), statistics.median(self.new_samples))
+    def _samples(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        return self.old_samples, self.new_samples
 
     @property
     def separated(self) -> bool:
@@ -95,8 +129,7 @@ class Settlement:
     @property
     def verdict(self) -> str:
         """:data:`CONFIRMED` or :data:`DRIFT` (module docstring)."""
-        wanted = min(MIN_SHARE_OF_FLAGGED_STEP * self.flag.flagged_change, self.threshold)
-        return CONFIRMED if self.change > 0 and self.change >= wanted and self.separated else DRIFT
+        return CONFIRMED if self.change > 0 and self.change >= self.step_size and self.separated else DRIFT
 
     def evidence(self, command: str) -> str:
         """One line for the confirmations file: the command and what it measured."""
@@ -106,7 +139,7 @@ class Settlement:
 
 
 @dataclass(frozen=True)
-class Recovery:
+class Recovery(_Remeasure):
     """The re-measure of a flagged step's ``before`` commit against a later commit ``head``.
 
     Attributes:
@@ -125,16 +158,23 @@ class Recovery:
     machine: str
     threshold: float = float("inf")
 
-    @property
-    def change(self) -> float:
-        """Re-measured relative change from ``before`` to ``head``, positive is worse."""
-        return _worse_by(self.flag.label, statistics.median(self.old_samples), statistics.median(self.head_samples))
+    def _samples(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        return self.old_samples, self.head_samples
 
     @property
     def verdict(self) -> str:
         """:data:`FIXED` when ``head`` is back (module docstring), else :data:`CONFIRMED`."""
-        allowed = min(MIN_SHARE_OF_FLAGGED_STEP * self.flag.flagged_change, self.threshold)
-        return FIXED if self.change < allowed else CONFIRMED
+        return FIXED if self.change < self.step_size else CONFIRMED
+
+    @property
+    def recorded(self) -> bool:
+        """Only a fix is written: a step that persists keeps the verdict it has."""
+        return self.verdict == FIXED
+
+    def recorded_evidence(self, command: str, replaced: dict | None) -> str:
+        """This re-measure after the evidence of the verdict it replaces."""
+        own = self.evidence(command)
+        return f"{replaced['verdict']}: {replaced['evidence']}; then {own}" if replaced else own
 
     def evidence(self, command: str) -> str:
         """One line for the confirmations file: the command and what it measured."""
@@ -258,24 +298,22 @@ def _paired_samples(flags: list[Flag], second: Callable[[Flag], str],
 
 def merge_confirmations(path: Path, settlements: list[Settlement | Recovery], command: str) -> int:
     """Write verdicts into the confirmations file, replacing entries for the same point, commit
-    and machine series; returns how many entries the file holds. A :class:`Recovery` writes only
-    a :data:`FIXED` verdict, and keeps the evidence of the entry it replaces before its own."""
+    and machine series; returns how many entries the file holds. Items that are not ``recorded``
+    (a :class:`Recovery` whose step persists) write nothing."""
     try:
         data = json.loads(path.read_text())
     except OSError:
         data = {"version": 1, "confirmations": []}
     entries = data.setdefault("confirmations", [])
     for item in settlements:
-        if isinstance(item, Recovery) and item.verdict != FIXED:
+        if not item.recorded:
             continue
         key = (item.flag.label, item.flag.after[:8], item.flag.machine)
         replaced = [e for e in entries if (e.get("benchmark"), e.get("commit"), e.get("machine")) == key]
-        entries[:] = [e for e in entries if (e.get("benchmark"), e.get("commit"), e.get("machine")) != key]
-        evidence = item.evidence(command)
-        if isinstance(item, Recovery) and replaced:
-            evidence = f"{replaced[0]['verdict']}: {replaced[0]['evidence']}; then {evidence}"
+        entries[:] = [e for e in entries if e not in replaced]
         entries.append({"benchmark": item.flag.label, "commit": item.flag.after[:8], "verdict": item.verdict,
-                        "evidence": evidence, "machine": item.flag.machine})
+                        "evidence": item.recorded_evidence(command, replaced[0] if replaced else None),
+                        "machine": item.flag.machine})
     entries.sort(key=lambda e: (e["commit"], e["benchmark"], e.get("machine") or ""))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")
@@ -290,8 +328,8 @@ def drop_dismissed(html_dir: Path, confirmations_path: Path) -> int:
     from dashboard_overview import Verdict, load_confirmations
 
     try:
-        drift = [entry for entry in load_confirmations(confirmations_path)
-                 if entry.verdict in (Verdict.DRIFT, Verdict.FIXED)]
+        dismissed = [entry for entry in load_confirmations(confirmations_path)
+                     if entry.verdict in (Verdict.DRIFT, Verdict.FIXED)]
     except (OSError, ValueError):
         return 0
     regressions_path = html_dir / "regressions.json"
@@ -305,7 +343,7 @@ def drop_dismissed(html_dir: Path, confirmations_path: Path) -> int:
     for entry in data.get("regressions", []):
         machine = entry[2].get("machine", "?")
         steps = [step for step in entry[6]
-                 if not any(c.matches(entry[0], revisions[str(step[1])], machine) for c in drift)]
+                 if not any(c.matches(entry[0], revisions[str(step[1])], machine) for c in dismissed)]
         removed += len(entry[6]) - len(steps)
         if steps:
             kept.append([*entry[:6], steps])
