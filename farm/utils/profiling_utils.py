@@ -260,19 +260,27 @@ def _thread_seconds(process: psutil.Process) -> dict[int, float]:
 
 
 def _core_times() -> list[tuple[float, float]]:
-    """``(busy, total)`` CPU seconds of each logical CPU since boot."""
+    """``(busy, total)`` CPU seconds of each logical CPU since boot.
+
+    Linux counts guest time inside user time as well, so it is left out of the total.
+    """
     out = []
     for t in psutil.cpu_times(percpu=True):
-        total = float(sum(t))
+        total = float(sum(t)) - float(getattr(t, "guest", 0.0)) - float(getattr(t, "guest_nice", 0.0))
         idle = float(t.idle) + float(getattr(t, "iowait", 0.0))
         out.append((total - idle, total))
     return out
 
 
 def per_core_percent(start: list[tuple[float, float]], end: list[tuple[float, float]]) -> tuple[float, ...]:
-    """Busy percent of each CPU between two :func:`_core_times` readings (0 where no time passed)."""
+    """Busy percent of each CPU between two :func:`_core_times` readings, within ``[0, 100]``.
+
+    0 where no time passed. Linux's per-CPU ``iowait`` is not monotonic (it can go back between readings), so the busy
+    delta can exceed the total delta or fall below zero on a loaded machine; it is clamped.
+    """
     return tuple(
-        100.0 * (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0 for (b0, t0), (b1, t1) in zip(start, end)
+        100.0 * min(max(b1 - b0, 0.0), t1 - t0) / (t1 - t0) if t1 > t0 else 0.0
+        for (b0, t0), (b1, t1) in zip(start, end)
     )
 
 

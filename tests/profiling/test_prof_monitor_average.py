@@ -105,6 +105,14 @@ def test_per_core_percent_against_hand_computed_deltas():
     assert per_core_percent(start, end) == pytest.approx((50.0, 0.0, 0.0))
 
 
+def test_per_core_percent_stays_within_0_and_100_when_iowait_goes_back():
+    """Linux's per-CPU iowait can decrease between readings: busy (total - idle - iowait) then
+    grows by more than the total, or shrinks."""
+    start = [(10.0, 100.0), (50.0, 100.0)]
+    end = [(25.0, 110.0), (48.0, 110.0)]  # busy +15 in 10 s of total; busy -2
+    assert per_core_percent(start, end) == pytest.approx((100.0, 0.0))
+
+
 def test_summary_line_names_every_figure():
     usage = ResourceUsage(
         name="run", wall_seconds=2.0, cpu_seconds=3.0, rss_start_bytes=100 * MIB, rss_end_bytes=130 * MIB,
