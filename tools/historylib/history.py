@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import results, selection
+from . import memoryworkers, results, selection
 from .asvconf import run_asv
 from .gitrepo import REPO_ROOT, git
 from .proc import ASV_RUN_TIMEOUT, ToolError
@@ -62,10 +62,12 @@ def attribute_args(attributes: list[str] | None) -> list[str]:
 def measure(commits: list[str], machine: str, bench: list[str] | None, attributes: list[str] | None = None,
             force: bool = False, config: Path | None = None, hashfile: Path | None = None,
             log_path: Path | None = None, cwd: Path = REPO_ROOT, timeout: float = ASV_RUN_TIMEOUT,
-            progress: bool = True) -> int:
+            progress: bool = True, memory_workers: int = memoryworkers.MEMORY_WORKERS) -> int:
     """``asv run HASHFILE:...`` over ``commits`` (oldest first) under ``machine``: one run for
     the peak-memory benchmarks (spawned) and one for the rest (forked), see
-    :func:`selection.launch_groups`.
+    :func:`selection.launch_groups`. The peak-memory group is split over ``memory_workers``
+    concurrent asv processes when it holds several benchmarks (:mod:`historylib.memoryworkers`);
+    the forked group always runs alone, after it.
 
     Args:
         commits: full hashes.
@@ -79,6 +81,7 @@ def measure(commits: list[str], machine: str, bench: list[str] | None, attribute
         cwd: repository asv runs in.
         timeout: seconds for the whole asv run.
         progress: one progress line instead of asv's output.
+        memory_workers: concurrent asv processes for the peak-memory group (1: one run).
 
     Returns:
         asv's exit code (the first failing one, else :data:`RC_SOME_FAILED` if a run had failed
@@ -96,15 +99,40 @@ def measure(commits: list[str], machine: str, bench: list[str] | None, attribute
               if known is None or any(re.search(regex, name) for regex in regexes for name in known)]
     for number, (launch, regexes) in enumerate(groups):
         args = ["run", f"HASHFILE:{hashfile}", "--machine", machine, "--show-stderr", "--launch-method", launch]
-        args += [arg for regex in regexes for arg in ("--bench", regex)] + attribute_args(attributes)
-        if not force:
-            args.append("--skip-existing-successful")
-        rc, _ = run_asv(*args, config=config, cwd=cwd, log_path=log_path, progress=progress, echo=progress,
-                        total_commits=len(commits), timeout=timeout, append_log=number > 0)
+        args += attribute_args(attributes) + ([] if force else ["--skip-existing-successful"])
+        shares = memory_shares(regexes, machine, config or cwd / "asv.conf.json", memory_workers) \
+            if launch == selection.SPAWN else []
+        if len(shares) > 1:
+            # Peak RSS does not depend on load: the spawned group runs in concurrent asv processes.
+            rc = memoryworkers.combined_code(
+                memoryworkers.run_shares(shares, args, machine, commits, config, cwd, log_path, timeout, progress,
+                                         append_log=number > 0), RC_SOME_FAILED)
+        else:
+            if launch == selection.SPAWN:
+                memoryworkers.settle([config or cwd / "asv.conf.json"], cwd, timeout)
+            rc, _ = run_asv(*args, *[arg for regex in regexes for arg in ("--bench", regex)], config=config, cwd=cwd,
+                            log_path=log_path, progress=progress, echo=progress, total_commits=len(commits),
+                            timeout=timeout, append_log=number > 0)
         if rc not in (0, RC_SOME_FAILED):
             return rc
         final = final or rc
     return final
+
+
+def memory_shares(regexes: list[str], machine: str, config: Path, workers: int,
+                  listing_path: Path | None = None) -> list[memoryworkers.Share]:
+    """The spawned group's benchmarks (selected by ``regexes``) in at most ``workers`` shares,
+    balanced by the durations recorded in ``config``'s results (empty: the listing is unreadable)."""
+    path = listing_path or BENCHMARKS_FILE
+    known = known_benchmarks(path)
+    if known is None or workers < 2:
+        return []
+    listing = json.loads(path.read_text())
+    # A scratch results directory (spread, main on a fresh machine) has no durations yet: the
+    # repository's series has, for the same suite.
+    durations = (memoryworkers.recorded_durations(memoryworkers.configured_results(config, config.parent), machine)
+                 or memoryworkers.recorded_durations(path.parent, machine))
+    return memoryworkers.plan(known, regexes, listing, durations, workers)
 
 
 def selected_benchmarks(bench: list[str] | None, path: Path | None = None) -> dict[str, str] | None:
