@@ -166,14 +166,17 @@ def settle(configs: list[Path], cwd: Path, timeout: float) -> None:
     """Before a spawned group: create the environments of ``configs`` that do not exist yet
     (``asv setup``, so they are not written during the measurement), then evict their mapped
     files from the page cache (:func:`settle_page_cache`)."""
-    roots = []
-    for config in configs:
-        root = configured_dir(config, config.parent, "env_dir", "env")
-        if not root.is_dir() or not any(root.iterdir()):
-            rc, _ = run_asv("setup", config=config, cwd=cwd, echo=False, timeout=timeout)
-            if rc != 0:
-                log.warning("asv setup for %s exited with %s; asv run will try again", config, rc)
-        roots.append(root)
+    roots = [configured_dir(config, config.parent, "env_dir", "env") for config in configs]
+    missing = [config for config, root in zip(configs, roots) if not root.is_dir() or not any(root.iterdir())]
+
+    def setup(config: Path) -> None:
+        rc, _ = run_asv("setup", config=config, cwd=cwd, echo=False, timeout=timeout)
+        if rc != 0:
+            log.warning("asv setup for %s exited with %s; asv run will try again", config, rc)
+
+    if missing:  # at once: on a fresh machine both environments are new
+        with ThreadPoolExecutor(max_workers=len(missing)) as pool:
+            list(pool.map(setup, missing))
     log.info("evicted %d mapped environment files from the page cache", settle_page_cache(roots))
 
 
