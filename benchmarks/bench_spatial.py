@@ -24,7 +24,7 @@ import tracemalloc
 
 import numpy as np
 
-from .common import best_of, calls_per_sample, memoize, positions, timed
+from .common import best_of, calibrate, memoize, positions, timed
 
 try:
     from scipy.spatial import cKDTree
@@ -55,17 +55,25 @@ REPEAT = (3, 10, 0.3)  # asv samples per point: at least 3, at most 10, stop add
 # A short timed warm-up before the samples of a point whose sample averages several calls:
 # without it (and with a 0.25 s cap) the sub-millisecond points' run-to-run spread widened
 # (issue 12.4 asks < 5 %). A point of one call per sample (2 ms or more) gets none: its
-# calibration (``_calls_per_sample``) already made that call, and asv's warm-up would add one
+# calibration (``_calibration``) already made that call, and asv's warm-up would add one
 # more call of up to 0.4 s per point (issue 13's per-commit budget).
 WARMUP_SECONDS = 0.05
+# A point whose calibrating call lasted this long (the 10 000-point queries: 0.1-0.9 s) takes 2
+# samples instead of 3: past REPEAT's 0.3 s either way, and each third call cost up to 0.5 s
+# (issue 13's per-commit budget; the median of two long calls, after the calibration's warm call).
+LONG_CALL_SECONDS = 0.1
+LONG_REPEAT = (2, 10, 0.3)
 
 
 def _sample_plan(benchmark, benchmark_name: str, *params) -> None:
-    """Set ``number`` and ``warmup_time`` of ``benchmark`` (an instance, from its ``setup``): the
-    calls per sample of :func:`_calls_per_sample`, and :data:`WARMUP_SECONDS` of warm-up unless
-    that is one call."""
-    benchmark.number = _calls_per_sample(benchmark_name, *params)
+    """Set ``number``, ``warmup_time`` and ``repeat`` of ``benchmark`` (an instance, from its
+    ``setup``; asv_runner reads them again after ``setup``): the calls per sample of
+    :func:`_calibration`, :data:`WARMUP_SECONDS` of warm-up unless that is one call, and
+    :data:`LONG_REPEAT` where the calibrating call took :data:`LONG_CALL_SECONDS` or more."""
+    benchmark.number, first_call = _calibration(benchmark_name, *params)
     benchmark.warmup_time = WARMUP_SECONDS if benchmark.number > 1 else 0.0
+    if first_call >= LONG_CALL_SECONDS:
+        benchmark.repeat = LONG_REPEAT
 
 
 def _require_api() -> None:
@@ -154,28 +162,29 @@ class _Mover:
 
 
 @memoize
-def _calls_per_sample(benchmark: str, *params) -> int:
-    """``common.calls_per_sample`` of one call of ``benchmark`` (a class name here) at
-    ``params``, on a structure prepared exactly as that class's ``setup`` prepares it."""
+def _calibration(benchmark: str, *params) -> tuple[int, float]:
+    """``common.calibrate`` of one call of ``benchmark`` (a class name here) at ``params``, on a
+    structure prepared exactly as that class's ``setup`` prepares it: ``(calls per sample,
+    seconds of the first call)``."""
     if benchmark == "IndexBuild":
         kind, entities = params
         points = _indexed(entities, "uniform")
-        return calls_per_sample(lambda: _build(kind, points))
+        return calibrate(lambda: _build(kind, points))
     if benchmark == "RadiusQuery":
         kind, entities, distribution, radius = params
         structure, queries = _ready_index(kind, entities, distribution, radius), _queries(entities, distribution)
-        return calls_per_sample(lambda: _radius(structure, kind, queries, radius))
+        return calibrate(lambda: _radius(structure, kind, queries, radius))
     if benchmark == "SingleRadiusQuery":
         kind, entities = params
         structure, single = _ready_index(kind, entities, "uniform"), _queries(entities, "uniform")[:100]
-        return calls_per_sample(lambda: _single_queries(structure, kind, single, 5.0))
+        return calibrate(lambda: _single_queries(structure, kind, single, 5.0))
     if benchmark == "NearestQuery":
         kind, entities, distribution = params
         structure, queries = _ready_index(kind, entities, distribution), _queries(entities, distribution)
-        return calls_per_sample(lambda: _nearest(structure, kind, queries))
+        return calibrate(lambda: _nearest(structure, kind, queries))
     if benchmark == "UpdateThenQuery":
         kind, entities, update_mode = params
-        return calls_per_sample(_Mover(kind, entities, update_mode).move_and_query)
+        return calibrate(_Mover(kind, entities, update_mode).move_and_query)
     raise ValueError(f"no calibration for {benchmark!r}")
 
 

@@ -284,6 +284,19 @@ def best_of(*measures: Callable[[], float], repeat: int = BEST_OF_REPEATS) -> fl
     return best[0] if len(measures) == 1 else tuple(best)
 
 
+def calibrate(call: Callable[[], object], sample_seconds: float = SAMPLE_SECONDS,
+              most: int = 1_000) -> tuple[int, float]:
+    """``(calls per sample, seconds of the first call)``: see :func:`calls_per_sample`.
+
+    The first call is the coldest one; a benchmark can also size its number of samples by it.
+    """
+    first = timeit.timeit(call, number=1)
+    if first >= sample_seconds:
+        return 1, first
+    seconds = min(timeit.repeat(call, number=1, repeat=3))
+    return min(most, max(1, math.ceil(sample_seconds / max(seconds, 1e-9)))), first
+
+
 def calls_per_sample(call: Callable[[], object], sample_seconds: float = SAMPLE_SECONDS, most: int = 1_000) -> int:
     """Calls per asv sample so that one sample lasts about ``sample_seconds``.
 
@@ -300,10 +313,7 @@ def calls_per_sample(call: Callable[[], object], sample_seconds: float = SAMPLE_
     Returns:
         ``ceil(sample_seconds / seconds per call)`` clipped to ``[1, most]``.
     """
-    if timeit.timeit(call, number=1) >= sample_seconds:
-        return 1
-    seconds = min(timeit.repeat(call, number=1, repeat=3))
-    return min(most, max(1, math.ceil(sample_seconds / max(seconds, 1e-9))))
+    return calibrate(call, sample_seconds, most)[0]
 
 
 def in_fork_server() -> bool:
