@@ -170,9 +170,13 @@ def settle(configs: list[Path], cwd: Path, timeout: float) -> None:
     missing = [config for config, root in zip(configs, roots) if not root.is_dir() or not any(root.iterdir())]
 
     def setup(config: Path) -> None:
+        # asv 0.6.6's `setup` exits 1 even when it made the environment (its command returns the
+        # list of environments, which becomes the exit status): judge by the directory instead.
         rc, _ = run_asv("setup", config=config, cwd=cwd, echo=False, timeout=timeout)
-        if rc != 0:
-            log.warning("asv setup for %s exited with %s; asv run will try again", config, rc)
+        root = configured_dir(config, config.parent, "env_dir", "env")
+        if not root.is_dir() or not any(root.iterdir()):
+            log.warning("asv setup for %s made no environment (exit status %s); asv run will try again",
+                        config, rc)
 
     if missing:  # at once: on a fresh machine both environments are new
         with ThreadPoolExecutor(max_workers=len(missing)) as pool:
