@@ -43,11 +43,12 @@ def write_derived_config(out_path: Path, base: Path = ASV_CONFIG, root: Path = R
     return out_path
 
 
-def config_dir(config: Path | None, key: str) -> Path:
-    """The absolute ``results_dir`` / ``html_dir`` / ... of ``config`` (default asv.conf.json)."""
+def config_dir(config: Path | None, key: str, root: Path = REPO_ROOT) -> Path:
+    """The absolute ``results_dir`` / ``html_dir`` / ... of ``config`` (default asv.conf.json);
+    a relative path is taken against ``root``."""
     conf = load_asv_config(config or ASV_CONFIG)
     path = Path(conf.get(key, key.replace("_dir", "")))
-    return path if path.is_absolute() else (REPO_ROOT / path)
+    return path if path.is_absolute() else (root / path)
 
 
 def asv_command(*args: str, config: Path | None = None) -> list[str]:

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import results
-from .asvconf import load_asv_config, run_asv, write_derived_config
+from .asvconf import config_dir, run_asv, write_derived_config
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def prepare_worker(index: int, base_config: Path, root: Path, work_root: Path, m
                    commits: list[str], log_path: Path) -> Worker:
     """A derived asv config for worker ``index`` (its own ``env_dir`` and ``results_dir``) and
     its results directory, emptied and seeded with the configured results of ``commits``."""
-    env_dir = configured_dir(base_config, root, "env_dir", "env")
+    env_dir = config_dir(base_config, "env_dir", root)
     main_results = configured_results(base_config, root)
     directory = work_root / f"memory-worker-{index}"
     scratch = directory / "results"
@@ -151,29 +151,23 @@ def prepare_worker(index: int, base_config: Path, root: Path, work_root: Path, m
     return Worker(index, directory, config, scratch, log_path.with_name(f"{log_path.stem}-memory-{index}.log"))
 
 
-def configured_dir(config: Path, root: Path, key: str, default: str) -> Path:
-    """The absolute ``key`` directory of ``config`` (relative paths are against ``root``)."""
-    path = Path(load_asv_config(config).get(key, default))
-    return path if path.is_absolute() else (root / path)
-
-
 def configured_results(config: Path, root: Path) -> Path:
     """The absolute ``results_dir`` of ``config``."""
-    return configured_dir(config, root, "results_dir", "results")
+    return config_dir(config, "results_dir", root)
 
 
 def settle(configs: list[Path], cwd: Path, timeout: float) -> None:
     """Before a spawned group: create the environments of ``configs`` that do not exist yet
     (``asv setup``, so they are not written during the measurement), then evict their mapped
     files from the page cache (:func:`settle_page_cache`)."""
-    roots = [configured_dir(config, config.parent, "env_dir", "env") for config in configs]
+    roots = [config_dir(config, "env_dir", config.parent) for config in configs]
     missing = [config for config, root in zip(configs, roots) if not root.is_dir() or not any(root.iterdir())]
 
     def setup(config: Path) -> None:
         # asv 0.6.6's `setup` exits 1 even when it made the environment (its command returns the
         # list of environments, which becomes the exit status): judge by the directory instead.
         rc, _ = run_asv("setup", config=config, cwd=cwd, echo=False, timeout=timeout)
-        root = configured_dir(config, config.parent, "env_dir", "env")
+        root = config_dir(config, "env_dir", config.parent)
         if not root.is_dir() or not any(root.iterdir()):
             log.warning("asv setup for %s made no environment (exit status %s); asv run will try again",
                         config, rc)
