@@ -66,6 +66,31 @@ def test_combined_code():
     assert memoryworkers.combined_code([2, 1], 2) == 1
 
 
+def test_a_share_that_read_a_half_written_machine_file_runs_again_and_nothing_else_does():
+    # asv 0.6.6's own message when ~/.asv-machine.json was read while another run rewrote it
+    race = "· Error parsing JSON in file '/root/.asv-machine.json': Expecting value: line 1 column 1 (char 0)\n"
+    calls = []
+
+    def attempts(*outcomes):
+        left = list(outcomes)
+
+        def attempt(again):
+            calls.append(again)
+            return left.pop(0)
+        return attempt
+
+    assert memoryworkers.retry_machine_file_race(attempts((1, race), (0, "ok\n"))) == 0
+    assert calls == [False, True]  # the second run appends to the first one's log
+    calls.clear()
+    assert memoryworkers.retry_machine_file_race(attempts((1, race), (1, race), (1, race))) == 1
+    assert calls == [False, True, True]  # gives up after MACHINE_FILE_RETRIES more runs
+    calls.clear()
+    # another failure, or failed benchmarks (exit status 2), is the run's own result
+    assert memoryworkers.retry_machine_file_race(attempts((1, "· No information stored about machine 'x'\n"))) == 1
+    assert memoryworkers.retry_machine_file_race(attempts((2, "failed\n"))) == 2
+    assert calls == [False, False]
+
+
 def test_measure_runs_the_memory_shares_at_once_in_their_own_env_and_merges_their_results(tmp_path, monkeypatch):
     """Three peak-memory benchmarks and one timed one: two concurrent spawned runs (the second with
     a config of its own env and scratch results, seeded with the commit's existing file), their

@@ -110,9 +110,11 @@ def measure(commits: list[str], machine: str, bench: list[str] | None, attribute
         else:
             if launch == selection.SPAWN:
                 memoryworkers.settle([config or cwd / "asv.conf.json"], cwd, timeout)
-            rc, _ = run_asv(*args, *[arg for regex in regexes for arg in ("--bench", regex)], config=config, cwd=cwd,
-                            log_path=log_path, progress=progress, echo=progress, total_commits=len(commits),
-                            timeout=timeout, append_log=number > 0)
+            # Another checkout's asv (a second pass in a worktree) may be rewriting ~/.asv-machine.json.
+            rc = memoryworkers.retry_machine_file_race(lambda again, regexes=regexes, number=number: run_asv(
+                *args, *[arg for regex in regexes for arg in ("--bench", regex)], config=config, cwd=cwd,
+                log_path=log_path, progress=progress, echo=progress, total_commits=len(commits), timeout=timeout,
+                append_log=number > 0 or again))
         if rc not in (0, RC_SOME_FAILED):
             return rc
         final = final or rc

@@ -34,6 +34,7 @@ import math
 import os
 import re
 import shutil
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,11 @@ log = logging.getLogger(__name__)
 MEMORY_WORKERS = max(1, min(2, os.cpu_count() or 1))
 # Files read for recorded durations: the newest few of a series are enough to rank benchmarks.
 DURATION_FILES = 8
+# Every `asv run` rewrites ~/.asv-machine.json at its start (open, truncate, write: not atomic), so
+# a concurrent run can read it half-written and stop before measuring anything, exit status 1:
+# "Error parsing JSON in file '/root/.asv-machine.json': Expecting value". Such a run starts again.
+MACHINE_FILE_RACE = re.compile(r"Error parsing JSON in file '[^']*\.asv-machine\.json'")
+MACHINE_FILE_RETRIES = 2
 
 
 @dataclass(frozen=True)
@@ -193,14 +199,14 @@ def run_shares(shares: list[Share], args: list[str], machine: str, commits: list
         return [arg for regex in share.regexes() for arg in ("--bench", regex)]
 
     def first() -> int:
-        rc, _ = run_asv(*args, *bench(shares[0]), config=config, cwd=cwd, log_path=log_path, progress=progress,
-                        echo=progress, total_commits=len(commits), timeout=timeout, append_log=append_log)
-        return rc
+        return retry_machine_file_race(lambda again: run_asv(
+            *args, *bench(shares[0]), config=config, cwd=cwd, log_path=log_path, progress=progress, echo=progress,
+            total_commits=len(commits), timeout=timeout, append_log=append_log or again))
 
     def other(worker: Worker, share: Share) -> int:
-        rc, _ = run_asv(*args, *bench(share), config=worker.config, cwd=cwd, log_path=worker.log_path,
-                        progress=False, echo=False, timeout=timeout)
-        return rc
+        return retry_machine_file_race(lambda again: run_asv(
+            *args, *bench(share), config=worker.config, cwd=cwd, log_path=worker.log_path, progress=False,
+            echo=False, timeout=timeout, append_log=again))
 
     with ThreadPoolExecutor(max_workers=len(shares)) as pool:
         futures = [pool.submit(first)] + [pool.submit(other, w, s) for w, s in zip(workers, shares[1:])]
@@ -209,6 +215,20 @@ def run_shares(shares: list[Share], args: list[str], machine: str, commits: list
     for worker in workers:
         results.merge_result_files(worker.results_dir / machine, main_results / machine)
     return codes
+
+
+def retry_machine_file_race(attempt: Callable[[bool], tuple[int, str]]) -> int:
+    """Run ``attempt(False)`` and, while it failed on a half-written ``~/.asv-machine.json``
+    (:data:`MACHINE_FILE_RACE`: another asv process of the group was rewriting it), ``attempt(True)``
+    up to :data:`MACHINE_FILE_RETRIES` times. ``attempt(again)`` runs asv once and returns ``(exit
+    code, output)``. Returns the last exit code."""
+    rc, output = attempt(False)
+    for _ in range(MACHINE_FILE_RETRIES):
+        if rc == 0 or not MACHINE_FILE_RACE.search(output):
+            break
+        log.warning("asv read ~/.asv-machine.json while another asv process rewrote it; running that share again")
+        rc, output = attempt(True)
+    return rc
 
 
 def combined_code(codes: list[int], some_failed: int) -> int:
