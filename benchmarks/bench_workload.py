@@ -11,8 +11,12 @@ own (:func:`measure_workload`, so peak memory is that combination's alone), whic
 
 1. builds the preset (log to a file in a temporary directory) and runs 200 steps: the
    200-step run's wall time and the process's peak RSS;
-2. runs :data:`TIMED_STEPS` more steps (the replay buffers are full by then: steady state) and
-   records each step's wall time and each stage's (``sim.stage_seconds``): medians;
+2. runs :data:`TIMED_STEPS` more steps and records each step's wall time and each stage's
+   (``sim.stage_seconds``): medians. At 1 000 agents the replay buffers are full by then (about
+   333 transitions per type and step, 10 000 held): steady state. At 100 agents they are not
+   (about 33 per type and step: 6 200-9 100 of 10 000 held after 230 steps, seed 7), so each
+   timed step still writes its frames into memory touched for the first time, as the first ~300
+   steps of every 100-agent run do;
 3. measures the floors of the step's parts on the same data, in the same process: a scipy
    cKDTree build and batched radius queries of the same points, the numpy gather of the same
    windows, a batched forward of the same networks, sqlite3 ``executemany`` of the same rows
