@@ -219,14 +219,14 @@ def run_shares(shares: list[Share], args: list[str], machine: str, commits: list
 
 def retry_machine_file_race(attempt: Callable[[bool], tuple[int, str]]) -> int:
     """Run ``attempt(False)`` and, while it failed on a half-written ``~/.asv-machine.json``
-    (:data:`MACHINE_FILE_RACE`: another asv process of the group was rewriting it), ``attempt(True)``
+    (:data:`MACHINE_FILE_RACE`: another asv process was rewriting it), ``attempt(True)``
     up to :data:`MACHINE_FILE_RETRIES` times. ``attempt(again)`` runs asv once and returns ``(exit
     code, output)``. Returns the last exit code."""
     rc, output = attempt(False)
     for _ in range(MACHINE_FILE_RETRIES):
         if rc == 0 or not MACHINE_FILE_RACE.search(output):
             break
-        log.warning("asv read ~/.asv-machine.json while another asv process rewrote it; running that share again")
+        log.warning("asv read ~/.asv-machine.json while another asv process rewrote it; running it again")
         rc, output = attempt(True)
     return rc
 
