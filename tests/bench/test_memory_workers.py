@@ -12,7 +12,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tools"))
 
-from historylib import history, memoryworkers  # noqa: E402
+from historylib import asvconf, history, memoryworkers  # noqa: E402
 
 COLUMNS = ["result", "params", "version", "started_at", "duration"]
 
@@ -79,16 +79,34 @@ def test_a_share_that_read_a_half_written_machine_file_runs_again_and_nothing_el
             return left.pop(0)
         return attempt
 
-    assert memoryworkers.retry_machine_file_race(attempts((1, race), (0, "ok\n"))) == 0
+    assert asvconf.retry_machine_file_race(attempts((1, race), (0, "ok\n"))) == 0
     assert calls == [False, True]  # the second run appends to the first one's log
     calls.clear()
-    assert memoryworkers.retry_machine_file_race(attempts((1, race), (1, race), (1, race))) == 1
+    assert asvconf.retry_machine_file_race(attempts((1, race), (1, race), (1, race))) == 1
     assert calls == [False, True, True]  # gives up after MACHINE_FILE_RETRIES more runs
     calls.clear()
     # another failure, or failed benchmarks (exit status 2), is the run's own result
-    assert memoryworkers.retry_machine_file_race(attempts((1, "· No information stored about machine 'x'\n"))) == 1
-    assert memoryworkers.retry_machine_file_race(attempts((2, "failed\n"))) == 2
+    assert asvconf.retry_machine_file_race(attempts((1, "· No information stored about machine 'x'\n"))) == 1
+    assert asvconf.retry_machine_file_race(attempts((2, "failed\n"))) == 2
     assert calls == [False, False]
+
+
+def test_run_asv_runs_again_after_the_machine_file_race_and_keeps_both_outputs_in_its_log(tmp_path, monkeypatch):
+    outputs = [(1, "· Error parsing JSON in file '/root/.asv-machine.json': Expecting value\n"), (0, "measured\n")]
+    commands = []
+
+    def fake_stream(cmd, cwd, timeout, on_line):
+        commands.append(cmd)
+        rc, text = outputs.pop(0)
+        on_line(text)
+        return rc, False
+
+    monkeypatch.setattr(asvconf, "stream", fake_stream)
+    log_path = tmp_path / "asv.log"
+    rc, output = asvconf.run_asv("run", "HEAD^!", cwd=tmp_path, log_path=log_path, echo=False)
+    assert (rc, output) == (0, "measured\n")
+    assert len(commands) == 2 and commands[0] == commands[1]
+    assert "Error parsing JSON" in log_path.read_text() and "measured" in log_path.read_text()
 
 
 def test_measure_runs_the_memory_shares_at_once_in_their_own_env_and_merges_their_results(tmp_path, monkeypatch):

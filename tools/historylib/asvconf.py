@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .gitrepo import REPO_ROOT
@@ -18,6 +20,14 @@ COMMIT_LINE = re.compile(r"For \S+ commit ([0-9a-f]{7,40})")
 # asv lines with a percentage that are table rows or details, not progress.
 NOT_PROGRESS = ("=", "-", "For parameters", "asv:", "Traceback")
 FOUND_LINE = re.compile(r"Greatest (?:regression|improvement) found: ([0-9a-f]{7,40})")
+# Every `asv run` rewrites ~/.asv-machine.json at its start (open, truncate, write: not atomic), so
+# a concurrent asv (the other peak-memory share, a pass in another worktree) can read it
+# half-written and stop before measuring anything, exit status 1: "Error parsing JSON in file
+# '/root/.asv-machine.json': Expecting value". :func:`run_asv` starts such a run again.
+MACHINE_FILE_RACE = re.compile(r"Error parsing JSON in file '[^']*\.asv-machine\.json'")
+MACHINE_FILE_RETRIES = 2
+
+log = logging.getLogger(__name__)
 
 
 def load_asv_config(path: Path = ASV_CONFIG) -> dict:
@@ -62,7 +72,9 @@ def asv_command(*args: str, config: Path | None = None) -> list[str]:
 def run_asv(*args: str, config: Path | None = None, cwd: Path = REPO_ROOT, log_path: Path | None = None,
             progress: bool = False, total_commits: int = 0, timeout: float = ASV_SHORT_TIMEOUT,
             echo: bool = True, append_log: bool = False) -> tuple[int, str]:
-    """Run asv, streaming its output (or, with ``progress``, one progress line).
+    """Run asv, streaming its output (or, with ``progress``, one progress line); again when it
+    read a half-written machine file (:func:`retry_machine_file_race`), its output appended to the
+    same log.
 
     Args:
         args: asv's arguments.
@@ -76,11 +88,25 @@ def run_asv(*args: str, config: Path | None = None, cwd: Path = REPO_ROOT, log_p
         append_log: add to ``log_path`` instead of starting it afresh.
 
     Returns:
-        ``(exit code, output)``.
+        ``(exit code, output)`` of the last asv process.
 
     Raises:
         ToolError: asv ran past ``timeout``.
     """
+    last: list[tuple[int, str]] = []
+
+    def attempt(again: bool) -> tuple[int, str]:
+        last[:] = [_run_asv_once(args, config, cwd, log_path, progress, total_commits, timeout, echo,
+                                 append_log or again)]
+        return last[0]
+
+    retry_machine_file_race(attempt)
+    return last[0]
+
+
+def _run_asv_once(args: tuple[str, ...], config: Path | None, cwd: Path, log_path: Path | None, progress: bool,
+                  total_commits: int, timeout: float, echo: bool, append_log: bool) -> tuple[int, str]:
+    """One asv process: see :func:`run_asv`."""
     cmd = asv_command(*args, config=config)
     started = time.monotonic()
     lines: list[str] = []
@@ -126,3 +152,17 @@ def run_asv(*args: str, config: Path | None = None, cwd: Path = REPO_ROOT, log_p
         raise ToolError(f"asv {args[0] if args else ''} ran past its {timeout:.0f} s timeout"
                         + (f" (log: {log_path})" if log_path else ""))
     return rc, "".join(lines)
+
+
+def retry_machine_file_race(attempt: Callable[[bool], tuple[int, str]]) -> int:
+    """Run ``attempt(False)`` and, while it failed on a half-written ``~/.asv-machine.json``
+    (:data:`MACHINE_FILE_RACE`: another asv process was rewriting it), ``attempt(True)``
+    up to :data:`MACHINE_FILE_RETRIES` times. ``attempt(again)`` runs asv once and returns ``(exit
+    code, output)``. Returns the last exit code."""
+    rc, output = attempt(False)
+    for _ in range(MACHINE_FILE_RETRIES):
+        if rc == 0 or not MACHINE_FILE_RACE.search(output):
+            break
+        log.warning("asv read ~/.asv-machine.json while another asv process rewrote it; running it again")
+        rc, output = attempt(True)
+    return rc

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import memoryworkers, results, selection
-from .asvconf import run_asv
+from .asvconf import config_dir, run_asv
 from .gitrepo import REPO_ROOT, git
 from .proc import ASV_RUN_TIMEOUT, ToolError
 
@@ -110,11 +110,9 @@ def measure(commits: list[str], machine: str, bench: list[str] | None, attribute
         else:
             if launch == selection.SPAWN:
                 memoryworkers.settle([config or cwd / "asv.conf.json"], cwd, timeout)
-            # Another checkout's asv (a second pass in a worktree) may be rewriting ~/.asv-machine.json.
-            rc = memoryworkers.retry_machine_file_race(lambda again, regexes=regexes, number=number: run_asv(
-                *args, *[arg for regex in regexes for arg in ("--bench", regex)], config=config, cwd=cwd,
-                log_path=log_path, progress=progress, echo=progress, total_commits=len(commits), timeout=timeout,
-                append_log=number > 0 or again))
+            rc, _ = run_asv(*args, *[arg for regex in regexes for arg in ("--bench", regex)], config=config, cwd=cwd,
+                            log_path=log_path, progress=progress, echo=progress, total_commits=len(commits),
+                            timeout=timeout, append_log=number > 0)
         if rc not in (0, RC_SOME_FAILED):
             return rc
         final = final or rc
@@ -132,7 +130,7 @@ def memory_shares(regexes: list[str], machine: str, config: Path, workers: int,
     listing = json.loads(path.read_text())
     # A scratch results directory (spread, main on a fresh machine) has no durations yet: the
     # repository's series has, for the same suite.
-    durations = (memoryworkers.recorded_durations(memoryworkers.configured_results(config, config.parent), machine)
+    durations = (memoryworkers.recorded_durations(config_dir(config, "results_dir", config.parent), machine)
                  or memoryworkers.recorded_durations(path.parent, machine))
     return memoryworkers.plan(known, regexes, listing, durations, workers)
 

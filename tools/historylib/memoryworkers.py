@@ -34,7 +34,6 @@ import math
 import os
 import re
 import shutil
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,11 +48,6 @@ log = logging.getLogger(__name__)
 MEMORY_WORKERS = max(1, min(2, os.cpu_count() or 1))
 # Files read for recorded durations: the newest few of a series are enough to rank benchmarks.
 DURATION_FILES = 8
-# Every `asv run` rewrites ~/.asv-machine.json at its start (open, truncate, write: not atomic), so
-# a concurrent run can read it half-written and stop before measuring anything, exit status 1:
-# "Error parsing JSON in file '/root/.asv-machine.json': Expecting value". Such a run starts again.
-MACHINE_FILE_RACE = re.compile(r"Error parsing JSON in file '[^']*\.asv-machine\.json'")
-MACHINE_FILE_RETRIES = 2
 
 
 @dataclass(frozen=True)
@@ -143,7 +137,7 @@ def prepare_worker(index: int, base_config: Path, root: Path, work_root: Path, m
     """A derived asv config for worker ``index`` (its own ``env_dir`` and ``results_dir``) and
     its results directory, emptied and seeded with the configured results of ``commits``."""
     env_dir = config_dir(base_config, "env_dir", root)
-    main_results = configured_results(base_config, root)
+    main_results = config_dir(base_config, "results_dir", root)
     directory = work_root / f"memory-worker-{index}"
     scratch = directory / "results"
     shutil.rmtree(scratch, ignore_errors=True)
@@ -155,11 +149,6 @@ def prepare_worker(index: int, base_config: Path, root: Path, work_root: Path, m
                                   env_dir=env_dir.with_name(f"{env_dir.name}-memory-{index}"),
                                   results_dir=scratch, html_dir=directory / "html")
     return Worker(index, directory, config, scratch, log_path.with_name(f"{log_path.stem}-memory-{index}.log"))
-
-
-def configured_results(config: Path, root: Path) -> Path:
-    """The absolute ``results_dir`` of ``config``."""
-    return config_dir(config, "results_dir", root)
 
 
 def settle(configs: list[Path], cwd: Path, timeout: float) -> None:
@@ -199,36 +188,22 @@ def run_shares(shares: list[Share], args: list[str], machine: str, commits: list
         return [arg for regex in share.regexes() for arg in ("--bench", regex)]
 
     def first() -> int:
-        return retry_machine_file_race(lambda again: run_asv(
-            *args, *bench(shares[0]), config=config, cwd=cwd, log_path=log_path, progress=progress, echo=progress,
-            total_commits=len(commits), timeout=timeout, append_log=append_log or again))
+        rc, _ = run_asv(*args, *bench(shares[0]), config=config, cwd=cwd, log_path=log_path, progress=progress,
+                        echo=progress, total_commits=len(commits), timeout=timeout, append_log=append_log)
+        return rc
 
     def other(worker: Worker, share: Share) -> int:
-        return retry_machine_file_race(lambda again: run_asv(
-            *args, *bench(share), config=worker.config, cwd=cwd, log_path=worker.log_path, progress=False,
-            echo=False, timeout=timeout, append_log=again))
+        rc, _ = run_asv(*args, *bench(share), config=worker.config, cwd=cwd, log_path=worker.log_path,
+                        progress=False, echo=False, timeout=timeout)
+        return rc
 
     with ThreadPoolExecutor(max_workers=len(shares)) as pool:
         futures = [pool.submit(first)] + [pool.submit(other, w, s) for w, s in zip(workers, shares[1:])]
         codes = [future.result() for future in futures]
-    main_results = configured_results(base_config, root)
+    main_results = config_dir(base_config, "results_dir", root)
     for worker in workers:
         results.merge_result_files(worker.results_dir / machine, main_results / machine)
     return codes
-
-
-def retry_machine_file_race(attempt: Callable[[bool], tuple[int, str]]) -> int:
-    """Run ``attempt(False)`` and, while it failed on a half-written ``~/.asv-machine.json``
-    (:data:`MACHINE_FILE_RACE`: another asv process was rewriting it), ``attempt(True)``
-    up to :data:`MACHINE_FILE_RETRIES` times. ``attempt(again)`` runs asv once and returns ``(exit
-    code, output)``. Returns the last exit code."""
-    rc, output = attempt(False)
-    for _ in range(MACHINE_FILE_RETRIES):
-        if rc == 0 or not MACHINE_FILE_RACE.search(output):
-            break
-        log.warning("asv read ~/.asv-machine.json while another asv process rewrote it; running it again")
-        rc, output = attempt(True)
-    return rc
 
 
 def combined_code(codes: list[int], some_failed: int) -> int:
