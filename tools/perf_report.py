@@ -13,7 +13,11 @@ measuring code is the same for every commit:
   interleaved rounds (parent, commit, parent, commit...); the ratio is the median of the
   per-round ratios;
 * the last commit's step time against the sum of its parts' floors, measured in one process by
-  ``benchmarks/bench_workload.py`` (:func:`measure_workload`), learning off and on.
+  ``benchmarks/bench_workload.py`` (:func:`measure_workload`), learning off and on, at
+  ``floor_agents`` agents and, learning off, at ``small_agents``;
+* the last commit's step at several populations (``population_agents``), learning off, and the
+  least-squares line through them: the part of a step that does not grow with the population;
+* issue 11's targets, each against the figure of this run that it limits.
 
 Usage::
 
@@ -94,7 +98,9 @@ class Sizes:
         steps: timed steps per measurement.
         rounds: interleaved rounds per optimisation commit.
         floor_agents: agents of the floor-sum measurement.
+        small_agents: agents of the second floor-sum measurement (learning off).
         floor_run_steps, floor_timed_steps: steps bench_workload runs before timing, and times.
+        population_agents: populations of the step-time-against-population line.
     """
 
     agents: int = 1_000
@@ -102,11 +108,22 @@ class Sizes:
     steps: int = 30
     rounds: int = 3
     floor_agents: int = 1_000
+    small_agents: int = 100
     floor_run_steps: int = 200
     floor_timed_steps: int = 30
+    population_agents: tuple[int, ...] = (10, 100, 300, 1_000)
 
 
-QUICK = Sizes(agents=45, warmup=2, steps=3, rounds=1, floor_agents=30, floor_run_steps=5, floor_timed_steps=3)
+QUICK = Sizes(agents=45, warmup=2, steps=3, rounds=1, floor_agents=30, small_agents=12, floor_run_steps=5,
+              floor_timed_steps=3, population_agents=(6, 15, 30))
+
+# Issue 11's targets (upper limits), each checked against this run's figure.
+STEP_LIMIT_MS_LEARNING_OFF = 9.0  # floor_agents agents
+STEP_LIMIT_MS_LEARNING_ON = 12.0  # floor_agents agents
+STEP_LIMIT_MS_SMALL = 1.2  # small_agents agents, learning off
+FLOOR_SUM_RATIO_LIMIT = 1.5
+RECORD_LIMIT_MS = 1.0
+LOG_STEP_LIMIT_MS = 1.5
 
 
 def git(*args: str) -> str:
@@ -188,11 +205,14 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def time_steps(tree: Path, sizes: Sizes, learning: str = "off", profile: str | None = None) -> dict:
+def time_steps(tree: Path, sizes: Sizes, learning: str = "off", profile: str | None = None,
+               agents: int | None = None) -> dict:
     """Median step and stage seconds of the preset with ``tree``'s farm, in a fresh process, in
-    the world that holds the population at ``sizes.agents`` (:func:`sustaining_world`)."""
-    args = {"agents": sizes.agents, "warmup": sizes.warmup, "steps": sizes.steps, "learning": learning,
-            "profile": profile, "world": sustaining_world(sizes.agents)}
+    the world that holds the population at ``agents`` (default ``sizes.agents``;
+    :func:`sustaining_world`)."""
+    agents = sizes.agents if agents is None else agents
+    args = {"agents": agents, "warmup": sizes.warmup, "steps": sizes.steps, "learning": learning,
+            "profile": profile, "world": sustaining_world(agents)}
     done = subprocess.run([sys.executable, "-c", _TIMING_CHILD, json.dumps(args)], cwd=tree, env=_env(tree),
                           capture_output=True, text=True, check=False, timeout=1800)
     if done.returncode != 0:
@@ -217,9 +237,11 @@ def hotspots(profile_path: str, tree: Path, top: int = 10) -> list[tuple[str, in
     return rows[:top]
 
 
-def measure_floors(tree: Path, sizes: Sizes, learning: str) -> dict:
-    """bench_workload's :func:`measure_workload` (this checkout's script) against ``tree``'s farm."""
-    args = json.dumps({"agents": sizes.floor_agents, "learning": learning, "network": "mlp",
+def measure_floors(tree: Path, sizes: Sizes, learning: str, agents: int | None = None) -> dict:
+    """bench_workload's :func:`measure_workload` (this checkout's script) against ``tree``'s farm,
+    at ``agents`` (default ``sizes.floor_agents``)."""
+    agents = sizes.floor_agents if agents is None else agents
+    args = json.dumps({"agents": agents, "learning": learning, "network": "mlp",
                        "run_steps": sizes.floor_run_steps, "timed_steps": sizes.floor_timed_steps})
     done = subprocess.run([sys.executable, str(WORKLOAD), args], cwd=tree, env=_env(tree), capture_output=True,
                           text=True, check=False, timeout=1800)
@@ -276,7 +298,11 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
         # Base against last, without the profiler, learning off and on.
         plain = {(label, learning): time_steps(checkouts.path(sha), sizes, learning=learning)
                  for learning in ("off", "on") for label, sha in (("before", base_sha), ("after", last_sha))}
-        floors = {learning: measure_floors(checkouts.path(last_sha), sizes, learning) for learning in ("off", "on")}
+        last_tree = checkouts.path(last_sha)
+        floors = {learning: measure_floors(last_tree, sizes, learning) for learning in ("off", "on")}
+        small = measure_floors(last_tree, sizes, "off", agents=sizes.small_agents)
+        populations = [time_steps(last_tree, sizes, agents=n) for n in sizes.population_agents]
+        import_floor = _workload_module().import_floor_rss(pythonpath=str(last_tree))
 
     lines += [
         "# Performance of the agentfarm preset",
@@ -333,21 +359,96 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
               f"`benchmarks/bench_workload.py` at {sizes.floor_agents} agents: {sizes.floor_run_steps} steps, then the "
               f"median of {sizes.floor_timed_steps} steps "
               "and the floors of the step's parts measured in the same process (ms).", "",
-              "| learning | step | spatial | gather | forward | sqlite | train | floor sum | step / floor sum |",
-              "|---|---|---|---|---|---|---|---|---|"]
-    for learning, result in floors.items():
+              "| agents | learning | step | spatial | gather | forward | sqlite | train | floor sum "
+              "| step / floor sum |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for result in (floors["off"], floors["on"], small):
         f = result["floors"]
         train = _ms(f["train"]) if "train" in f else "—"
         lines.append(
-            f"| {learning} | {_ms(result['step_seconds'])} | {_ms(f['spatial'])} | {_ms(f['gather'])} | "
-            f"{_ms(f['forward'])} | {_ms(f['sqlite'])} | {train} | {_ms(result['floor_sum_seconds'])} | "
-            f"{result['step_over_floor_sum']:.2f} |"
+            f"| {result['agents']} | {result['learning']} | {_ms(result['step_seconds'])} | {_ms(f['spatial'])} | "
+            f"{_ms(f['gather'])} | {_ms(f['forward'])} | {_ms(f['sqlite'])} | {train} | "
+            f"{_ms(result['floor_sum_seconds'])} | {result['step_over_floor_sum']:.2f} |"
         )
     mb = 2**20
     on = floors["on"]
     lines += ["", f"Peak RSS of the learning-on run: {on['peak_rss_bytes'] / mb:.0f} MB; "
               f"replay buffers allocated: {on['replay_buffer_bytes'] / mb:.0f} MB.", ""]
+    lines += _population_section(populations, sizes)
+    lines += _targets_section(floors, small, populations, import_floor, sizes)
     return "\n".join(lines)
+
+
+def population_line(agents: list[int], values: list[float]) -> tuple[float, float]:
+    """``(fixed, per_agent)``: the least-squares line ``value = fixed + per_agent * agents``."""
+    slope, intercept = statistics.linear_regression(agents, values)
+    return intercept, slope
+
+
+def _population_section(populations: list[dict], sizes: Sizes) -> list[str]:
+    """Step and stage times of the last commit against the population, and the fitted lines."""
+    agents = list(sizes.population_agents)
+    stages = list(dict.fromkeys(stage for timing in populations for stage in timing["stages"]))
+    lines = ["## Step time against population (last commit, learning off)", "",
+             f"The preset in the sustaining world at {', '.join(map(str, agents))} agents, "
+             f"{sizes.warmup} warm-up steps, then the median of {sizes.steps} steps, a fresh process each: CPU ms "
+             "per step and each stage's wall ms. The last row is the least-squares line's value at zero "
+             "agents: what a step costs whatever its population (the world-sized observation layers, "
+             "one call per policy and stage).", "",
+             "| agents | population after | CPU ms/step | wall ms/step | " + " | ".join(stages) + " |",
+             "|" + "---|" * (4 + len(stages))]
+    for n, timing in zip(agents, populations):
+        lines.append(f"| {n} | {timing['population']} | {_ms(timing['cpu'])} | {_ms(timing['step'])} | "
+                     + " | ".join(_ms(timing["stages"].get(stage, 0.0)) for stage in stages) + " |")
+    fixed_cpu, per_agent_cpu = population_line(agents, [timing["cpu"] for timing in populations])
+    fixed_wall, _ = population_line(agents, [timing["step"] for timing in populations])
+    stage_fixed = [population_line(agents, [timing["stages"].get(stage, 0.0) for timing in populations])[0]
+                   for stage in stages]
+    lines.append(f"| fixed (line at 0) | | {_ms(fixed_cpu)} | {_ms(fixed_wall)} | "
+                 + " | ".join(_ms(value) for value in stage_fixed) + " |")
+    small = sizes.small_agents
+    lines += ["", f"CPU per step = {_ms(fixed_cpu)} ms + {1e6 * per_agent_cpu:.2f} µs per agent (least squares). "
+              f"At {small} agents the fixed part is {fixed_cpu / (fixed_cpu + per_agent_cpu * small):.0%} of the "
+              "line's step.", ""]
+    return lines
+
+
+def _verdict(value: float, limit: float) -> str:
+    return "yes" if value <= limit else "no"
+
+
+def _targets_section(floors: dict, small: dict, populations: list[dict], import_floor: int, sizes: Sizes) -> list[str]:
+    """Issue 11's targets against this run's figures (the floor-sum runs and the population line)."""
+    off, on = floors["off"], floors["on"]
+    many, few = sizes.floor_agents, sizes.small_agents
+    mb = 2**20
+    budget = import_floor + _workload_module().RSS_BUDGET_REPLAY_FACTOR * on["replay_buffer_bytes"]
+    fixed_cpu, _ = population_line(list(sizes.population_agents), [timing["cpu"] for timing in populations])
+    rows = [
+        (f"{many} agents, learning off, ms/step", STEP_LIMIT_MS_LEARNING_OFF, 1e3 * off["step_seconds"],
+         f"floor sum {_ms(off['floor_sum_seconds'])} ms"),
+        ("same, over the floor sum", FLOOR_SUM_RATIO_LIMIT, off["step_over_floor_sum"], "—"),
+        (f"{many} agents, learning on, ms/step", STEP_LIMIT_MS_LEARNING_ON, 1e3 * on["step_seconds"],
+         f"floor sum {_ms(on['floor_sum_seconds'])} ms"),
+        (f"{few} agents, learning off, ms/step", STEP_LIMIT_MS_SMALL, 1e3 * small["step_seconds"],
+         f"floor sum {_ms(small['floor_sum_seconds'])} ms; fixed part of a step {_ms(fixed_cpu)} ms CPU"),
+        (f"storing one step's transitions (learn stage, learning off), {many} agents, ms", RECORD_LIMIT_MS,
+         1e3 * off["stages"]["learn"], "—"),
+        (f"log_step of {many} agents to a file, ms", LOG_STEP_LIMIT_MS, 1e3 * off["stages"]["log_step"], "—"),
+        (f"peak RSS, {many} agents, learning on, over (import floor + "
+         f"{_workload_module().RSS_BUDGET_REPLAY_FACTOR} x replay buffers)", 1.0, on["peak_hwm_bytes"] / budget,
+         f"import floor {import_floor / mb:.1f} MiB, replay buffers {on['replay_buffer_bytes'] / mb:.1f} MiB, "
+         f"peak {on['peak_hwm_bytes'] / mb:.1f} MiB"),
+    ]
+    lines = ["## Issue 11's targets in this run", "",
+             "Each target of issue 11 against the figure of this run that it limits (the floor-sum runs above; "
+             "wall ms, so a loaded machine reads high). The asv tracks of `benchmarks/bench_workload.py` are "
+             "the history of the same figures.", "",
+             "| target | limit | this run | met | floor |", "|---|---|---|---|---|"]
+    for what, limit, value, floor in rows:
+        lines.append(f"| {what} | ≤ {limit:g} | {value:.2f} | {_verdict(value, limit)} | {floor} |")
+    lines.append("")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
