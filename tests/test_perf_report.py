@@ -53,12 +53,33 @@ def test_quick_report_measures_every_section(tmp_path):
     assert "perf-report-" not in _git("worktree", "list")  # temporary checkouts removed
 
 
-def test_population_line_recovers_a_known_line():
+def _perf_report_module():
     sys.path.insert(0, str(REPO_ROOT / "tools"))
     try:
-        from perf_report import population_line
+        import perf_report
     finally:
         sys.path.remove(str(REPO_ROOT / "tools"))
+    return perf_report
+
+
+def test_best_of_rounds_alternates_and_keeps_each_sides_lowest_round():
+    calls = []
+    first = iter([{"cpu": 3.0}, {"cpu": 1.0}, {"cpu": 2.0}])
+    second = iter([{"cpu": 5.0}, {"cpu": 6.0}, {"cpu": 4.0}])
+
+    def measure(side, values):
+        def run():
+            calls.append(side)
+            return next(values)
+        return run
+
+    best = _perf_report_module().best_of_rounds(measure("a", first), measure("b", second), 3)
+    assert best == ({"cpu": 1.0}, {"cpu": 4.0})
+    assert calls == ["a", "b"] * 3
+
+
+def test_population_line_recovers_a_known_line():
+    population_line = _perf_report_module().population_line
     fixed, per_agent = population_line([10, 100, 300, 1000], [3.0 + 0.01 * n for n in (10, 100, 300, 1000)])
     assert fixed == pytest.approx(3.0) and per_agent == pytest.approx(0.01)
     # noisy points: the least-squares intercept, computed by hand for (0, 1), (1, 3), (2, 2)
