@@ -73,7 +73,7 @@ def test_best_of_rounds_alternates_and_keeps_each_sides_lowest_round():
             return next(values)
         return run
 
-    best = _perf_report_module().best_of_rounds(measure("a", first), measure("b", second), 3)
+    best = _perf_report_module().best_of_rounds(measure("a", first), measure("b", second), rounds=3)
     assert best == ({"cpu": 1.0}, {"cpu": 4.0})
     assert calls == ["a", "b"] * 3
 

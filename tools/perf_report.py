@@ -288,7 +288,7 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
             parent = git("rev-parse", f"{sha}^")
             parent_tree, tree = checkouts.path(parent), checkouts.path(sha)
             before, after = best_of_rounds(lambda: time_steps(parent_tree, sizes), lambda: time_steps(tree, sizes),
-                                           sizes.rounds)
+                                           rounds=sizes.rounds)
             # Learning on (the preset's default), one round: CPU per step and the process's peak RSS.
             on_before, on_after = time_steps(parent_tree, sizes, learning="on"), time_steps(tree, sizes, learning="on")
             ratios.append((sha, subject, before["cpu"], after["cpu"], before["cpu"] / after["cpu"],
@@ -298,11 +298,12 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
         for learning in ("off", "on"):
             plain[("before", learning)], plain[("after", learning)] = best_of_rounds(
                 lambda: time_steps(checkouts.path(base_sha), sizes, learning=learning),
-                lambda: time_steps(checkouts.path(last_sha), sizes, learning=learning), sizes.rounds)
+                lambda: time_steps(checkouts.path(last_sha), sizes, learning=learning), rounds=sizes.rounds)
         last_tree = checkouts.path(last_sha)
         floors = {learning: measure_floors(last_tree, sizes, learning) for learning in ("off", "on")}
         small = measure_floors(last_tree, sizes, "off", agents=sizes.small_agents)
-        populations = [time_steps(last_tree, sizes, agents=n) for n in sizes.population_agents]
+        populations = best_of_rounds(*(functools.partial(time_steps, last_tree, sizes, agents=n)
+                                       for n in sizes.population_agents), rounds=sizes.rounds)
         import_floor = _workload_module().import_floor_rss(pythonpath=str(last_tree))
 
     lines += [
@@ -381,16 +382,16 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
     return "\n".join(lines)
 
 
-def best_of_rounds(first, second, rounds: int) -> tuple[dict, dict]:
-    """Run ``first()`` and ``second()`` (each a :func:`time_steps` result) alternately ``rounds``
-    times; each side's result with the lowest ``"cpu"``."""
-    best: list[dict | None] = [None, None]
+def best_of_rounds(*measures, rounds: int) -> tuple[dict, ...]:
+    """Run the ``measures`` (each returning a :func:`time_steps` result) in turn, ``rounds``
+    times over; for each measure, its result with the lowest ``"cpu"``."""
+    best: list[dict | None] = [None] * len(measures)
     for _ in range(rounds):
-        for side, measure in enumerate((first, second)):
+        for index, measure in enumerate(measures):
             result = measure()
-            if best[side] is None or result["cpu"] < best[side]["cpu"]:
-                best[side] = result
-    return best[0], best[1]
+            if best[index] is None or result["cpu"] < best[index]["cpu"]:
+                best[index] = result
+    return tuple(best)
 
 
 def population_line(agents: list[int], values: list[float]) -> tuple[float, float]:
@@ -399,13 +400,14 @@ def population_line(agents: list[int], values: list[float]) -> tuple[float, floa
     return intercept, slope
 
 
-def _population_section(populations: list[dict], sizes: Sizes) -> list[str]:
+def _population_section(populations: tuple[dict, ...], sizes: Sizes) -> list[str]:
     """Step and stage times of the last commit against the population, and the fitted lines."""
     agents = list(sizes.population_agents)
     stages = list(dict.fromkeys(stage for timing in populations for stage in timing["stages"]))
     lines = ["## Step time against population (last commit, learning off)", "",
              f"The preset in the sustaining world at {', '.join(map(str, agents))} agents, "
-             f"{sizes.warmup} warm-up steps, then the median of {sizes.steps} steps, a fresh process each: CPU ms "
+             f"{sizes.warmup} warm-up steps, then the median of {sizes.steps} steps, a fresh process each, the "
+             f"lowest of {sizes.rounds} interleaved round(s) per population: CPU ms "
              "per step and each stage's wall ms. The last row is the least-squares line's value at zero "
              "agents: what a step costs whatever its population (the world-sized observation layers, "
              "one call per policy and stage).", "",
@@ -431,7 +433,9 @@ def _verdict(value: float, limit: float) -> str:
     return "yes" if value <= limit else "no"
 
 
-def _targets_section(floors: dict, small: dict, populations: list[dict], import_floor: int, sizes: Sizes) -> list[str]:
+def _targets_section(
+    floors: dict, small: dict, populations: tuple[dict, ...], import_floor: int, sizes: Sizes
+) -> list[str]:
     """Issue 11's targets against this run's figures (the floor-sum runs and the population line)."""
     off, on = floors["off"], floors["on"]
     many, few = sizes.floor_agents, sizes.small_agents
@@ -460,7 +464,7 @@ def _targets_section(floors: dict, small: dict, populations: list[dict], import_
              "the history of the same figures.", "",
              "| target | limit | this run | met | floor |", "|---|---|---|---|---|"]
     for what, limit, value, floor in rows:
-        lines.append(f"| {what} | ≤ {limit:g} | {value:.2f} | {_verdict(value, limit)} | {floor} |")
+        lines.append(f"| {what} | ≤ {limit:g} | {value:.3f} | {_verdict(value, limit)} | {floor} |")
     lines.append("")
     return lines
 
