@@ -300,8 +300,12 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
                 lambda: time_steps(checkouts.path(base_sha), sizes, learning=learning),
                 lambda: time_steps(checkouts.path(last_sha), sizes, learning=learning), rounds=sizes.rounds)
         last_tree = checkouts.path(last_sha)
-        floors = {learning: measure_floors(last_tree, sizes, learning) for learning in ("off", "on")}
-        small = measure_floors(last_tree, sizes, "off", agents=sizes.small_agents)
+        floors_off, floors_on, small = best_of_rounds(
+            functools.partial(measure_floors, last_tree, sizes, "off"),
+            functools.partial(measure_floors, last_tree, sizes, "on"),
+            functools.partial(measure_floors, last_tree, sizes, "off", agents=sizes.small_agents),
+            rounds=sizes.rounds, key="step_seconds")
+        floors = {"off": floors_off, "on": floors_on}
         populations = best_of_rounds(*(functools.partial(time_steps, last_tree, sizes, agents=n)
                                        for n in sizes.population_agents), rounds=sizes.rounds)
         import_floor = _workload_module().import_floor_rss(pythonpath=str(last_tree))
@@ -359,9 +363,10 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
                   f"cProfile over the {sizes.steps} timed steps, learning off.", ""]
         lines += _hotspot_table(rows)
     lines += ["", "## Step time against the floor sum (last commit, MLP)", "",
-              f"`benchmarks/bench_workload.py` at {sizes.floor_agents} agents: {sizes.floor_run_steps} steps, then the "
-              f"median of {sizes.floor_timed_steps} steps "
-              "and the floors of the step's parts measured in the same process (ms).", "",
+              f"`benchmarks/bench_workload.py` at {sizes.floor_agents} agents (and {sizes.small_agents}, learning "
+              f"off): {sizes.floor_run_steps} steps, then the median of {sizes.floor_timed_steps} steps "
+              "and the floors of the step's parts measured in the same process (ms). Each row is the run with "
+              f"the lowest step time of {sizes.rounds} interleaved round(s).", "",
               "| agents | learning | step | spatial | gather | forward | sqlite | train | floor sum "
               "| step / floor sum |",
               "|---|---|---|---|---|---|---|---|---|---|"]
@@ -382,14 +387,15 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
     return "\n".join(lines)
 
 
-def best_of_rounds(*measures, rounds: int) -> tuple[dict, ...]:
-    """Run the ``measures`` (each returning a :func:`time_steps` result) in turn, ``rounds``
-    times over; for each measure, its result with the lowest ``"cpu"``."""
+def best_of_rounds(*measures, rounds: int, key: str = "cpu") -> tuple[dict, ...]:
+    """Run the ``measures`` (each returning a dict: a :func:`time_steps` or
+    :func:`measure_floors` result) in turn, ``rounds`` times over; for each measure, its result
+    with the lowest ``key``."""
     best: list[dict | None] = [None] * len(measures)
     for _ in range(rounds):
         for index, measure in enumerate(measures):
             result = measure()
-            if best[index] is None or result["cpu"] < best[index]["cpu"]:
+            if best[index] is None or result[key] < best[index][key]:
                 best[index] = result
     return tuple(best)
 
