@@ -99,7 +99,9 @@ class Sizes:
         agents: initial agents of the preset.
         warmup: steps run before anything is timed (1 000 agents: 40 fills the replay buffers).
         steps: timed steps per measurement.
-        rounds: interleaved rounds per optimisation commit.
+        rounds: interleaved rounds of every measurement that is compared or fitted (each optimisation
+            against its parent, base against last, the floor-sum runs, the population points): the
+            lowest of them is kept.
         floor_agents: agents of the floor-sum measurement.
         small_agents: agents of the second floor-sum measurement (learning off).
         floor_run_steps, floor_timed_steps: steps bench_workload runs before timing, and times.
