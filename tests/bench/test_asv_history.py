@@ -704,6 +704,38 @@ def test_continuous_settles_a_drifted_sitting_but_not_a_real_slowdown(fake_asv, 
     assert "still worse x1.390 -> x1.390" in out and "GATE FAILED: 1 of 2 point(s)" in out
 
 
+def test_continuous_samples_keep_each_points_best_sitting(fake_asv, monkeypatch, capsys):
+    """A 2x slowdown read while the host's slow mode (x1.39) held BASE's first sitting is within a
+    0.6 threshold; a second sitting of both commits, each point keeping its best (lowest time,
+    highest throughput), shows it again."""
+    base, head = gitrepo.rev_parse("HEAD~1"), gitrepo.rev_parse("HEAD")
+    sittings = {base: iter([(1.39, 100.0), (1.0, 90.0)]), head: iter([(2.0, 95.0), (2.01, 99.0)])}
+    forced = []
+
+    def fake_measure(commits, machine_name, bench, attributes=None, force=False, config=None, **kwargs):
+        out = asvconf.config_dir(config, "results_dir")
+        for commit in commits:
+            forced.append(force)
+            time_run, rate = next(sittings[commit])
+            write_results(out, machine_name, commit,
+                          {"bench_x.Run.time_run": time_run, "bench_x.Run.track_steps_per_second": rate})
+        return 0
+
+    monkeypatch.setattr(asv_history, "measure", fake_measure)
+    factor = ["--factor", "1.6", "--settle", "0"]
+    assert asv_history.main(["continuous", "HEAD~1", "HEAD", *factor]) == 0  # one sitting misses it
+    assert "gate passed" in capsys.readouterr().out
+    sittings = {base: iter([(1.39, 100.0), (1.0, 90.0)]), head: iter([(2.0, 95.0), (2.01, 99.0)])}
+    forced.clear()
+    assert asv_history.main(["continuous", "HEAD~1", "HEAD", *factor, "--samples", "2"]) == 1
+    out = capsys.readouterr().out
+    assert "best of 2 sittings" in out and "GATE FAILED: 1 of 2" in out and "bench_x.Run.time_run x2.000" in out
+    assert re.search(r"0\.990\s+1\.60\s+up\s+bench_x\.Run\.track_steps_per_second", out), out  # 99 / 100
+    assert forced == [False, False, True, True]  # the second sitting re-measures both
+    assert asv_history.main(["continuous", "HEAD~1", "HEAD", "--samples", "0"]) == 2
+    assert "--samples must be 1 or more sittings, got 0" in capsys.readouterr().err
+
+
 def test_find_cli_bisects_one_combination_that_noise_elsewhere_cannot_outvote(fake_asv, capsys):
     values, measured = fake_asv
     commits = [gitrepo.rev_parse(f"HEAD~{n}") for n in range(6, -1, -1)]
