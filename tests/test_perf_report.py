@@ -41,7 +41,7 @@ def test_quick_report_measures_every_section(tmp_path):
     hotspot_rows = re.findall(r"^\| (\d+) \| `", text, flags=re.M)
     assert hotspot_rows.count("1") == 2 and hotspot_rows.count("10") == 2  # two top-10 tables
     floor_rows = re.findall(r"^\| (\d+) \| (off|on) \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| "
-                            r"([0-9.]+|—) \| [0-9.]+ \| [0-9.]+ \|$", text, flags=re.M)
+                            r"([0-9.]+|—) \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|$", text, flags=re.M)
     # QUICK sizes: 30 agents off and on, then 12 agents off; a train floor only when learning
     assert [row[:2] for row in floor_rows] == [("30", "off"), ("30", "on"), ("12", "off")]
     assert [row[2] == "—" for row in floor_rows] == [True, False, True]
@@ -84,3 +84,8 @@ def test_population_line_recovers_a_known_line():
     assert fixed == pytest.approx(3.0) and per_agent == pytest.approx(0.01)
     # noisy points: the least-squares intercept, computed by hand for (0, 1), (1, 3), (2, 2)
     assert population_line([0, 1, 2], [1.0, 3.0, 2.0]) == pytest.approx((1.5, 0.5))
+
+
+def test_main_thread_floors_leave_out_only_sqlite():
+    result = {"floors": {"spatial": 0.0016, "gather": 0.0014, "forward": 0.0029, "sqlite": 0.0051, "train": 0.0034}}
+    assert _perf_report_module().main_thread_floor_seconds(result) == pytest.approx(0.0016 + 0.0014 + 0.0029 + 0.0034)
