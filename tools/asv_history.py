@@ -245,11 +245,9 @@ def point_measurer(name: str, work: Path, config: Path, attributes: list[str] | 
 
 def keep_best(kept: dict[str, float], sitting: dict[str, float]) -> None:
     """Merge one sitting's ``{label: value}`` into ``kept``, each point keeping its better value
-    (the lower one, the higher for a larger-is-better track): load and drift only ever make a
-    point worse, so the best of several sittings is the one closest to the code's own figure."""
+    (:func:`selection.best_value`)."""
     for label, value in sitting.items():
-        best = max if selection.larger_is_better(label) else min
-        kept[label] = best(kept[label], value) if label in kept else value
+        kept[label] = selection.best_value(label, [kept[label], value]) if label in kept else value
 
 
 def cmd_continuous(args) -> int:
@@ -360,8 +358,6 @@ def cmd_find(args) -> int:
     label = results.params_label(benchmark, params)
     print(f"find: {label} over {len(commits)} commits {start[:8]}..{end[:8]} on {name!r}; work dir {work}")
 
-    best = max if selection.larger_is_better(benchmark) else min
-
     def value_at(commit: str) -> float | None:
         values = []
         for sample in range(args.samples):  # best of N: load and drift only ever make a point worse
@@ -371,7 +367,7 @@ def cmd_find(args) -> int:
             value = results.find_point(results.load_points(work / "results", name, commit), benchmark, params)
             if value is not None:
                 values.append(value)
-        value = best(values) if values else None
+        value = selection.best_value(benchmark, values) if values else None
         print(f"  {commit[:8]}: {value if value is not None else f'not measured (asv exit {rc})'}"
               + (f" (best of {values})" if len(values) > 1 else ""))
         return value

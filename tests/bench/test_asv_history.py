@@ -261,6 +261,11 @@ def test_larger_is_better(name, expected):
     assert selection.larger_is_better(name) is expected
 
 
+def test_best_value_is_the_highest_throughput_and_the_lowest_time():
+    assert selection.best_value("bench_simulation.FullRun.track_steps_per_second", [90.0, 99.0, 95.0]) == 99.0
+    assert selection.best_value("bench_simulation.FullRun.time_run", [1.39, 1.0, 1.2]) == 1.0
+
+
 # ---------------------------------------------------------------------------------- results
 def test_results_points_and_one_combination(tmp_path):
     write_results(tmp_path, "box", "a" * 40, {

@@ -89,6 +89,12 @@ def larger_is_better(name: str) -> bool:
     return method.startswith("track_") and any(pattern in method for pattern in THROUGHPUT_PATTERNS)
 
 
+def best_value(name: str, values: list[float]) -> float:
+    """The best of several readings of benchmark ``name``: the highest for a larger-is-better
+    track, else the lowest (load and drift only ever make a reading worse)."""
+    return max(values) if larger_is_better(name) else min(values)
+
+
 def is_instruction_track(name: str) -> bool:
     """Whether ``name`` is an instruction-count track (``track_*_instructions``)."""
     return bool(INSTRUCTION_TRACK.search(base_name(name)))
