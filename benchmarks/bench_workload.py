@@ -263,13 +263,48 @@ def measure_workload(
     }
 
 
+def _median_step_seconds(sim, steps: int) -> float:
+    times = []
+    for _ in range(steps):
+        started = time.perf_counter()
+        sim.step()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def measure_rerun(agents: int, run_steps: int = RUN_STEPS, timed_steps: int = TIMED_STEPS,
+                  directory: str | None = None) -> dict:
+    """The preset (learning off, MLP) run twice into one database file, as a user who runs it
+    again in the same directory does (the preset's ``db_path`` is ``simulation.db``): each run
+    ``run_steps`` steps, then the median of ``timed_steps`` more. Seconds. The file is
+    ``runs.db`` in ``directory`` (kept), or in a temporary directory."""
+    if directory is None:
+        with tempfile.TemporaryDirectory(prefix="bench-rerun-") as temporary:
+            return measure_rerun(agents, run_steps, timed_steps, temporary)
+    from farm import Simulation
+
+    config = workload_config(agents, "off", "mlp", os.path.join(directory, "runs.db"))
+    medians = []
+    for _ in range(2):
+        with Simulation(config) as sim:
+            for _ in range(run_steps):
+                sim.step()
+            medians.append(_median_step_seconds(sim, timed_steps))
+    return {"first_run_step_seconds": medians[0], "second_run_step_seconds": medians[1]}
+
+
 def run_child(agents: int, learning: str, network: str, pythonpath: str | None = None, timeout: float = 600) -> dict:
     """:func:`measure_workload` in a fresh process (``pythonpath``: where its ``farm`` comes from)."""
+    return _child({"agents": agents, "learning": learning, "network": network}, pythonpath, timeout)
+
+
+def _child(arguments: dict, pythonpath: str | None, timeout: float) -> dict:
+    """This file run as a script with ``arguments`` (see the ``__main__`` block), its JSON result."""
     env = dict(os.environ)
     if pythonpath is not None:
         env["PYTHONPATH"] = pythonpath
     env.setdefault("OMP_NUM_THREADS", "1")
-    args = json.dumps({"agents": agents, "learning": learning, "network": network})
+    args = json.dumps(arguments)
     done = subprocess.run([sys.executable, os.path.abspath(__file__), args], env=env, capture_output=True,
                           text=True, timeout=timeout, check=False)
     if done.returncode != 0:
@@ -440,6 +475,53 @@ class WorkloadStages:
     track_stage_ms.unit = "ms"
 
 
+RERUN_AGENTS = 1_000
+
+
+def rerun_cache() -> dict:
+    """:func:`measure_rerun` at :data:`RERUN_AGENTS` agents in a child process; empty on a commit
+    without the preset."""
+    if not preset_available():
+        return {}
+    return _child({"rerun": True, "agents": RERUN_AGENTS}, None, 900)
+
+
+rerun_cache.timeout = 900
+
+
+class WorkloadRerun:
+    """The preset's step (1 000 agents, learning off, MLP) in a second run logged into the same
+    database file as a first one, as a user who runs the preset twice in one directory does;
+    each run 200 steps, then the median of 30 (:func:`measure_rerun`, both runs in one child
+    process). The other workload benchmarks log each run into a fresh file."""
+
+    version = 1
+    rounds = 1
+    repeat = 1
+    number = 1
+    timeout = 900
+    setup_cache = staticmethod(rerun_cache)
+
+    def setup(self, cache):
+        if not cache:
+            raise NotImplementedError("SimulationConfig.preset is not available at this commit")
+
+    def track_second_run_step_ms(self, cache):
+        """Median wall time of a steady-state step of the second run (ms)."""
+        return 1e3 * cache["second_run_step_seconds"]
+
+    track_second_run_step_ms.unit = "ms"
+
+    def track_second_over_first_run_step(self, cache):
+        """The second run's median step over the first's, measured side by side in one process."""
+        return cache["second_run_step_seconds"] / cache["first_run_step_seconds"]
+
+    track_second_over_first_run_step.unit = "ratio"
+
+
 if __name__ == "__main__":
     _args = json.loads(sys.argv[1])
-    print(json.dumps(measure_workload(**_args)))
+    if _args.pop("rerun", False):
+        print(json.dumps(measure_rerun(**_args)))
+    else:
+        print(json.dumps(measure_workload(**_args)))

@@ -54,3 +54,27 @@ def test_import_floor_is_a_process_that_imported_torch_and_farm():
 
     bare, torch_only = child(""), child("import torch; ")
     assert bare < 60 * 2**20 < torch_only < import_floor
+
+
+def test_rerun_tracks_read_the_second_run_and_the_ratio_and_skip_without_the_preset():
+    bench = bw.WorkloadRerun()
+    cache = {"first_run_step_seconds": 0.010, "second_run_step_seconds": 0.0125}
+    bench.setup(cache)
+    assert bench.track_second_run_step_ms(cache) == pytest.approx(12.5)
+    assert bench.track_second_over_first_run_step(cache) == pytest.approx(1.25)
+    with pytest.raises(NotImplementedError):
+        bench.setup({})
+
+
+def test_measure_rerun_logs_two_runs_into_one_file(tmp_path):
+    """Both runs land in the one database: run ids 1 and 2, each with every step committed."""
+    import sqlite3
+
+    result = bw.measure_rerun(30, run_steps=3, timed_steps=2, directory=str(tmp_path))
+    assert result["first_run_step_seconds"] > 0 and result["second_run_step_seconds"] > 0
+    connection = sqlite3.connect(tmp_path / "runs.db")
+    try:
+        runs = connection.execute("SELECT id, status, last_step FROM simulations ORDER BY id").fetchall()
+    finally:
+        connection.close()
+    assert runs == [(1, "completed", 4), (2, "completed", 4)]
