@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import time
@@ -10,10 +11,12 @@ from farm.storage.config import MEMORY_PATH, PragmaProfile, StorageConfig
 from farm.storage.logger import SimulationLogger
 from farm.storage.paths import check_writable_path
 from farm.storage.pragmas import apply_profile
-from farm.storage.schema import create_schema
+from farm.storage.schema import AGENT_INDEX_REBUILD_ROWS, create_schema, drop_agent_indexes
 from farm.storage.status import RunStatus
 
 __all__ = ["make_logger"]
+
+_LOG = logging.getLogger(__name__)
 
 
 def make_logger(config: StorageConfig, config_json: str, seed: int) -> SimulationLogger | None:
@@ -67,6 +70,11 @@ def _open(config: StorageConfig, file_path: str | None) -> sqlite3.Connection:
                     source.close()
         apply_profile(connection, PragmaProfile.MEMORY if config.in_memory else config.pragma_profile)
         create_schema(connection)
+        # Earlier runs' per-agent indexes would make every insert of this run pay for them; the
+        # logger's close builds them again (see farm.storage.schema).
+        if not drop_agent_indexes(connection):
+            _LOG.info("%s holds over %d agent_states rows: its per-agent indexes are kept and updated row by row",
+                      file_path, AGENT_INDEX_REBUILD_ROWS)
     except BaseException:
         connection.close()
         raise

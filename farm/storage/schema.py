@@ -5,6 +5,14 @@ indexes are created with the tables and grow by appending (steps arrive in order
 indexes of ``agent_states`` and ``agent_actions`` are built when a run closes
 (:data:`AGENT_INDEXES`): inserting every step's 1 000 ids into a B-tree ordered by agent id
 costs more than the rows themselves, while one sorted build at the end is cheap.
+
+A file that holds earlier runs has those indexes already, and a new run's inserts would pay for
+them, row by row and scattered over the B-tree (``bench_workload.WorkloadRerun`` times the
+preset's step in such a second run). So a new run drops them first (:func:`drop_agent_indexes`) and its close builds them
+again over every run of the file, as long as that rebuild stays short: up to
+:data:`AGENT_INDEX_REBUILD_ROWS` rows in ``agent_states``. A run killed before its close leaves
+the file without per-agent indexes (every row intact; lookups by agent scan) until the next run
+closes.
 """
 
 from __future__ import annotations
@@ -18,10 +26,12 @@ __all__ = [
     "TABLES",
     "STEP_TABLES",
     "AGENT_INDEXES",
+    "AGENT_INDEX_REBUILD_ROWS",
     "SIMULATIONS_DDL",
     "SIMULATIONS_COLUMNS",
     "create_schema",
     "create_agent_indexes",
+    "drop_agent_indexes",
 ]
 
 
@@ -184,11 +194,17 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS interactions_run_step ON interactions (run_id, step)",
     "CREATE INDEX IF NOT EXISTS training_metrics_run_step ON training_metrics (run_id, step)",
 )
-AGENT_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS agent_states_run_agent ON agent_states (run_id, agent_id, step)",
-    "CREATE INDEX IF NOT EXISTS agent_actions_run_agent ON agent_actions (run_id, agent_id, step)",
-    "CREATE INDEX IF NOT EXISTS interactions_run_source ON interactions (run_id, source)",
-)
+# name -> what it indexes
+_AGENT_INDEX_COLUMNS = {
+    "agent_states_run_agent": "agent_states (run_id, agent_id, step)",
+    "agent_actions_run_agent": "agent_actions (run_id, agent_id, step)",
+    "interactions_run_source": "interactions (run_id, source)",
+}
+AGENT_INDEXES = tuple(f"CREATE INDEX IF NOT EXISTS {name} ON {on}" for name, on in _AGENT_INDEX_COLUMNS.items())
+# Rows of agent_states up to which a new run drops the per-agent indexes and its close rebuilds
+# them (a sorted build over every run of the file, so the close stays short); beyond, a new run
+# keeps them and pays for them row by row.
+AGENT_INDEX_REBUILD_ROWS = 2_000_000
 
 
 SIMULATIONS_COLUMNS = ("id", "config_json", "seed", "start_time", "end_time", "status", "last_step")
@@ -211,6 +227,24 @@ def create_schema(connection: sqlite3.Connection) -> None:
                 raise ValueError(f"table {name} has columns {found}, expected {columns}")
         for statement in _INDEXES:
             connection.execute(statement)
+
+
+def drop_agent_indexes(connection: sqlite3.Connection, row_limit: int = AGENT_INDEX_REBUILD_ROWS) -> bool:
+    """Drop the per-agent indexes before a new run logs, unless the file holds too many rows.
+
+    The file's rows are read as the largest rowid of ``agent_states`` (no table scan); over
+    ``row_limit`` the indexes are kept.
+
+    Returns:
+        True when they were dropped (or did not exist), False when they were kept.
+    """
+    held = connection.execute("SELECT max(rowid) FROM agent_states").fetchone()[0] or 0
+    if held > row_limit:
+        return False
+    with connection:
+        for name in _AGENT_INDEX_COLUMNS:
+            connection.execute(f"DROP INDEX IF EXISTS {name}")
+    return True
 
 
 def create_agent_indexes(connection: sqlite3.Connection) -> None:
