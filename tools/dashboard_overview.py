@@ -271,7 +271,7 @@ COMPONENTS: tuple[Component, ...] = (
         key="workload",
         title="AgentFarm preset (the workload users run)",
         subject_prefixes=("agentfarm preset", "Presets?", "KNOWN_EMPTY", "Observe", "DDQN train step", "MLP forward",
-                          "cells_near_groups", "Memory channels", "Storage writer", "Storage logger"),
+                          "cells_near_groups", "Memory channels", "Storage"),
         headlines=(
             Figure("bench_workload.Workload.track_step_ms", ("1000", "'off'", "'mlp'"),
                    "one step of the preset, 1 000 agents, learning off, MLP, log on disk (target <= 9 ms)"),
@@ -289,6 +289,8 @@ COMPONENTS: tuple[Component, ...] = (
                    "storing one step's transitions, 1 000 agents (target <= 1 ms)"),
             Figure("bench_workload.Workload.track_peak_rss_mb", ("1000", "'off'", "'mlp'"),
                    "peak RSS in MiB, 1 000 agents, DDQN"),
+            Figure("bench_workload.WorkloadRerun.track_second_run_step_ms", (),
+                   "one step of a second run logged into the same file, 1 000 agents, learning off"),
         ),
     ),
     Component(

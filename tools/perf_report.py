@@ -247,10 +247,20 @@ def measure_floors(tree: Path, sizes: Sizes, learning: str, agents: int | None =
     """bench_workload's :func:`measure_workload` (this checkout's script) against ``tree``'s farm,
     at ``agents`` (default ``sizes.floor_agents``)."""
     agents = sizes.floor_agents if agents is None else agents
-    args = json.dumps({"agents": agents, "learning": learning, "network": "mlp",
-                       "run_steps": sizes.floor_run_steps, "timed_steps": sizes.floor_timed_steps})
-    done = subprocess.run([sys.executable, str(WORKLOAD), args], cwd=tree, env=_env(tree), capture_output=True,
-                          text=True, check=False, timeout=1800)
+    return _workload_child(tree, {"agents": agents, "learning": learning, "network": "mlp",
+                                  "run_steps": sizes.floor_run_steps, "timed_steps": sizes.floor_timed_steps})
+
+
+def measure_rerun(tree: Path, sizes: Sizes) -> dict:
+    """bench_workload's :func:`measure_rerun` (this checkout's script) against ``tree``'s farm: the
+    preset at ``sizes.floor_agents`` agents, learning off, run twice into one database file."""
+    return _workload_child(tree, {"rerun": True, "agents": sizes.floor_agents, "run_steps": sizes.floor_run_steps,
+                                  "timed_steps": sizes.floor_timed_steps})
+
+
+def _workload_child(tree: Path, arguments: dict) -> dict:
+    done = subprocess.run([sys.executable, str(WORKLOAD), json.dumps(arguments)], cwd=tree, env=_env(tree),
+                          capture_output=True, text=True, check=False, timeout=1800)
     if done.returncode != 0:
         raise RuntimeError(f"workload child failed in {tree}:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -312,6 +322,9 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
         populations = best_of_rounds(*(functools.partial(time_steps, last_tree, sizes, agents=n)
                                        for n in sizes.population_agents), rounds=sizes.rounds)
         import_floor = _workload_module().import_floor_rss(pythonpath=str(last_tree))
+        reruns = best_of_rounds(functools.partial(measure_rerun, checkouts.path(base_sha), sizes),
+                                functools.partial(measure_rerun, last_tree, sizes),
+                                rounds=sizes.rounds, key="second_run_step_seconds")
 
     lines += [
         "# Performance of the agentfarm preset",
@@ -390,6 +403,17 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
     on = floors["on"]
     lines += ["", f"Peak RSS of the learning-on run: {on['peak_rss_bytes'] / mb:.0f} MB; "
               f"replay buffers allocated: {on['replay_buffer_bytes'] / mb:.0f} MB.", ""]
+    lines += ["## A second run in the same database file", "",
+              f"The preset at {sizes.floor_agents} agents, learning off, run twice into one file, as a user who "
+              "runs it again in the same directory does (its `db_path` is `simulation.db`): each run "
+              f"{sizes.floor_run_steps} steps, then the median of {sizes.floor_timed_steps} steps, both in one "
+              f"process (bench_workload's `measure_rerun`); the round with the lowest second run of "
+              f"{sizes.rounds} interleaved round(s). Wall ms.", "",
+              "| commit | first run ms/step | second run ms/step | second / first |", "|---|---|---|---|"]
+    for sha, rerun in ((base_sha, reruns[0]), (last_sha, reruns[1])):
+        first, second = rerun["first_run_step_seconds"], rerun["second_run_step_seconds"]
+        lines.append(f"| {sha[:10]} | {_ms(first)} | {_ms(second)} | {second / first:.2f} |")
+    lines.append("")
     line = population_line(list(sizes.population_agents), [timing["cpu"] for timing in populations])
     lines += _population_section(populations, line, sizes)
     lines += _targets_section(floors, small, line[0], import_floor, sizes)
