@@ -36,7 +36,8 @@ def test_quick_report_measures_every_section(tmp_path):
                     "## A second run in the same database file"):
         assert heading in text
     rerun_rows = re.findall(r"^\| ([0-9a-f]{10}) \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|$", text, flags=re.M)
-    assert rerun_rows == [_git("rev-parse", "HEAD~1")[:10], _git("rev-parse", "HEAD")[:10]]  # base, then last
+    base_last = re.search(r"^Base ([0-9a-f]{10}), last ([0-9a-f]{10})\.", text, flags=re.M).groups()
+    assert rerun_rows == list(base_last)  # the base commit's row, then the last's
     head = _git("rev-parse", "HEAD")[:10]
     # a measured ratio learning off, and learning on its CPU ratio and both peak RSS figures
     assert re.search(rf"\| {head} \| .* \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [1-9]\d* → [1-9]\d* \|$", text,
