@@ -58,10 +58,12 @@ def test_import_floor_is_a_process_that_imported_torch_and_farm():
 
 def test_rerun_tracks_read_the_second_run_and_the_ratio_and_skip_without_the_preset():
     bench = bw.WorkloadRerun()
-    cache = {"first_run_step_seconds": 0.010, "second_run_step_seconds": 0.0125}
+    cache = {"first_run_step_seconds": 0.010, "second_run_step_seconds": 0.0125,
+             "first_run_cpu_seconds": 0.016, "second_run_cpu_seconds": 0.024}
     bench.setup(cache)
     assert bench.track_second_run_step_ms(cache) == pytest.approx(12.5)
     assert bench.track_second_over_first_run_step(cache) == pytest.approx(1.25)
+    assert bench.track_second_over_first_run_cpu(cache) == pytest.approx(1.5)
     with pytest.raises(NotImplementedError):
         bench.setup({})
 
@@ -71,7 +73,9 @@ def test_measure_rerun_logs_two_runs_into_one_file(tmp_path):
     import sqlite3
 
     result = bw.measure_rerun(30, run_steps=3, timed_steps=2, directory=str(tmp_path))
-    assert result["first_run_step_seconds"] > 0 and result["second_run_step_seconds"] > 0
+    assert set(result) == {"first_run_step_seconds", "second_run_step_seconds", "first_run_cpu_seconds",
+                           "second_run_cpu_seconds"}
+    assert all(seconds > 0 for seconds in result.values())
     connection = sqlite3.connect(tmp_path / "runs.db")
     try:
         runs = connection.execute("SELECT id, status, last_step FROM simulations ORDER BY id").fetchall()
