@@ -7,12 +7,12 @@ indexes of ``agent_states`` and ``agent_actions`` are built when a run closes
 costs more than the rows themselves, while one sorted build at the end is cheap.
 
 A file that holds earlier runs has those indexes already, and a new run's inserts would pay for
-them, row by row and scattered over the B-tree (``bench_workload.WorkloadRerun`` times the
-preset's step in such a second run). So a new run drops them first (:func:`drop_agent_indexes`) and its close builds them
-again over every run of the file, as long as that rebuild stays short: up to
-:data:`AGENT_INDEX_REBUILD_ROWS` rows in ``agent_states``. A run killed before its close leaves
-the file without per-agent indexes (every row intact; lookups by agent scan) until the next run
-closes.
+them, row by row and scattered over the B-tree (``bench_workload.WorkloadRerun`` measures the
+preset in such a second run). So a new run drops them first (:func:`drop_agent_indexes`) and
+its close builds them again over every run of the file, as long as that rebuild stays short: up
+to :data:`AGENT_INDEX_REBUILD_ROWS` rows in ``agent_states``. A run killed before its close
+leaves the file without per-agent indexes (every row intact; lookups by agent scan) until the
+next run closes.
 """
 
 from __future__ import annotations
