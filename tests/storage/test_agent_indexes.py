@@ -7,11 +7,10 @@ import sqlite3
 
 import pytest
 
-from farm.storage import StorageConfig, make_logger, open_run
+from farm.storage import StorageConfig, open_run
 from farm.storage.schema import AGENT_INDEXES, drop_agent_indexes
 
-from .steplogs import synthetic_run
-from .test_logger import _check_contents
+from .test_logger import _check_contents, _log_run
 
 AGENT_INDEX_NAMES = {"agent_states_run_agent", "agent_actions_run_agent", "interactions_run_source"}
 
@@ -25,12 +24,8 @@ def _indexes(path) -> set[str]:
 
 
 def _start_run(config: StorageConfig, seed: int):
-    initial, logs = synthetic_run(20, agents=40, seed=seed)
-    logger = make_logger(config, "{}", seed)
-    logger.log_initial_agents(initial["ids"], initial["types"], initial["parent_ids"], initial["generations"])
-    for log in logs:
-        logger.log_step(log)
-    return logger, initial, logs
+    """A logger of a new run in ``config``'s file, 20 synthetic steps of 40 agents logged, not closed."""
+    return _log_run(config, steps=20, seed=seed, agents=40)
 
 
 @pytest.mark.parametrize("asynchronous", [False, True])
