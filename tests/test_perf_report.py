@@ -33,7 +33,8 @@ def test_quick_report_measures_every_section(tmp_path):
     for heading in ("## Step time, before and after", "## Each optimisation", "## Top-10 hotspots before",
                     "## Top-10 hotspots after", "## Step time against the floor sum",
                     "## Step time against population (last commit, learning off)", "## Issue 11's targets in this run",
-                    "## A second run in the same database file"):
+                    "## A second run in the same database file", "## Where a step goes at 30 agents, learning on",
+                    "## What a step is made of against population (last commit, learning off)"):
         assert heading in text
     rerun_rows = re.findall(r"^\| ([0-9a-f]{10}) \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|$", text, flags=re.M)
     base_last = re.search(r"^Base ([0-9a-f]{10}), last ([0-9a-f]{10})\.", text, flags=re.M).groups()
@@ -43,13 +44,20 @@ def test_quick_report_measures_every_section(tmp_path):
     assert re.search(rf"\| {head} \| .* \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [1-9]\d* → [1-9]\d* \|$", text,
                      flags=re.M)
     hotspot_rows = re.findall(r"^\| (\d+) \| `", text, flags=re.M)
-    assert hotspot_rows.count("1") == 2 and hotspot_rows.count("10") == 2  # two top-10 tables
+    # top-10 tables: before, after, learning on, and at the small population
+    assert hotspot_rows.count("1") == 4 and hotspot_rows.count("10") == 4
+    stage_rows = re.findall(r"^\| (\w+) \| [0-9.]+ \| ([^|]+) \| ([0-9.]+|—) \| -?[0-9.]+ \|$", text, flags=re.M)
+    assert ("observe", "spatial + gather") == stage_rows[0][:2] and stage_rows[-1][0] == "step"
+    assert ("learn", "train") in [row[:2] for row in stage_rows]
+    composition_rows = re.findall(r"^\| (\d+) \| ([1-9]\d*) \| (?:[0-9.]+ \| ){4}[0-9.]+ \|$", text, flags=re.M)
+    assert [row[0] for row in composition_rows] == ["6", "12", "15", "30"]  # the populations and the small one
     floor_rows = re.findall(r"^\| (\d+) \| (off|on) \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| "
                             r"([0-9.]+|—) \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|$", text, flags=re.M)
     # QUICK sizes: 30 agents off and on, then 12 agents off; a train floor only when learning
     assert [row[:2] for row in floor_rows] == [("30", "off"), ("30", "on"), ("12", "off")]
     assert [row[2] == "—" for row in floor_rows] == [True, False, True]
-    population_rows = re.findall(r"^\| (6|15|30) \| \d+ \| [0-9.]+ \| [0-9.]+ \| ", text, flags=re.M)
+    population_section = text.split("## Step time against population")[1].split("\n## ")[0]
+    population_rows = re.findall(r"^\| (6|15|30) \| \d+ \| [0-9.]+ \| [0-9.]+ \| ", population_section, flags=re.M)
     assert population_rows == ["6", "15", "30"]
     assert re.search(r"^\| fixed \(line at 0\) \| \| -?[0-9.]+ \| ", text, flags=re.M)
     verdicts = re.findall(r"^\| [^|]+ \| ≤ [0-9.]+ \| [0-9.]+ \| (yes|no) \| ", text, flags=re.M)

@@ -20,6 +20,11 @@ measuring code is the same for every commit:
   ``floor_agents`` agents and, learning off, at ``small_agents``;
 * the last commit's step at several populations (``population_agents``), learning off, and the
   least-squares line through them: the part of a step that does not grow with the population;
+* where a step at learning on goes: that floor-sum run's stages against the floors that bound
+  them, and the hotspots of a learning-on run;
+* what a step is made of at each population (and at ``small_agents``): function calls per step and
+  self time by part of the stack (farm, numpy, torch, other) under cProfile, and the hotspots at
+  ``small_agents``: the profiles behind the targets the fixed part of a step decides;
 * issue 11's targets, each against the figure of this run that it limits.
 
 Usage::
@@ -87,6 +92,8 @@ if profile:
     profile.dump_stats(a["profile"])
 print(json.dumps({"step": statistics.median(steps), "cpu": statistics.median(cpu), "population": population,
                   "stages": {k: statistics.median(v) for k, v in stages.items()},
+                  "step_mean": statistics.fmean(steps),
+                  "stage_means": {k: statistics.fmean(v) for k, v in stages.items()},
                   "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """
 
@@ -130,6 +137,11 @@ FLOOR_SUM_RATIO_LIMIT = 1.5
 RECORD_LIMIT_MS = 1.0
 LOG_STEP_LIMIT_MS = 1.5
 RSS_OVER_BUDGET_LIMIT = 1.0  # peak RSS / (import floor + RSS_BUDGET_REPLAY_FACTOR x replay-buffer bytes)
+
+PROFILE_GROUPS = ("farm", "numpy", "torch", "other")
+# The floors of bench_workload that bound each stage of a step on the main thread (sqlite's runs on
+# the log's writer thread; the stages without one have no floor measured).
+STAGE_FLOORS = {"observe": ("spatial", "gather"), "decide": ("forward",), "learn": ("train",)}
 
 
 def git(*args: str) -> str:
@@ -243,6 +255,28 @@ def hotspots(profile_path: str, tree: Path, top: int = 10) -> list[tuple[str, in
     return rows[:top]
 
 
+def _profile_group(filename: str, name: str, tree: Path) -> str:
+    """Which part of the stack a cProfile entry's self time belongs to: ``farm``, ``numpy``,
+    ``torch`` or ``other`` (the interpreter, the standard library, scipy, sqlite3)."""
+    where = filename if filename != "~" else name
+    if filename.startswith(str(tree)):
+        return "farm"
+    for group in ("numpy", "torch"):
+        if f"/{group}/" in where or f"{group}." in where or f"'{group}" in where:
+            return group
+    return "other"
+
+
+def profile_composition(profile_path: str, tree: Path, steps: int) -> dict:
+    """Per step of a profile of ``steps`` steps: ``calls`` (every function call cProfile saw,
+    primitive or not) and the self seconds of each :func:`_profile_group`."""
+    stats = pstats.Stats(profile_path)
+    groups = dict.fromkeys(PROFILE_GROUPS, 0.0)
+    for (filename, _, name), (_, _, self_time, _, _) in stats.stats.items():
+        groups[_profile_group(filename, name, tree)] += self_time
+    return {"calls": stats.total_calls / steps, **{group: seconds / steps for group, seconds in groups.items()}}
+
+
 def measure_floors(tree: Path, sizes: Sizes, learning: str, agents: int | None = None) -> dict:
     """bench_workload's :func:`measure_workload` (this checkout's script) against ``tree``'s farm,
     at ``agents`` (default ``sizes.floor_agents``)."""
@@ -321,6 +355,17 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
         floors = {"off": floors_off, "on": floors_on}
         populations = best_of_rounds(*(functools.partial(time_steps, last_tree, sizes, agents=n)
                                        for n in sizes.population_agents), rounds=sizes.rounds)
+        # Profiles of the last commit where the targets other than 1 000 agents learning off lie:
+        # learning on, and each population of the line (the fixed part of a step).
+        path = os.path.join(profiles, "on.prof")
+        time_steps(last_tree, sizes, learning="on", profile=path, agents=sizes.floor_agents)
+        profile_on = (hotspots(path, last_tree), profile_composition(path, last_tree, sizes.steps))
+        compositions = []
+        for n in sorted({*sizes.population_agents, sizes.small_agents}):
+            path = os.path.join(profiles, f"population-{n}.prof")
+            time_steps(last_tree, sizes, profile=path, agents=n)
+            compositions.append((n, profile_composition(path, last_tree, sizes.steps),
+                                 hotspots(path, last_tree) if n == sizes.small_agents else None))
         import_floor = _workload_module().import_floor_rss(pythonpath=str(last_tree))
         reruns = best_of_rounds(functools.partial(measure_rerun, checkouts.path(base_sha), sizes),
                                 functools.partial(measure_rerun, last_tree, sizes),
@@ -416,8 +461,70 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
     lines.append("")
     line = population_line(list(sizes.population_agents), [timing["cpu"] for timing in populations])
     lines += _population_section(populations, line, sizes)
+    lines += _learning_on_section(plain[("after", "on")], floors["on"], profile_on, sizes)
+    lines += _composition_section(compositions, sizes)
     lines += _targets_section(floors, small, line[0], import_floor, sizes)
     return "\n".join(lines)
+
+
+def _learning_on_section(timing: dict, on: dict, profile: tuple[list, dict], sizes: Sizes) -> list[str]:
+    """The last commit's learning-on step (``timing``: its :func:`time_steps` run of "Step time,
+    before and after") stage by stage against the floors of the learning-on floor-sum run
+    (``on``) that bound them, and the hotspots of a learning-on run under cProfile (``profile``:
+    hotspots and composition)."""
+    lines = [f"## Where a step goes at {sizes.floor_agents} agents, learning on (last commit)", "",
+             "The last commit's learning-on run of \"Step time, before and after\" stage by stage (wall ms, the "
+             "mean over its timed steps: a step trains only every `train_every` steps, so the median of a "
+             "stage picks one kind of step) against the floors of the learning-on floor-sum run that bound "
+             "each stage on the main thread (the train floor is amortised the same way): observe does the "
+             "spatial queries and the gather, decide the forward, learn the train steps (and stores the "
+             "step's transitions). The other stages have no floor measured; the log's sqlite work runs on its "
+             "writer thread.", "", "| stage | wall ms | floor parts | floor ms | stage − floor ms |",
+             "|---|---|---|---|---|"]
+    floors, stages = on["floors"], timing["stage_means"]
+    for stage, seconds in stages.items():
+        parts = STAGE_FLOORS.get(stage)
+        if parts:
+            floor = sum(floors[part] for part in parts)
+            lines.append(f"| {stage} | {_ms(seconds)} | {' + '.join(parts)} | {_ms(floor)} | {_ms(seconds - floor)} |")
+        else:
+            lines.append(f"| {stage} | {_ms(seconds)} | — | — | {_ms(seconds)} |")
+    main_thread = main_thread_floor_seconds(on)
+    lines += [f"| step | {_ms(timing['step_mean'])} | every part but sqlite | {_ms(main_thread)} | "
+              f"{_ms(timing['step_mean'] - main_thread)} |", ""]
+    rows, composition = profile
+    lines += [f"Top-10 hotspots of the preset at {sizes.floor_agents} agents, learning on, by self time: cProfile "
+              f"over {sizes.steps} steps after {sizes.warmup} warm-up steps ({composition['calls']:.0f} function "
+              "calls per step).", ""]
+    lines += _hotspot_table(rows)
+    lines.append("")
+    return lines
+
+
+def _composition_section(compositions: list[tuple[int, dict, list | None]], sizes: Sizes) -> list[str]:
+    """Function calls and self time per step by part of the stack at each population, and the
+    hotspots at ``sizes.small_agents``."""
+    lines = ["## What a step is made of against population (last commit, learning off)", "",
+             f"The preset at each population of the line above (and at {sizes.small_agents}) under cProfile "
+             f"({sizes.warmup} warm-up steps, then {sizes.steps} steps, one round): function calls per step "
+             "(cProfile counts every Python-level call, "
+             "numpy's and torch's included) and the self time per step of farm's own Python code, of numpy, of "
+             "torch and of everything else (the interpreter, scipy, sqlite3). cProfile sees calls, not "
+             "operators: the array arithmetic and indexing farm's functions write as operators count as "
+             "their self time. Profiled times run above the plain ones; the call counts do not depend on "
+             "the machine.", "",
+             "| agents | calls per step | farm ms | numpy ms | torch ms | other ms | profiled ms |",
+             "|---|---|---|---|---|---|---|"]
+    for n, composition, _ in compositions:
+        total = sum(composition[group] for group in PROFILE_GROUPS)
+        lines.append(f"| {n} | {composition['calls']:.0f} | "
+                     + " | ".join(_ms(composition[group]) for group in PROFILE_GROUPS) + f" | {_ms(total)} |")
+    for n, _, rows in compositions:
+        if rows is not None:
+            lines += ["", f"Top-10 hotspots at {n} agents, learning off, by self time (the run above).", ""]
+            lines += _hotspot_table(rows)
+    lines.append("")
+    return lines
 
 
 def main_thread_floor_seconds(result: dict) -> float:
