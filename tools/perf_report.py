@@ -20,8 +20,8 @@ measuring code is the same for every commit:
   ``floor_agents`` agents and, learning off, at ``small_agents``;
 * the last commit's step at several populations (``population_agents``), learning off, and the
   least-squares line through them: the part of a step that does not grow with the population;
-* where a step at learning on goes: that floor-sum run's stages against the floors that bound
-  them, and the hotspots of a learning-on run;
+* where a step at learning on goes: the last commit's learning-on step, stage by stage (means),
+  against the floors of the learning-on floor-sum run that bound them, and its hotspots;
 * what a step is made of at each population (and at ``small_agents``): function calls per step and
   self time by part of the stack (farm, numpy, torch, other) under cProfile, and the hotspots at
   ``small_agents``: the profiles behind the targets the fixed part of a step decides;
@@ -363,7 +363,10 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
         compositions = []
         for n in sorted({*sizes.population_agents, sizes.small_agents}):
             path = os.path.join(profiles, f"population-{n}.prof")
-            time_steps(last_tree, sizes, profile=path, agents=n)
+            if n == sizes.agents:  # the same run as the "after" hotspots: read its profile again
+                path = os.path.join(profiles, "after.prof")
+            else:
+                time_steps(last_tree, sizes, profile=path, agents=n)
             compositions.append((n, profile_composition(path, last_tree, sizes.steps),
                                  hotspots(path, last_tree) if n == sizes.small_agents else None))
         import_floor = _workload_module().import_floor_rss(pythonpath=str(last_tree))
