@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from historylib import asvconf, confirm, gate, gitrepo, hostcheck, hostnoise, machine, results, selection, spread
@@ -293,9 +294,12 @@ def cmd_continuous(args) -> int:
 
 def settle_gate_failures(bad: list[gate.Verdict], base: str, head: str, name: str, args) -> list[gate.Verdict]:
     """Re-measure the points that failed the gate, both commits interleaved (``A B B A``...), and
-    judge each again on the medians of all its samples (the first sitting's included): a step
-    that one sitting's drift made is gone then, a real slowdown stays. Returns what still fails,
-    worst first; a point that could not be re-measured keeps its first verdict."""
+    judge each again on the median of its side-by-side ratios: the first sitting's head/base and
+    each re-measured pair's (the two samples of one round, taken back to back). Drift that lasts a
+    pair hits both its commits alike, so a step that one sitting's drift made is gone then and a
+    real slowdown stays, even when the host's slow mode catches the re-measures of one commit
+    more than the other's. Returns what still fails, worst first; a point that could not be
+    re-measured keeps its first verdict."""
     print(f"gate: {len(bad)} point(s) beyond their threshold; settling them with {args.settle} interleaved "
           f"re-measure(s) of each commit")
     work = GATE_DIR / "settle"
@@ -310,13 +314,24 @@ def settle_gate_failures(bad: list[gate.Verdict], base: str, head: str, name: st
         if item is None:
             still.append(first)
             continue
-        again = gate.judge(first.label, statistics.median([first.base, *item.old_samples]),
-                           statistics.median([first.head, *item.new_samples]), first.threshold)
+        again = settled_verdict(first, item.old_samples, item.new_samples)
         print(f"  {'still worse' if again.regressed else 'settled':11s} x{first.ratio:.3f} -> x{again.ratio:.3f} "
-              f"(medians of {1 + args.settle} samples each)  {first.label}")
+              f"(median of {1 + len(item.old_samples)} side-by-side ratios)  {first.label}")
         if again.regressed:
             still.append(again)
     return gate.worst_first(still)
+
+
+def settled_verdict(first: gate.Verdict, base_samples: Sequence[float], head_samples: Sequence[float]) -> gate.Verdict:
+    """``first`` judged again on the median of its pair ratios: ``first.ratio`` and
+    ``head_samples[i] / base_samples[i]`` of each re-measured round (pairs measured back to back).
+
+    The verdict's ``base`` is the median of every base sample (the first sitting's included) and
+    its ``head`` that base times the median ratio, so ``verdict.ratio`` is the median ratio."""
+    ratios = [first.ratio, *(gate.judge(first.label, old, new, first.threshold).ratio
+                             for old, new in zip(base_samples, head_samples, strict=True))]
+    base_value = statistics.median([first.base, *base_samples])
+    return gate.judge(first.label, base_value, base_value * statistics.median(ratios), first.threshold)
 
 
 def choose_benchmark(pattern: str) -> str:

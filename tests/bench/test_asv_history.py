@@ -677,7 +677,7 @@ def test_continuous_cli_reads_direction_and_thresholds(fake_asv, capsys):
 
 def test_continuous_settles_a_drifted_sitting_but_not_a_real_slowdown(fake_asv, monkeypatch, capsys):
     """A point that fails the first sitting is re-measured interleaved (base, head, head, base);
-    the medians of the three samples per commit decide, so one drifted sitting cannot fail the
+    the median of the three side-by-side ratios decides, so one drifted sitting cannot fail the
     gate and a slowdown that every sample shows still does."""
     base, head = gitrepo.rev_parse("HEAD~1"), gitrepo.rev_parse("HEAD")
     measured: list[tuple[str, str]] = []
@@ -707,6 +707,37 @@ def test_continuous_settles_a_drifted_sitting_but_not_a_real_slowdown(fake_asv, 
     assert asv_history.main(["continuous", "HEAD~1", "HEAD"]) == 1
     out = capsys.readouterr().out
     assert "still worse x1.390 -> x1.390" in out and "GATE FAILED: 1 of 2 point(s)" in out
+
+
+def test_continuous_settles_on_pair_ratios_not_on_medians_across_sittings(fake_asv, monkeypatch, capsys):
+    """A real 2x step whose re-measures caught the host's slow mode unevenly (base slow in both
+    rounds, head slow in the second only): the medians across sittings read 1.6 -> 2.1, x1.31,
+    under a 1.5 factor; the side-by-side ratios read x2.0, x1.31, x2.0, median x2.0, and fail."""
+    base, head = gitrepo.rev_parse("HEAD~1"), gitrepo.rev_parse("HEAD")
+    samples = {base: iter([1.0, 1.6, 1.6]), head: iter([2.0, 2.1, 3.2])}
+
+    def fake_measure(commits, machine_name, bench, attributes=None, force=False, config=None, **kwargs):
+        out = asvconf.config_dir(config, "results_dir")
+        for commit in commits:
+            write_results(out, machine_name, commit, {"bench_x.Run.time_run": next(samples[commit])})
+        return 0
+
+    monkeypatch.setattr(asv_history, "measure", fake_measure)
+    assert asv_history.main(["continuous", "HEAD~1", "HEAD", "--factor", "1.5"]) == 1
+    out = capsys.readouterr().out
+    assert "still worse x2.000 -> x2.000 (median of 3 side-by-side ratios)" in out, out
+    assert "GATE FAILED: 1 of 1 point(s)" in out
+
+
+def test_settled_verdict_reads_each_direction():
+    """The settled verdict's ratio is the median of the pair ratios, judged in the track's
+    direction: a throughput that halves in every pair regresses, one that doubles improves."""
+    first = gate.judge("bench_x.Run.track_steps_per_second", 100.0, 50.0, 0.1)
+    again = asv_history.settled_verdict(first, [100.0, 200.0], [50.0, 100.0])
+    assert again.regressed and again.ratio == pytest.approx(0.5) and again.base == 100.0
+    first = gate.judge("bench_x.Run.track_steps_per_second", 100.0, 200.0, 0.1)
+    again = asv_history.settled_verdict(first, [80.0, 120.0], [170.0, 230.0])
+    assert again.improved and not again.regressed and again.ratio == pytest.approx(2.0)  # of 2.0, 2.125, 1.917
 
 
 def test_continuous_samples_keep_each_points_best_sitting(fake_asv, monkeypatch, capsys):
