@@ -8,6 +8,9 @@ import numpy as np
 
 __all__ = ["Neighbors"]
 
+# Query and point counts up to this fit uint16, whose stable argsort numpy does by radix sort.
+_RADIX_LIMIT = 1 << 16
+
 
 class Neighbors:
     """Neighbour lists of ``m`` query points in compressed sparse row form.
@@ -35,9 +38,18 @@ class Neighbors:
     def from_pairs(cls, query_rows: np.ndarray, point_rows: np.ndarray, num_queries: int, num_points: int) -> Neighbors:
         """Build from unordered pairs of query and point rows.
 
-        ``query_rows`` and ``point_rows`` are ``(p,)`` integer arrays with no duplicate pair; the
-        cost is one sort of the combined key ``query * num_points + point``.
+        ``query_rows`` and ``point_rows`` are ``(p,)`` integer arrays with no duplicate pair, so
+        the order by ``(query, point)`` is unique. With both counts within 16 bits it is found by
+        two stable radix sorts (numpy's ``kind="stable"`` for 16-bit keys: ``O(p)``), point row
+        first, then query row; otherwise by one sort of the combined key
+        ``query * num_points + point``.
         """
+        if num_queries <= _RADIX_LIMIT and num_points <= _RADIX_LIMIT:
+            order = np.argsort(point_rows.astype(np.uint16), kind="stable")
+            order = order.take(np.argsort(query_rows.astype(np.uint16).take(order), kind="stable"))
+            offsets = np.zeros(num_queries + 1, dtype=np.int64)
+            np.cumsum(np.bincount(query_rows, minlength=num_queries), out=offsets[1:])
+            return cls(offsets, point_rows.astype(np.int64, copy=False).take(order))
         keys = query_rows.astype(np.int64, copy=False) * max(num_points, 1) + point_rows
         keys.sort()
         return cls._from_sorted_keys(keys, query_rows, num_queries, num_points)

@@ -111,3 +111,19 @@ def test_neighbors_rows_and_errors():
     assert result.counts.tolist() == [2, 0, 1]
     with pytest.raises(IndexError):
         result[3]
+
+
+@pytest.mark.parametrize("num_queries, num_points", [(0, 5), (7, 1), (300, 2000), (70_000, 3), (5, 70_000)])
+def test_from_pairs_orders_rows_like_a_sort_of_the_pairs(num_queries, num_points):
+    """Both paths of ``Neighbors.from_pairs`` (two radix passes within 16 bits, the combined key
+    beyond) give each query's points ascending, as sorting the (query, point) tuples does."""
+    rng = np.random.default_rng(num_queries * 31 + num_points)
+    universe = max(num_queries, 1) * num_points
+    flat = rng.choice(universe, size=min(universe, 5000) if num_queries else 0, replace=False)
+    query_rows, point_rows = np.divmod(flat, num_points)
+    result = Neighbors.from_pairs(query_rows.astype(np.int64), point_rows.astype(np.int64), num_queries, num_points)
+    truth = [[] for _ in range(num_queries)]
+    for query, point in sorted(zip(query_rows.tolist(), point_rows.tolist())):
+        truth[query].append(point)
+    assert result.to_lists() == truth
+    assert result.offsets.dtype == np.int64 and result.indices.dtype == np.int64
