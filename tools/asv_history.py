@@ -52,8 +52,8 @@ MAIN_LAST = 2  # the main command: the newest engine commit and the one before i
 GATE_DIR = REPO_ROOT / ".asv" / "gate"
 FIND_DIR = REPO_ROOT / ".asv" / "find"
 CONFIRM_DIR = REPO_ROOT / ".asv" / "confirm"
-# Re-measures of each commit for a point that fails the gate: with the first sitting, the medians
-# of three samples per commit judge it (one drifted sitting cannot fail the gate alone).
+# Re-measures of each commit for a point that fails the gate: with the first sitting, the median
+# of three side-by-side ratios judges it (one drifted sitting cannot fail the gate alone).
 GATE_SETTLE_ROUNDS = 2
 # The CI smoke run: every benchmark of the default selection once. Not the grid (45 one-step
 # points of bench_scalability, each a fresh process: it more than doubled CI's time), the soak
@@ -661,7 +661,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("head", nargs="?", default="HEAD")
     p.add_argument("--factor", type=float, help="one factor for every benchmark instead of the thresholds")
     p.add_argument("--settle", type=int, default=GATE_SETTLE_ROUNDS,
-                   help="interleaved re-measures of each commit for the points that fail, judged on the medians "
+                   help="interleaved re-measures of each commit for the points that fail, judged on the median of "
+                        "the side-by-side ratios, the first sitting's included "
                         f"(0: judge the first sitting alone; default {GATE_SETTLE_ROUNDS})")
     p.add_argument("--samples", type=int, default=1,
                    help="sittings of both commits before judging, each point keeping its best (a host slow mode "
