@@ -328,8 +328,7 @@ def settled_verdict(first: gate.Verdict, base_samples: Sequence[float], head_sam
 
     The verdict's ``base`` is the median of every base sample (the first sitting's included) and
     its ``head`` that base times the median ratio, so ``verdict.ratio`` is the median ratio."""
-    ratios = [first.ratio, *(gate.judge(first.label, old, new, first.threshold).ratio
-                             for old, new in zip(base_samples, head_samples, strict=True))]
+    ratios = [first.ratio, *map(gate.ratio, base_samples, head_samples)]  # one sample of each per round
     base_value = statistics.median([first.base, *base_samples])
     return gate.judge(first.label, base_value, base_value * statistics.median(ratios), first.threshold)
 

@@ -45,10 +45,15 @@ class Verdict:
 
     @property
     def ratio(self) -> float:
-        """head / base (inf when base is 0 and head is not)."""
-        if self.base == 0:
-            return 1.0 if self.head == 0 else float("inf")
-        return self.head / self.base
+        """head / base (:func:`ratio`)."""
+        return ratio(self.base, self.head)
+
+
+def ratio(base: float, head: float) -> float:
+    """head / base: 1 when both are 0, inf when only base is."""
+    if base == 0:
+        return 1.0 if head == 0 else float("inf")
+    return head / base
 
 
 def judge(label: str, base: float, head: float, threshold: float) -> Verdict:
