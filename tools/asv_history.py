@@ -566,7 +566,7 @@ def cmd_spread(args) -> int:
 
 def cmd_noise(args) -> int:
     """Time a fixed probe back to back and report the host's slow mode (historylib.hostnoise)."""
-    summary = hostnoise.summarize(hostnoise.record_timeline(args.seconds))
+    summary = hostnoise.measure(args.seconds)
     print(hostnoise.report(summary))
     if args.json:
         Path(args.json).write_text(json.dumps(dataclasses.asdict(summary), indent=1) + "\n")

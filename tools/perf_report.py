@@ -314,11 +314,6 @@ def _hotspot_table(rows) -> list[str]:
     return lines
 
 
-def host_noise(sizes: Sizes) -> hostnoise.NoiseSummary:
-    """The host's slow mode over ``sizes.noise_seconds`` of back-to-back probe calls."""
-    return hostnoise.summarize(hostnoise.record_timeline(sizes.noise_seconds))
-
-
 def describe_noise(summary: hostnoise.NoiseSummary) -> str:
     """One clause: the share of half-second windows in the slow mode, and the fastest call (its
     absolute time tells a probe spent wholly in the slow mode from a quiet one)."""
@@ -336,7 +331,7 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
         optimisations = [(git("rev-parse", c), git("log", "-1", "--format=%s", c)) for c in commits]
     lines: list[str] = []
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    noise_at_start = host_noise(sizes)
+    noise_at_start = hostnoise.measure(sizes.noise_seconds)
     with Checkouts() as checkouts, tempfile.TemporaryDirectory(prefix="perf-prof-") as profiles:
         # Hotspots, before and after.
         tables = {}
@@ -389,7 +384,7 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
         reruns = best_of_rounds(functools.partial(measure_rerun, checkouts.path(base_sha), sizes),
                                 functools.partial(measure_rerun, last_tree, sizes),
                                 rounds=sizes.rounds, key="second_run_step_seconds")
-    noise_at_end = host_noise(sizes)
+    noise_at_end = hostnoise.measure(sizes.noise_seconds)
 
     lines += [
         "# Performance of the agentfarm preset",
