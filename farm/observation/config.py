@@ -61,8 +61,9 @@ class ResourceSource(Enum):
     nodes found into that observer's window; cost grows with agents x nearby nodes, no world grid.
     GRID: a world-sized padded resource grid in RAM, re-splatted when node amounts change, and a
     window sliced from it per observer (cheapest for dense populations).
-    MEMMAP: as GRID, but the world grid is a numpy memmap in a temporary file (removed when the
-    builder closes); for worlds whose grid should not live in RAM.
+    MEMMAP: as GRID, but the world grid is a numpy memmap on a scratch file in the temporary
+    directory (unlinked once mapped on POSIX, so no exit leaves it behind); for worlds whose grid
+    should not live in RAM.
     """
 
     SPATIAL = "spatial"

@@ -9,14 +9,12 @@ cell add up. Three sources give identical windows (tests check it):
   splatted into the observers' windows with one bincount.
 - GRID: a padded world layer in the builder's stack, re-splatted only when node positions or
   amounts changed since the previous build.
-- MEMMAP: the same world layer kept in a numpy memmap in a temporary file (deleted on close).
+- MEMMAP: the same world layer kept in a numpy memmap on a scratch file that no process exit
+  leaves behind (:func:`farm.utils.scratch_memmap.scratch_memmap`).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,18 +24,12 @@ from farm.observation.channel import Channel, ChannelLifetime, ObservationContex
 from farm.observation.config import ResourceInterpolation, ResourceSource
 from farm.observation.registry import register_channel
 from farm.utils.lazy_scipy import ckdtree
+from farm.utils.scratch_memmap import scratch_memmap
 
 if TYPE_CHECKING:
     from scipy.spatial import cKDTree
 
 __all__ = ["Resources"]
-
-
-def _remove_file(path: str) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
 
 
 class Resources(Channel):
@@ -56,14 +48,8 @@ class Resources(Channel):
         self._tree: cKDTree | None = None
         self._tree_positions: np.ndarray | None = None
         self._memmap: np.memmap | None = None
-        self._memmap_path: str | None = None
         if self.source is ResourceSource.MEMMAP:
-            fd, path = tempfile.mkstemp(prefix="farm-resource-grid-", suffix=".f32")
-            os.close(fd)
-            self._memmap_path = path
-            self._finalizer = weakref.finalize(self, _remove_file, path)
-            self._memmap = np.memmap(path, dtype=np.float32, mode="w+", shape=context.grid.padded_shape)
-            self._memmap[:] = 0.0
+            self._memmap = scratch_memmap("farm-resource-grid-", ".f32", np.float32, context.grid.padded_shape)
             s = context.grid.size
             self._windows = sliding_window_view(self._memmap, (s, s))
 
@@ -214,13 +200,10 @@ class Resources(Channel):
         return out
 
     def close(self) -> None:
-        """Drop the memmap views and delete the memmap file, if any."""
+        """Drop the memmap views, if any: the mapping, and its scratch file, go with the last one."""
         if self._memmap is not None:
-            # Drop our references (the mapping goes with the last view) and delete the file; on
-            # POSIX an unlinked file stays readable through mappings that still exist.
             self._windows = None
             self._memmap = None
-            self._finalizer()
 
 
 register_channel("RESOURCES", Resources)

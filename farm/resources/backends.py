@@ -9,12 +9,11 @@ same float64 arithmetic in the same order, so every backend yields bit-identical
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+
+from farm.utils.scratch_memmap import scratch_memmap
 
 __all__ = ["ResourceNode", "ListBackend", "ArrayBackend", "MemmapBackend"]
 
@@ -95,21 +94,17 @@ class ArrayBackend:
 
 
 class MemmapBackend(ArrayBackend):
-    """A numpy memmap file in a private temporary directory, removed on :meth:`close`."""
+    """The amounts in a memmap on a scratch file that no exit leaves behind (see scratch_memmap)."""
 
     def __init__(self, positions: np.ndarray, amounts: np.ndarray, max_amount: float) -> None:
         self.max_amount = float(max_amount)
-        self.directory = Path(tempfile.mkdtemp(prefix="farm-resources-"))
-        self.path = self.directory / "amounts.f64"
         count = max(int(np.asarray(amounts).shape[0]), 1)  # memmap cannot map an empty file
-        self._file = np.memmap(self.path, dtype=np.float64, mode="w+", shape=(count,))
+        self._file = scratch_memmap("farm-resources-", ".f64", np.float64, (count,))
         self._amounts = self._file[: np.asarray(amounts).shape[0]]
         self._amounts[:] = amounts
 
     def close(self) -> None:
-        """Flush and unmap the file, then remove its directory; a second call does nothing."""
+        """Drop the mapping (its scratch file goes with it); a second call does nothing."""
         if getattr(self, "_file", None) is not None:
-            self._file.flush()
-            del self._amounts, self._file
+            del self._amounts
             self._file = None
-            shutil.rmtree(self.directory, ignore_errors=True)

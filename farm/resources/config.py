@@ -50,7 +50,8 @@ class ResourceStorage(Enum):
     """Where resource node amounts are stored.
 
     LIST: plain Python objects (the reference). ARRAY: numpy in RAM (default).
-    MEMMAP: numpy memmap files in a temporary directory removed on close.
+    MEMMAP: a numpy memmap on a scratch file in the temporary directory (unlinked once mapped on
+    POSIX, so no exit leaves it behind).
     """
 
     LIST = "list"

@@ -1,7 +1,5 @@
 """Config validation, the channel registry, memmap clean-up and the engine wiring."""
 
-import os
-
 import numpy as np
 import pytest
 from observation_fixtures import make_builder, make_resources, make_state
@@ -94,15 +92,14 @@ def test_user_channel_without_editing_the_builder():
         ObservationConfig(channels=("CROWDING",))
 
 
-def test_memmap_file_lives_until_close():
+def test_memmap_source_leaves_no_file_and_still_builds(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     state = make_state([[1.5, 1.5]])
     b = make_builder(state, make_resources([[1.5, 1.5]], [30.0]), 10.0, 10.0, radius=2, resource_source="memmap")
-    path = b.channels[b.channel_names.index("RESOURCES")]._memmap_path
-    assert os.path.exists(path)
+    assert list(tmp_path.iterdir()) == []  # unlinked as soon as mapped
     assert b.build()[0, 3, 2, 2] == 1.0
     b.close()
     b.close()
-    assert not os.path.exists(path)
 
 
 def test_engine_runs_all_channels_and_feeds_memories():
