@@ -876,3 +876,20 @@ def test_host_ratio_and_check_by_hand():
         hostcheck.check_host(stored, slower, "ref", "a" * 40)
     with pytest.raises(asv_history.ToolError, match="none of the engine-independent floor points"):
         hostcheck.check_host(stored, {}, "ref", "a" * 40)
+
+
+def test_run_skips_the_host_check_only_for_instruction_counts(monkeypatch, capsys):
+    """The host check compares wall-time floors; an instructions-only pass cannot be skewed by a
+    slow host, so it measures without one, and every other selection still gets checked."""
+    checked: list[str] = []
+    ran: list[list[str]] = []
+    monkeypatch.setattr(asv_history, "machine_for_measuring", lambda name: "box")
+    monkeypatch.setattr(asv_history, "verify_host", lambda name, rev: checked.append(name))
+    monkeypatch.setattr(asv_history, "run_history", lambda commits, name, bench, *a, **k: ran.append(bench) or 0)
+    assert selection.counts_only(["instructions"]) and not selection.counts_only(None)
+    assert not selection.counts_only(["instructions", "default"])
+    assert asv_history.main(["run", "--commits", "HEAD", "--bench", "instructions"]) == 0
+    assert checked == [] and "host check skipped" in capsys.readouterr().out
+    assert asv_history.main(["run", "--commits", "HEAD", "--bench", "instructions", "--bench", "grid"]) == 0
+    assert asv_history.main(["run", "--commits", "HEAD"]) == 0
+    assert checked == ["box", "box"] and ran == [["instructions"], ["instructions", "grid"], None]

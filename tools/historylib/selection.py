@@ -100,6 +100,12 @@ def is_instruction_track(name: str) -> bool:
     return bool(INSTRUCTION_TRACK.search(base_name(name)))
 
 
+def counts_only(bench: list[str] | None) -> bool:
+    """Whether the selections ``bench`` (``--bench`` values; None: the default) measure
+    instruction counts only, figures that the host's speed does not change."""
+    return bool(bench) and all(b == "instructions" for b in bench)
+
+
 def first_commits_entries() -> dict[str, None]:
     """``regressions_first_commits`` for asv.conf.json: asv's regressions page only flags
     increases, so larger-is-better tracks are left to the gate (``continuous``)."""
