@@ -127,6 +127,7 @@ def measure(seconds: float) -> NoiseSummary:
     """:func:`summarize` of :func:`record_timeline` over ``seconds``: the host's slow mode now."""
     return summarize(record_timeline(seconds))
 
+
 def report(summary: NoiseSummary) -> str:
     """A few lines for a person: the fast mode, the slow mode and what it means for a threshold."""
     s = summary
