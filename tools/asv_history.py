@@ -145,26 +145,40 @@ def cmd_run(args) -> int:
     else:
         commits = gitrepo.engine_commits(rev, args.last)
     name = machine_for_measuring(args.machine)
-    if selection.counts_only(args.bench):
+    counts_only = selection.counts_only(args.bench)
+    if counts_only:
         print("host check skipped: instruction counts do not depend on the host's speed")
     elif not (args.force or args.accept_host):
         verify_host(name, rev)
+    reference = None if counts_only or args.accept_host else reference_floors(name, rev)
+    drift = hostcheck.DriftWitness(*reference) if reference else None
+    if drift:
+        print(f"drift check: each commit's points are kept only if the floors measured with its pass read within "
+              f"x{1 - hostcheck.HOST_TOLERANCE:.2f}-x{1 + hostcheck.HOST_TOLERANCE:.2f} of {drift.reference[:8]}'s")
     return run_history(commits, name, args.bench, args.attribute, args.force, chunk=args.chunk,
-                       commit=args.commit_results, results_dir=results_dir(), timeout=args.timeout)
+                       commit=args.commit_results, results_dir=results_dir(), timeout=args.timeout, drift=drift)
+
+
+def reference_floors(name: str, rev: str) -> tuple[str, dict[str, float]] | None:
+    """The newest commit of ``rev`` whose stored points in series ``name`` include engine-independent
+    floors (:data:`hostcheck.FLOOR_POINTS`), and those points; None for a series without them."""
+    measured = results.measured_commits(results_dir(), name)
+    for commit in reversed(gitrepo.first_parent_commits(rev)):
+        if commit[:8] in measured:
+            stored = results.load_points(results_dir(), name, commit)
+            if any(label in stored for label in hostcheck.FLOOR_POINTS):
+                return commit, stored
+    return None
 
 
 def verify_host(name: str, rev: str) -> None:
     """Before adding to a series that has results: re-measure its engine-independent floor points
     at the newest commit that has them and refuse (one line) when this host differs
     (:mod:`historylib.hostcheck`)."""
-    measured = results.measured_commits(results_dir(), name)
-    candidates = [c for c in reversed(gitrepo.first_parent_commits(rev)) if c[:8] in measured]
-    for commit in candidates:
-        stored = results.load_points(results_dir(), name, commit)
-        if any(label in stored for label in hostcheck.FLOOR_POINTS):
-            break
-    else:
+    reference = reference_floors(name, rev)
+    if reference is None:
         return  # a new series, or one without the floors: nothing to compare with
+    commit, stored = reference
     (REPO_ROOT / ".asv").mkdir(exist_ok=True)  # a fresh clone has none yet
     work = Path(tempfile.mkdtemp(prefix="hostcheck-", dir=REPO_ROOT / ".asv"))
     try:
@@ -628,7 +642,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--last", type=int, default=DEFAULT_LAST, help="newest N engine commits (0: all)")
     p.add_argument("--every-commit", action="store_true", help="every first-parent commit, not only engine ones")
     p.add_argument("--accept-host", action="store_true",
-                   help="skip the host check (re-measuring the series' floor points before adding to it)")
+                   help="skip the host check (re-measuring the series' floor points before adding to it) "
+                        "and the drift check (each commit's floors measured in its pass)")
     p.add_argument("--commits", nargs="+", metavar="REV",
                    help="measure these commits only (e.g. an optimisation and its parent), in the branch's order")
     p.add_argument("--force", action="store_true", help="re-measure what already has results")

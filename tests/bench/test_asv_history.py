@@ -81,12 +81,13 @@ def toy_repo(tmp_path):
     return repo, engine
 
 
-def write_results(results_dir: Path, machine_name: str, commit: str, benchmarks: dict) -> Path:
-    """An asv 0.6 results file: ``benchmarks`` maps name -> value, or (values, params)."""
+def write_results(results_dir: Path, machine_name: str, commit: str, benchmarks: dict, started: float = 0) -> Path:
+    """An asv 0.6 results file: ``benchmarks`` maps name -> value, or (values, params); every
+    benchmark started at ``started`` (asv's ``started_at``: milliseconds since the epoch)."""
     rows = {}
     for name, spec in benchmarks.items():
         values, params = spec if isinstance(spec, tuple) else ([spec], [])
-        rows[name] = [values, params, "1", 0, 1.0]
+        rows[name] = [values, params, "1", started, 1.0]
     data = {"commit_hash": commit, "env_name": "env", "result_columns": ["result", "params", "version",
                                                                          "started_at", "duration"],
             "results": rows, "version": 2}
@@ -893,3 +894,104 @@ def test_run_skips_the_host_check_only_for_instruction_counts(monkeypatch, capsy
     assert asv_history.main(["run", "--commits", "HEAD", "--bench", "instructions", "--bench", "grid"]) == 0
     assert asv_history.main(["run", "--commits", "HEAD"]) == 0
     assert checked == ["box", "box"] and ran == [["instructions"], ["instructions", "grid"], None]
+
+
+def floor_values(slowdown: float) -> dict:
+    """The five engine-independent floor points as ``write_results`` takes them, ``slowdown``
+    times slower than a host whose times are 1.0 and whose sqlite rate is 1000 rows/s."""
+    from historylib import hostcheck
+
+    def split(label: str) -> tuple[str, list[str]]:
+        name, _, args = label.partition("(")
+        return name, [arg.strip() for arg in args.rstrip(")").split(",")] if args else []
+
+    spec = {}
+    for label in hostcheck.FLOOR_POINTS:
+        name, params = split(label)
+        rate = selection.larger_is_better(label)
+        value = 1000.0 / slowdown if rate else slowdown
+        spec[name] = ([value], [[p] for p in params]) if params else value
+    return spec
+
+
+def test_drift_reason_by_hand(tmp_path):
+    """A pass whose floors read outside 1 +- 0.15 of the stored ones is named, with its ratio;
+    within it, or with no floor measured, it is not."""
+    from historylib import hostcheck
+
+    stored = results.points_of_file(write_results(tmp_path, "m", "a" * 40, floor_values(1.0)))
+    same = results.points_of_file(write_results(tmp_path, "m", "b" * 40, floor_values(1.1)))
+    slow = results.points_of_file(write_results(tmp_path, "m", "c" * 40, floor_values(1.4)))
+    assert len(stored) == 5
+    witness = hostcheck.DriftWitness("a" * 40, stored)
+    assert witness.reason(same, "b" * 40) is None and witness.reason({}, "b" * 40) is None
+    assert witness.reason(slow, "c" * 40) == ("cccccccc: the engine-independent floors measured with its pass read "
+                                              "x1.40 (slower) of aaaaaaaa's stored ones (5 points)")
+
+
+def test_run_history_drops_the_commits_whose_pass_drifted(tmp_path, monkeypatch):
+    """Each commit's floors measured with its pass witness it: a commit measured while the host ran
+    x1.5 slow gets its results file back as it was, is not recorded as finished, and is measured
+    again by the next run; the others are kept. Floors from an earlier pass witness nothing: where
+    the pass measured none, they are measured right after it, forced."""
+    from historylib import hostcheck
+
+    results_dir, progress = tmp_path / "results", tmp_path / "progress.json"
+    commits = [f"{i}" * 40 for i in range(1, 5)]
+    stored = results.points_of_file(write_results(tmp_path / "ref", "box", "f" * 40, floor_values(1.0)))
+    earlier = write_results(results_dir, "box", commits[1], {"bench_instructions.I.track_instructions": 9.0})
+    earlier_bytes = earlier.read_bytes()
+    write_results(results_dir, "box", commits[3], floor_values(1.6), started=1000.0)  # an old pass's floors
+    # per asv call: the floors' slowdown for each commit (None: asv skips them, already measured)
+    slowdowns = iter([[1.02, 1.5], [0.95, None], [1.0], [1.03]])
+    calls = []
+
+    def fake_measure(part, machine_name, bench, attributes, force, **kwargs):
+        calls.append((list(part), bench, force))
+        for commit, slowdown in zip(part, next(slowdowns)):
+            spec = {} if slowdown is None else floor_values(slowdown)
+            if bench == ["default"]:
+                spec["bench_spatial.RadiusQuery.time_batched_radius_kdtree"] = 2.0
+            path = results_dir / "box" / f"{commit[:8]}-env.json"
+            data = json.loads(path.read_text()) if path.exists() else {"results": {}}
+            scratch = write_results(tmp_path / "scratch", "box", commit, spec, started=time.time() * 1000.0)
+            new = json.loads(scratch.read_text())
+            new["results"] = {**data["results"], **new["results"]}  # asv adds the pass's points to the file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(new))
+        return 0
+
+    monkeypatch.setattr(history, "measure", fake_measure)
+    drift = hostcheck.DriftWitness("f" * 40, stored)
+    rc = history.run_history(commits, "box", ["default"], chunk=2, results_dir=results_dir, progress_file=progress,
+                             drift=drift)
+    assert rc == history.RC_DRIFTED
+    witness = list(hostcheck.WITNESS_REGEXES)
+    assert calls == [(commits[0:2], ["default"], False), (commits[2:4], ["default"], False),
+                     ([commits[3]], witness, True)]
+    assert earlier.read_bytes() == earlier_bytes  # the drifted pass's points are gone, the earlier ones kept
+    assert history.Progress(progress).done("box", "default") == {commits[0], commits[2], commits[3]}
+    assert results.load_points(results_dir, "box", commits[3])[hostcheck.FLOOR_POINTS[0]] == 1.0
+    calls.clear()
+    assert history.run_history(commits, "box", ["default"], results_dir=results_dir, progress_file=progress,
+                               drift=drift) == 0
+    assert calls == [([commits[1]], ["default"], False)]  # measured again, this time in the fast mode
+    assert history.Progress(progress).done("box", "default") == set(commits)
+
+
+def test_run_checks_drift_on_wall_time_passes_unless_the_host_is_accepted(monkeypatch, capsys):
+    """``run`` hands run_history the drift check for every wall-time pass of a series with stored
+    floors, --force included; not for instruction counts, not with --accept-host."""
+    ran = []
+    monkeypatch.setattr(asv_history, "machine_for_measuring", lambda name: "box")
+    monkeypatch.setattr(asv_history, "verify_host", lambda name, rev: None)
+    monkeypatch.setattr(asv_history, "reference_floors", lambda name, rev: ("e" * 40, {"x": 1.0}))
+    monkeypatch.setattr(asv_history, "run_history", lambda commits, name, bench, *a, **k: ran.append(k["drift"]) or 0)
+    assert asv_history.main(["run", "--commits", "HEAD", "--bench", "grid"]) == 0
+    assert "drift check" in capsys.readouterr().out
+    assert asv_history.main(["run", "--commits", "HEAD", "--bench", "instructions"]) == 0
+    assert asv_history.main(["run", "--commits", "HEAD", "--accept-host"]) == 0
+    assert asv_history.main(["run", "--commits", "HEAD", "--force"]) == 0
+    grid, counts, accepted, forced = ran
+    assert grid == forced and grid.reference == "e" * 40 and grid.stored == {"x": 1.0}
+    assert counts is None and accepted is None

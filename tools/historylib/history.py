@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import memoryworkers, results, selection
+from . import hostcheck, memoryworkers, results, selection
 from .asvconf import config_dir, run_asv
 from .gitrepo import REPO_ROOT, git
 from .proc import ASV_RUN_TIMEOUT, ToolError
@@ -34,6 +34,9 @@ PROGRESS_FILE = REPO_ROOT / ".asv" / "history-progress.json"
 BENCHMARKS_FILE = REPO_ROOT / "results" / "benchmarks.json"
 # asv run's exit code when it measured but some benchmarks failed.
 RC_SOME_FAILED = 2
+# run_history's exit code when every chunk was measured but some commits' points were dropped
+# because the host drifted during their pass (see ``drift``).
+RC_DRIFTED = 3
 
 
 def known_benchmarks(path: Path | None = None) -> list[str] | None:
@@ -218,7 +221,7 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
                 attributes: list[str] | None = None, force: bool = False, chunk: int = 0,
                 commit: bool = False, results_dir: Path | None = None, config: Path | None = None,
                 progress_file: Path = PROGRESS_FILE, cwd: Path = REPO_ROOT,
-                timeout: float = ASV_RUN_TIMEOUT) -> int:
+                timeout: float = ASV_RUN_TIMEOUT, drift: hostcheck.DriftWitness | None = None) -> int:
     """Measure ``commits`` in chunks, resuming after the last finished chunk.
 
     Args:
@@ -229,29 +232,36 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
         force: re-measure everything (finished chunks included).
         chunk: commits per asv run (0: all in one).
         commit: ``git commit`` the results after each chunk.
-        results_dir: the results directory (for ``commit``).
+        results_dir: the results directory (for ``commit`` and ``drift``).
         config: asv config.
         progress_file: where finished chunks are recorded.
         cwd: the repository.
         timeout: seconds per chunk.
+        drift: checks each commit of a measured chunk against the series' floors (see
+            :func:`drifted`); a commit that drifted has its results files put back as they were
+            before the chunk and is not recorded as finished (a later run measures it again); the
+            others of the chunk are kept.
 
     Returns:
         0, or the first failing asv exit code (:data:`RC_SOME_FAILED` when some benchmarks
-        failed but every chunk was measured).
+        failed but every chunk was measured, :data:`RC_DRIFTED` when commits were dropped).
     """
     if not commits:
         raise ToolError("no commits to measure")
+    results_dir = results_dir or REPO_ROOT / "results"
     label = selection.selection_label(bench)
     tracker = Progress(progress_file)
-    done = set() if force else tracker.done(machine, label) | already_in_results(commits, machine, bench,
-                                                                                 results_dir or REPO_ROOT / "results")
+    done = set() if force else tracker.done(machine, label) | already_in_results(commits, machine, bench, results_dir)
     todo = [c for c in commits if c not in done]
     print(f"{len(commits)} commit(s) {commits[0][:8]}..{commits[-1][:8]} on machine {machine!r}, selection {label}: "
           f"{len(commits) - len(todo)} already finished, {len(todo)} to measure"
           + (f" in chunks of {chunk}" if chunk else "") + f"; asv log: {REPO_ROOT / '.asv' / 'history.log'}")
     final = 0
+    dropped: list[str] = []
     for number, part in enumerate(chunks(todo, chunk), 1):
         started = time.monotonic()
+        wall_start = time.time()
+        before = snapshot_results(results_dir, machine, part) if drift else {}
         rc = measure(part, machine, bench, attributes, force, config=config, cwd=cwd, timeout=timeout)
         print(f"chunk {number}: {len(part)} commit(s) {part[0][:8]}..{part[-1][:8]}, asv exit code {rc}, "
               f"{time.monotonic() - started:.0f} s")
@@ -259,8 +269,56 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
             print("stopped; run the same command again to resume at this chunk")
             return rc
         final = final or rc
-        tracker.add(machine, label, part)
-        if commit and results_dir is not None:
-            made = commit_results(part, machine, label, results_dir, cwd)
+        kept = part
+        if drift:
+            reasons = drifted(part, machine, drift, wall_start, results_dir, attributes, config, cwd, timeout)
+            for c, reason in reasons.items():
+                restore_results(results_dir, machine, c, before)
+                print(f"dropped {reason}: its points of this pass are not kept")
+            dropped += list(reasons)
+            kept = [c for c in part if c not in reasons]
+        tracker.add(machine, label, kept)
+        if commit and kept:
+            made = commit_results(kept, machine, label, results_dir, cwd)
             print("committed the chunk's results" if made else "no new results to commit")
+    if dropped:
+        print(f"{len(dropped)} commit(s) dropped for host drift ({', '.join(c[:8] for c in dropped)}); "
+              f"run the same command again, in a quieter sitting, to measure them")
+        return final or RC_DRIFTED
     return final
+
+
+def drifted(commits: list[str], machine: str, drift: hostcheck.DriftWitness, since: float, results_dir: Path,
+            attributes: list[str] | None, config: Path | None, cwd: Path, timeout: float) -> dict[str, str]:
+    """``{commit: reason}`` for those of ``commits`` whose pass (started at ``since``, seconds
+    since the epoch) ran on a host that drifted from the series' (:meth:`DriftWitness.reason`).
+
+    The floors a commit's pass measured (the default selection holds them) witness it; a commit
+    without them (another selection, or asv skipped them as already measured) has them measured
+    right after its pass, forced, into its results (put back with the rest if it drifted).
+    """
+    def fresh(commit: str) -> dict[str, float]:
+        points = results.load_points(results_dir, machine, commit, since=since - 1.0)
+        return {label: value for label, value in points.items() if label in hostcheck.FLOOR_POINTS}
+
+    unwitnessed = [c for c in commits if not fresh(c)]
+    if unwitnessed:
+        rc = measure(unwitnessed, machine, list(hostcheck.WITNESS_REGEXES), attributes, force=True, config=config,
+                     cwd=cwd, timeout=timeout)
+        print(f"drift check: the floors measured after the pass of {len(unwitnessed)} commit(s), asv exit code {rc}")
+    return {c: reason for c in commits if (reason := drift.reason(fresh(c), c)) is not None}
+
+
+def snapshot_results(results_dir: Path, machine: str, commits: list[str]) -> dict[Path, bytes]:
+    """The bytes of ``commits``' results files of ``machine``, to put back with :func:`restore_results`."""
+    return {path: path.read_bytes() for c in commits for path in results.result_files(results_dir, machine, c)}
+
+
+def restore_results(results_dir: Path, machine: str, commit: str, before: dict[Path, bytes]) -> None:
+    """Put ``commit``'s results files of ``machine`` back as :func:`snapshot_results` found them
+    (a file it did not see is removed)."""
+    for path in results.result_files(results_dir, machine, commit):
+        if path in before:
+            path.write_bytes(before[path])
+        else:
+            path.unlink()

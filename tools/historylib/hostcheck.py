@@ -6,11 +6,19 @@ show the host change as steps on code no commit touched. So before ``run`` adds 
 series that already has results, it re-measures a few points that do not depend on the engine
 (:data:`FLOOR_POINTS`: scipy and sqlite3 alone) at a commit of the series and compares them with
 the stored values (:func:`host_ratio`).
+
+The same floors witness each commit's pass (:class:`DriftWitness`): this host kind has a slow
+mode, external to the VM, that slows whole processes about twofold for seconds to minutes, so a
+host that passed the check before a pass can turn slow within it. ``run`` keeps a commit's new
+points only where the floors measured with its pass (in it, for the default selection, which
+holds them; right after it otherwise: :data:`WITNESS_REGEXES`) read like the series' stored ones.
 """
 
 from __future__ import annotations
 
+import re
 import statistics
+from dataclasses import dataclass
 
 from .proc import ToolError
 from .selection import larger_is_better
@@ -23,6 +31,8 @@ FLOOR_POINTS = (
     "bench_spatial.UpdateThenQuery.time_update_10_percent_then_query('ckdtree_floor', 10000, 'immediate')",
     "bench_database.RawExecutemanyFloor.track_raw_executemany_rows_per_second",
 )
+# asv --bench regexes selecting exactly those points.
+WITNESS_REGEXES = tuple(f"^{re.escape(label)}$" for label in FLOOR_POINTS)
 # The floors' run-to-run spread on one host is a few per cent; another host moved them by 40 %+.
 HOST_TOLERANCE = 0.15
 
@@ -52,6 +62,34 @@ def check_host(stored: dict[str, float], fresh: dict[str, float], machine: str, 
         raise ToolError(
             f"host check: this host runs the engine-independent floors x{ratio:.2f} ({way}) against the sitting that "
             f"measured {commit[:8]} in {machine!r} ({compared} points); its points would show the host change as "
-            f"regressions. Re-measure the series here first (run --commits <the series' commits> --force) or "
-            f"measure under another --machine; --accept-host measures anyway")
+            f"regressions. Re-measure the series here first (run --commits <the series' commits> --force "
+            f"--accept-host) or measure under another --machine; --accept-host measures anyway")
     return ratio
+
+
+
+@dataclass(frozen=True)
+class DriftWitness:
+    """The yardstick of ``run``'s drift check: the series' floors as stored at ``reference``.
+
+    Attributes:
+        reference: full hash of the series' newest commit with stored floors.
+        stored: that commit's stored points (``{label: value}``, floors among them).
+    """
+
+    reference: str
+    stored: dict[str, float]
+
+    def reason(self, fresh: dict[str, float], commit: str, tolerance: float = HOST_TOLERANCE) -> str | None:
+        """Why ``commit``'s points of a pass cannot join the series, or None when they can.
+
+        ``fresh`` holds the floor points measured with ``commit``'s pass. A median ratio to the
+        stored ones outside ``1 +- tolerance`` says the host changed speed during the pass; none
+        compared says nothing, and the points are kept.
+        """
+        ratio, compared = host_ratio(self.stored, fresh)
+        if not compared or abs(ratio - 1.0) <= tolerance:
+            return None
+        way = "slower" if ratio > 1 else "faster"
+        return (f"{commit[:8]}: the engine-independent floors measured with its pass read x{ratio:.2f} ({way}) of "
+                f"{self.reference[:8]}'s stored ones ({compared} points)")

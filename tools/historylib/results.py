@@ -19,15 +19,17 @@ def result_files(results_dir: Path, machine: str, commit: str | None = None) -> 
     return sorted(p for p in (results_dir / machine).glob(pattern) if p.name != "machine.json")
 
 
-def points_of_file(path: Path) -> dict[str, float]:
-    """``{label: value}`` of every measured (finite) point of one results file."""
+def points_of_file(path: Path, since: float | None = None) -> dict[str, float]:
+    """``{label: value}`` of every measured (finite) point of one results file; with ``since``
+    (seconds since the epoch), only of the benchmarks asv started at or after that time."""
     data = json.loads(path.read_text())
     columns = data.get("result_columns", ["result", "params"])
     i_result, i_params = columns.index("result"), columns.index("params")
+    i_started = columns.index("started_at") if "started_at" in columns else None
     points: dict[str, float] = {}
     for name, entry in data.get("results", {}).items():
         values, params = entry[i_result], entry[i_params] if len(entry) > i_params else []
-        if values is None:
+        if values is None or (since is not None and not started_since(entry, i_started, since)):
             continue
         if not isinstance(values, list):
             values = [values]
@@ -38,11 +40,19 @@ def points_of_file(path: Path) -> dict[str, float]:
     return points
 
 
-def load_points(results_dir: Path, machine: str, commit: str | None = None) -> dict[str, float]:
-    """Every measured point of ``machine`` (of one ``commit`` when given; files merged)."""
+def started_since(entry: list, i_started: int | None, since: float) -> bool:
+    """Whether a results row's benchmark was started (asv's ``started_at``, milliseconds since
+    the epoch) at or after ``since`` (seconds); False when the row has no start time."""
+    return i_started is not None and _started(entry, i_started) >= since * 1000.0
+
+
+def load_points(results_dir: Path, machine: str, commit: str | None = None,
+                since: float | None = None) -> dict[str, float]:
+    """Every measured point of ``machine`` (of one ``commit`` when given; files merged); with
+    ``since``, only those measured at or after it (see :func:`points_of_file`)."""
     points: dict[str, float] = {}
     for path in result_files(results_dir, machine, commit):
-        points.update(points_of_file(path))
+        points.update(points_of_file(path, since))
     return points
 
 
