@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import importlib.metadata
 import json
+import math
 import os
 import re
 import shutil
@@ -36,14 +38,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from historylib import asvconf, confirm, gate, gitrepo, hostcheck, hostnoise, machine, results, selection, spread
 from historylib.asvconf import ASV_CONFIG, load_asv_config, run_asv, write_derived_config
 from historylib.bisect import bisect_step
 from historylib.gitrepo import REPO_ROOT, git, rev_parse
-from historylib.history import measure, run_history
+from historylib.history import RC_NOT_QUIET, measure, run_history
 from historylib.proc import ASV_RUN_TIMEOUT, PIP_TIMEOUT, ToolError
 from historylib.vendor import vendor_dashboard
 
@@ -146,17 +148,43 @@ def cmd_run(args) -> int:
         commits = gitrepo.engine_commits(rev, args.last)
     name = machine_for_measuring(args.machine)
     counts_only = selection.counts_only(args.bench)
+    wait_quiet = None
+    if args.wait_quiet is not None and not (math.isfinite(args.wait_quiet) and args.wait_quiet > 0):
+        raise ToolError(f"--wait-quiet must be a positive number of minutes, got {args.wait_quiet:g}")
+    if args.wait_quiet is not None and not counts_only:
+        deadline = time.time() + args.wait_quiet * 60.0
+        wait_quiet = functools.partial(hostnoise.wait_quiet, deadline)
+        print(f"before each chunk: waiting for a quiet host (python tools/asv_history.py noise), for up to "
+              f"{args.wait_quiet:g} min in all")
     if counts_only:
         print("host check skipped: instruction counts do not depend on the host's speed")
     elif not (args.force or args.accept_host):
-        verify_host(name, rev)
+        if not check_host_when_quiet(name, rev, wait_quiet):
+            print("stopped at the deadline before the host check passed; run the same command again")
+            return RC_NOT_QUIET
     reference = None if counts_only or args.accept_host else reference_floors(name, rev)
     drift = hostcheck.DriftWitness(*reference) if reference else None
     if drift:
         print(f"drift check: each commit's points are kept only if the floors measured with its pass read within "
               f"x{1 - hostcheck.HOST_TOLERANCE:.2f}-x{1 + hostcheck.HOST_TOLERANCE:.2f} of {drift.reference[:8]}'s")
     return run_history(commits, name, args.bench, args.attribute, args.force, chunk=args.chunk,
-                       commit=args.commit_results, results_dir=results_dir(), timeout=args.timeout, drift=drift)
+                       commit=args.commit_results, results_dir=results_dir(), timeout=args.timeout, drift=drift,
+                       wait_quiet=wait_quiet)
+
+
+def check_host_when_quiet(name: str, rev: str, wait_quiet: Callable[[], bool] | None) -> bool:
+    """:func:`verify_host`; with ``wait_quiet``, after a quiet probe, and again after the next one
+    while the check refuses. False when ``wait_quiet`` passed its deadline first."""
+    while True:
+        if wait_quiet is not None and not wait_quiet():
+            return False
+        try:
+            verify_host(name, rev)
+            return True
+        except ToolError as exc:
+            if wait_quiet is None:
+                raise
+            print(f"{exc}; waiting for a quiet host again")
 
 
 def reference_floors(name: str, rev: str) -> tuple[str, dict[str, float]] | None:
@@ -647,6 +675,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--commits", nargs="+", metavar="REV",
                    help="measure these commits only (e.g. an optimisation and its parent), in the branch's order")
     p.add_argument("--force", action="store_true", help="re-measure what already has results")
+    p.add_argument("--wait-quiet", type=float, metavar="MINUTES",
+                   help="before the host check and each chunk, wait for the host's fast mode (noise probes), and "
+                        "measure drifted commits again; stop after MINUTES in all")
     p.add_argument("--chunk", type=int, default=0, help="commits per asv run (0: all at once)")
     p.add_argument("--commit-results", action="store_true", help="git commit results/ after each chunk")
     p.set_defaults(func=cmd_run)

@@ -7,6 +7,7 @@ end in ``test_workflows.py``.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import io
 import json
 import re
@@ -995,3 +996,102 @@ def test_run_checks_drift_on_wall_time_passes_unless_the_host_is_accepted(monkey
     grid, counts, accepted, forced = ran
     assert grid == forced and grid.reference == "e" * 40 and grid.stored == {"x": 1.0}
     assert counts is None and accepted is None
+
+
+def quiet_summary():
+    """A probe's summary of a host in its fast mode (every call as fast as the fastest)."""
+    from historylib import hostnoise
+
+    return hostnoise.summarize([(i * 0.001, 0.001) for i in range(1000)])
+
+
+def test_wait_quiet_needs_three_quiet_probes_in_a_row_before_its_deadline():
+    """The gate opens on the third quiet probe in a row (a slow one starts the count again) and
+    gives up once the clock passes the deadline."""
+    from historylib import hostnoise
+
+    def run(shares, deadline):
+        readings, now, slept = iter(shares), [0.0], []
+
+        def probe(seconds):
+            now[0] += seconds
+            return dataclasses.replace(quiet_summary(), slow_windows=next(readings))
+
+        opened = hostnoise.wait_quiet(deadline, probe=probe, clock=lambda: now[0],
+                                      sleep=lambda s: slept.append(s) or now.__setitem__(0, now[0] + s))
+        return opened, now[0], len(slept)
+
+    assert run([0.8, 0.05, 0.1, 0.5, 0.0, 0.1, 0.05], deadline=1e9) == (True, 7 * 6.0 + 2 * 5.0, 2)
+    assert run([0.0, 0.0, 0.0], deadline=1e9) == (True, 18.0, 0)
+    opened, now, _ = run([0.9] * 100, deadline=60.0)
+    assert not opened and 60.0 <= now < 60.0 + 11.0
+
+
+def test_run_history_with_wait_quiet_measures_drifted_commits_again_until_its_deadline(tmp_path, monkeypatch):
+    """With a quiet gate, a drifted commit is measured again in the same run once the host is
+    quiet; when the gate gives up first, the run stops naming what is left."""
+    from historylib import hostcheck
+
+    results_dir = tmp_path / "results"
+    commits = [f"{i}" * 40 for i in range(1, 4)]
+    stored = results.points_of_file(write_results(tmp_path / "ref", "box", "f" * 40, floor_values(1.0)))
+    drift = hostcheck.DriftWitness("f" * 40, stored)
+
+    def fake_measure_with(slowdowns, calls, into):
+        def fake_measure(part, machine_name, bench, attributes, force, **kwargs):
+            calls.append(list(part))
+            for commit in part:
+                write_results(into, "box", commit, floor_values(slowdowns[commit].pop(0)),
+                              started=time.time() * 1000.0)
+            return 0
+        return fake_measure
+
+    calls = []
+    slowdowns = {commits[0]: [1.0], commits[1]: [1.6, 1.4, 1.05], commits[2]: [0.98]}
+    monkeypatch.setattr(history, "measure", fake_measure_with(slowdowns, calls, results_dir))
+    gates = []
+    rc = history.run_history(commits, "box", ["default"], chunk=2, results_dir=results_dir,
+                             progress_file=tmp_path / "p1", drift=drift, wait_quiet=lambda: gates.append(1) or True)
+    assert rc == 0 and len(gates) == 4
+    assert calls == [commits[0:2], commits[2:3], [commits[1]], [commits[1]]]
+    assert history.Progress(tmp_path / "p1").done("box", "default") == set(commits)
+
+    calls.clear()
+    slowdowns = {commits[0]: [1.0], commits[1]: [1.6], commits[2]: [0.98]}
+    monkeypatch.setattr(history, "measure", fake_measure_with(slowdowns, calls, tmp_path / "r2"))
+    answers = iter([True, True, False])
+    rc = history.run_history(commits, "box", ["default"], chunk=2, results_dir=tmp_path / "r2",
+                             progress_file=tmp_path / "p2", drift=drift, wait_quiet=lambda: next(answers))
+    assert rc == history.RC_NOT_QUIET and calls == [commits[0:2], commits[2:3]]
+    assert history.Progress(tmp_path / "p2").done("box", "default") == {commits[0], commits[2]}
+
+
+def test_run_wait_quiet_gates_the_host_check_and_the_chunks(monkeypatch, capsys):
+    """``--wait-quiet`` waits before the host check, checks again after the next quiet spell when
+    it refuses, and hands run_history the gate; an instructions pass does not wait, and a bad
+    number of minutes is one line naming it."""
+    from historylib import hostnoise
+
+    ran, checks, gates = [], iter([asv_history.ToolError("host check: x1.40 (slower)"), None]), []
+    monkeypatch.setattr(asv_history, "machine_for_measuring", lambda name: "box")
+    monkeypatch.setattr(asv_history, "reference_floors", lambda name, rev: None)
+
+    def verify(name, rev):
+        error = next(checks)
+        if error:
+            raise error
+
+    monkeypatch.setattr(asv_history, "verify_host", verify)
+    monkeypatch.setattr(hostnoise, "wait_quiet", lambda deadline: gates.append(deadline) or True)
+    monkeypatch.setattr(asv_history, "run_history",
+                        lambda commits, name, bench, *a, **k: ran.append(k["wait_quiet"]) or 0)
+    started = time.time()
+    assert asv_history.main(["run", "--commits", "HEAD", "--wait-quiet", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "x1.40 (slower); waiting for a quiet host again" in out
+    assert len(gates) == 2 and all(started + 1799 < g < time.time() + 1801 for g in gates)
+    assert ran[0]() is True and len(gates) == 3  # run_history's gate is the same wait
+    assert asv_history.main(["run", "--commits", "HEAD", "--bench", "instructions", "--wait-quiet", "30"]) == 0
+    assert ran[1] is None and len(gates) == 3
+    assert asv_history.main(["run", "--commits", "HEAD", "--wait-quiet", "-5"]) == 2
+    assert "--wait-quiet must be a positive number of minutes, got -5" in capsys.readouterr().err

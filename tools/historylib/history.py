@@ -18,6 +18,7 @@ import logging
 import re
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,8 @@ RC_SOME_FAILED = 2
 # run_history's exit code when every chunk was measured but some commits' points were dropped
 # because the host drifted during their pass (see ``drift``).
 RC_DRIFTED = 3
+# run_history's exit code when it stopped at its deadline waiting for a quiet host (``wait_quiet``).
+RC_NOT_QUIET = 4
 
 
 def known_benchmarks(path: Path | None = None) -> list[str] | None:
@@ -221,7 +224,8 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
                 attributes: list[str] | None = None, force: bool = False, chunk: int = 0,
                 commit: bool = False, results_dir: Path | None = None, config: Path | None = None,
                 progress_file: Path = PROGRESS_FILE, cwd: Path = REPO_ROOT,
-                timeout: float = ASV_RUN_TIMEOUT, drift: hostcheck.DriftWitness | None = None) -> int:
+                timeout: float = ASV_RUN_TIMEOUT, drift: hostcheck.DriftWitness | None = None,
+                wait_quiet: Callable[[], bool] | None = None) -> int:
     """Measure ``commits`` in chunks, resuming after the last finished chunk.
 
     Args:
@@ -241,10 +245,14 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
             :func:`drifted`); a commit that drifted has its results files put back as they were
             before the chunk and is not recorded as finished (a later run measures it again); the
             others of the chunk are kept.
+        wait_quiet: called before each chunk; it waits for a quiet host and returns False once its
+            deadline has passed, which stops the run. With it, drifted commits are measured again
+            in a chunk of their own (after the others) until they hold or the deadline passes.
 
     Returns:
         0, or the first failing asv exit code (:data:`RC_SOME_FAILED` when some benchmarks
-        failed but every chunk was measured, :data:`RC_DRIFTED` when commits were dropped).
+        failed but every chunk was measured, :data:`RC_DRIFTED` when commits were dropped,
+        :data:`RC_NOT_QUIET` when ``wait_quiet`` gave up).
     """
     if not commits:
         raise ToolError("no commits to measure")
@@ -257,8 +265,17 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
           f"{len(commits) - len(todo)} already finished, {len(todo)} to measure"
           + (f" in chunks of {chunk}" if chunk else "") + f"; asv log: {REPO_ROOT / '.asv' / 'history.log'}")
     final = 0
-    dropped: list[str] = []
-    for number, part in enumerate(chunks(todo, chunk), 1):
+    dropped: dict[str, str] = {}
+    queue = chunks(todo, chunk)
+    number = 0
+    while queue:
+        part = queue.pop(0)
+        if wait_quiet is not None and not wait_quiet():
+            left = sorted({c for rest in [part, *queue] for c in rest}, key=commits.index)
+            print(f"stopped at the deadline with {len(left)} commit(s) to measure ({', '.join(c[:8] for c in left)}); "
+                  f"run the same command again to resume")
+            return RC_NOT_QUIET
+        number += 1
         started = time.monotonic()
         wall_start = time.time()
         before = snapshot_results(results_dir, machine, part) if drift else {}
@@ -275,8 +292,10 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
             for c, reason in reasons.items():
                 restore_results(results_dir, machine, c, before)
                 print(f"dropped {reason}: its points of this pass are not kept")
-            dropped += list(reasons)
             kept = [c for c in part if c not in reasons]
+            dropped = {**{c: r for c, r in dropped.items() if c not in kept}, **reasons}
+            if reasons and wait_quiet is not None:
+                queue.append(list(reasons))  # once the host is quiet again
         tracker.add(machine, label, kept)
         if commit and kept:
             made = commit_results(kept, machine, label, results_dir, cwd)

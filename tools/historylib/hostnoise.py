@@ -8,6 +8,7 @@ likely). A wall-time benchmark point samples for well under a second, so its med
 whichever mode the host is in at that moment; two sessions of one commit can then differ by the
 slow mode's factor on any point. :func:`summarize` turns the timeline into the figures that
 decide how wide a wall-time threshold must be here, and how many sub-second windows read slow.
+:func:`wait_quiet` waits for the fast mode to hold, before a pass of wall-time benchmarks.
 """
 
 from __future__ import annotations
@@ -15,11 +16,18 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 PROBE_ITERATIONS = 20_000  # ~0.9 ms of interpreter work on the reference host
 SLOW_ABOVE = 1.3  # a call slower than this multiple of the fastest call is in the slow mode
 WINDOW_SECONDS = 0.5  # the sampling window of a typical sub-second asv point
+# The host reads quiet after this many probes in a row of QUIET_PROBE_SECONDS each with at most
+# QUIET_SLOW_WINDOWS of their half-second windows slow (on 2026-12-03 the median probe read 83 %).
+QUIET_PROBES = 3
+QUIET_PROBE_SECONDS = 6.0
+QUIET_SLOW_WINDOWS = 0.10
+QUIET_PAUSE_SECONDS = 5.0  # between probes that read slow
 
 
 def probe_seconds(iterations: int = PROBE_ITERATIONS) -> float:
@@ -144,3 +152,24 @@ def report(summary: NoiseSummary) -> str:
         lines.append(f"a point sampled for {s.window_s:g} s can read x{s.slow_factor:.2f} in one session and x1 in "
                      "the next: a wall-time threshold below that factor flags drift; instruction tracks do not see it")
     return "\n".join(lines)
+
+
+def wait_quiet(deadline: float, probe: Callable[[float], NoiseSummary] = measure,
+               clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> bool:
+    """Probe until :data:`QUIET_PROBES` probes in a row read at most :data:`QUIET_SLOW_WINDOWS` of
+    their windows slow (True), or until ``deadline`` (``clock`` seconds) passes first (False)."""
+    started, quiet, probes = clock(), 0, 0
+    while quiet < QUIET_PROBES:
+        if clock() >= deadline:
+            print(f"host not quiet after {probes} probes ({(clock() - started) / 60:.1f} min)")
+            return False
+        summary = probe(QUIET_PROBE_SECONDS)
+        probes += 1
+        if summary.slow_windows <= QUIET_SLOW_WINDOWS:
+            quiet += 1
+        else:
+            quiet = 0
+            sleep(QUIET_PAUSE_SECONDS)
+    if probes > QUIET_PROBES:
+        print(f"host quiet after {probes} probes ({(clock() - started) / 60:.1f} min)")
+    return True
