@@ -1005,7 +1005,7 @@ def quiet_summary():
     return hostnoise.summarize([(i * 0.001, 0.001) for i in range(1000)])
 
 
-def test_wait_quiet_needs_three_quiet_probes_in_a_row_before_its_deadline():
+def test_wait_quiet_needs_three_quiet_probes_in_a_row_before_its_deadline(capsys):
     """The gate opens on the third quiet probe in a row (a slow one starts the count again) and
     gives up once the clock passes the deadline."""
     from historylib import hostnoise
@@ -1022,9 +1022,15 @@ def test_wait_quiet_needs_three_quiet_probes_in_a_row_before_its_deadline():
         return opened, now[0], len(slept)
 
     assert run([0.8, 0.05, 0.1, 0.5, 0.0, 0.1, 0.05], deadline=1e9) == (True, 7 * 6.0 + 2 * 5.0, 2)
+    assert "host quiet after 7 probe(s) in 0.9 min; windows slow: median 10%, quiet probes 5" in capsys.readouterr().out
     assert run([0.0, 0.0, 0.0], deadline=1e9) == (True, 18.0, 0)
-    opened, now, _ = run([0.9] * 100, deadline=60.0)
-    assert not opened and 60.0 <= now < 60.0 + 11.0
+    assert capsys.readouterr().out == ""
+    opened, now, _ = run([0.9] * 100, deadline=900.0)
+    assert not opened and 900.0 <= now < 900.0 + 11.0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("still waiting for a quiet host after 55 probe(s) in 10.1 min; windows slow: median 90%")
+    assert lines[1].startswith("host not quiet by the deadline after ") and lines[1].endswith("quiet probes 0")
 
 
 def test_run_history_with_wait_quiet_measures_drifted_commits_again_until_its_deadline(tmp_path, monkeypatch):

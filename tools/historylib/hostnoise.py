@@ -28,6 +28,7 @@ QUIET_PROBES = 3
 QUIET_PROBE_SECONDS = 6.0
 QUIET_SLOW_WINDOWS = 0.10
 QUIET_PAUSE_SECONDS = 5.0  # between probes that read slow
+QUIET_REPORT_SECONDS = 600.0  # a progress line this often while waiting
 
 
 def probe_seconds(iterations: int = PROBE_ITERATIONS) -> float:
@@ -157,19 +158,29 @@ def report(summary: NoiseSummary) -> str:
 def wait_quiet(deadline: float, probe: Callable[[float], NoiseSummary] = measure,
                clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> bool:
     """Probe until :data:`QUIET_PROBES` probes in a row read at most :data:`QUIET_SLOW_WINDOWS` of
-    their windows slow (True), or until ``deadline`` (``clock`` seconds) passes first (False)."""
-    started, quiet, probes = clock(), 0, 0
+    their windows slow (True), or until ``deadline`` (``clock`` seconds) passes first (False).
+    Every :data:`QUIET_REPORT_SECONDS` of waiting, and at the end, one line says what the probes read."""
+    started, quiet, shares = clock(), 0, []
+    reported = started
+
+    def say(what: str) -> None:
+        print(f"{what} after {len(shares)} probe(s) in {(clock() - started) / 60:.1f} min; windows slow: median "
+              f"{statistics.median(shares):.0%}, quiet probes {sum(s <= QUIET_SLOW_WINDOWS for s in shares)}",
+              flush=True)
+
     while quiet < QUIET_PROBES:
         if clock() >= deadline:
-            print(f"host not quiet after {probes} probes ({(clock() - started) / 60:.1f} min)")
+            say("host not quiet by the deadline")
             return False
-        summary = probe(QUIET_PROBE_SECONDS)
-        probes += 1
-        if summary.slow_windows <= QUIET_SLOW_WINDOWS:
+        shares.append(probe(QUIET_PROBE_SECONDS).slow_windows)
+        if shares[-1] <= QUIET_SLOW_WINDOWS:
             quiet += 1
         else:
             quiet = 0
             sleep(QUIET_PAUSE_SECONDS)
-    if probes > QUIET_PROBES:
-        print(f"host quiet after {probes} probes ({(clock() - started) / 60:.1f} min)")
+        if clock() - reported >= QUIET_REPORT_SECONDS:
+            reported = clock()
+            say("still waiting for a quiet host")
+    if len(shares) > QUIET_PROBES:
+        say("host quiet")
     return True
