@@ -67,7 +67,6 @@ def check_host(stored: dict[str, float], fresh: dict[str, float], machine: str, 
     return ratio
 
 
-
 @dataclass(frozen=True)
 class DriftWitness:
     """The yardstick of ``run``'s drift check: the series' floors as stored at ``reference``.
