@@ -156,13 +156,14 @@ def cmd_run(args) -> int:
         wait_quiet = functools.partial(hostnoise.wait_quiet, deadline)
         print(f"before each chunk: waiting for a quiet host (python tools/asv_history.py noise), for up to "
               f"{args.wait_quiet:g} min in all")
+    # The series' stored floors: what the host check and the drift check compare with.
+    reference = None if counts_only or args.accept_host else reference_floors(name, rev)
     if counts_only:
         print("host check skipped: instruction counts do not depend on the host's speed")
     elif not (args.force or args.accept_host):
-        if not check_host_when_quiet(name, rev, wait_quiet):
+        if not check_host_when_quiet(name, reference, wait_quiet):
             print("stopped at the deadline before the host check passed; run the same command again")
             return RC_NOT_QUIET
-    reference = None if counts_only or args.accept_host else reference_floors(name, rev)
     drift = hostcheck.DriftWitness(*reference) if reference else None
     if drift:
         print(f"drift check: each commit's points are kept only if the floors measured with its pass read within "
@@ -172,14 +173,15 @@ def cmd_run(args) -> int:
                        wait_quiet=wait_quiet)
 
 
-def check_host_when_quiet(name: str, rev: str, wait_quiet: Callable[[], bool] | None) -> bool:
+def check_host_when_quiet(name: str, reference: tuple[str, dict[str, float]] | None,
+                          wait_quiet: Callable[[], bool] | None) -> bool:
     """:func:`verify_host`; with ``wait_quiet``, after a quiet probe, and again after the next one
     while the check refuses. False when ``wait_quiet`` passed its deadline first."""
     while True:
         if wait_quiet is not None and not wait_quiet():
             return False
         try:
-            verify_host(name, rev)
+            verify_host(name, reference)
             return True
         except ToolError as exc:
             if wait_quiet is None:
@@ -199,11 +201,10 @@ def reference_floors(name: str, rev: str) -> tuple[str, dict[str, float]] | None
     return None
 
 
-def verify_host(name: str, rev: str) -> None:
+def verify_host(name: str, reference: tuple[str, dict[str, float]] | None) -> None:
     """Before adding to a series that has results: re-measure its engine-independent floor points
-    at the newest commit that has them and refuse (one line) when this host differs
-    (:mod:`historylib.hostcheck`)."""
-    reference = reference_floors(name, rev)
+    at ``reference``, the newest commit that has them (:func:`reference_floors`), and refuse (one
+    line) when this host differs (:mod:`historylib.hostcheck`)."""
     if reference is None:
         return  # a new series, or one without the floors: nothing to compare with
     commit, stored = reference

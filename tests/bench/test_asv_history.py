@@ -886,7 +886,7 @@ def test_run_skips_the_host_check_only_for_instruction_counts(monkeypatch, capsy
     checked: list[str] = []
     ran: list[list[str]] = []
     monkeypatch.setattr(asv_history, "machine_for_measuring", lambda name: "box")
-    monkeypatch.setattr(asv_history, "verify_host", lambda name, rev: checked.append(name))
+    monkeypatch.setattr(asv_history, "verify_host", lambda name, reference: checked.append(name))
     monkeypatch.setattr(asv_history, "run_history", lambda commits, name, bench, *a, **k: ran.append(bench) or 0)
     assert selection.counts_only(["instructions"]) and not selection.counts_only(None)
     assert not selection.counts_only(["instructions", "default"])
@@ -985,7 +985,7 @@ def test_run_checks_drift_on_wall_time_passes_unless_the_host_is_accepted(monkey
     floors, --force included; not for instruction counts, not with --accept-host."""
     ran = []
     monkeypatch.setattr(asv_history, "machine_for_measuring", lambda name: "box")
-    monkeypatch.setattr(asv_history, "verify_host", lambda name, rev: None)
+    monkeypatch.setattr(asv_history, "verify_host", lambda name, reference: None)
     monkeypatch.setattr(asv_history, "reference_floors", lambda name, rev: ("e" * 40, {"x": 1.0}))
     monkeypatch.setattr(asv_history, "run_history", lambda commits, name, bench, *a, **k: ran.append(k["drift"]) or 0)
     assert asv_history.main(["run", "--commits", "HEAD", "--bench", "grid"]) == 0
@@ -1082,7 +1082,7 @@ def test_run_wait_quiet_gates_the_host_check_and_the_chunks(monkeypatch, capsys)
     monkeypatch.setattr(asv_history, "machine_for_measuring", lambda name: "box")
     monkeypatch.setattr(asv_history, "reference_floors", lambda name, rev: None)
 
-    def verify(name, rev):
+    def verify(name, reference):
         error = next(checks)
         if error:
             raise error

@@ -320,12 +320,14 @@ def drifted(commits: list[str], machine: str, drift: hostcheck.DriftWitness, sin
         points = results.load_points(results_dir, machine, commit, since=since - 1.0)
         return {label: value for label, value in points.items() if label in hostcheck.FLOOR_POINTS}
 
-    unwitnessed = [c for c in commits if not fresh(c)]
+    floors = {c: fresh(c) for c in commits}
+    unwitnessed = [c for c, points in floors.items() if not points]
     if unwitnessed:
         rc = measure(unwitnessed, machine, list(hostcheck.WITNESS_REGEXES), attributes, force=True, config=config,
                      cwd=cwd, timeout=timeout)
         print(f"drift check: the floors measured after the pass of {len(unwitnessed)} commit(s), asv exit code {rc}")
-    return {c: reason for c in commits if (reason := drift.reason(fresh(c), c)) is not None}
+        floors.update({c: fresh(c) for c in unwitnessed})
+    return {c: reason for c, points in floors.items() if (reason := drift.reason(points, c)) is not None}
 
 
 def snapshot_results(results_dir: Path, machine: str, commits: list[str]) -> dict[Path, bytes]:

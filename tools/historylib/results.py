@@ -21,7 +21,8 @@ def result_files(results_dir: Path, machine: str, commit: str | None = None) -> 
 
 def points_of_file(path: Path, since: float | None = None) -> dict[str, float]:
     """``{label: value}`` of every measured (finite) point of one results file; with ``since``
-    (seconds since the epoch), only of the benchmarks asv started at or after that time."""
+    (seconds since the epoch), only of the benchmarks asv started (``started_at``, milliseconds)
+    at or after that time."""
     data = json.loads(path.read_text())
     columns = data.get("result_columns", ["result", "params"])
     i_result, i_params = columns.index("result"), columns.index("params")
@@ -29,7 +30,7 @@ def points_of_file(path: Path, since: float | None = None) -> dict[str, float]:
     points: dict[str, float] = {}
     for name, entry in data.get("results", {}).items():
         values, params = entry[i_result], entry[i_params] if len(entry) > i_params else []
-        if values is None or (since is not None and not started_since(entry, i_started, since)):
+        if values is None or (since is not None and (i_started is None or _started(entry, i_started) < since * 1e3)):
             continue
         if not isinstance(values, list):
             values = [values]
@@ -38,12 +39,6 @@ def points_of_file(path: Path, since: float | None = None) -> dict[str, float]:
             if isinstance(value, (int, float)) and math.isfinite(value):
                 points[label] = float(value)
     return points
-
-
-def started_since(entry: list, i_started: int | None, since: float) -> bool:
-    """Whether a results row's benchmark was started (asv's ``started_at``, milliseconds since
-    the epoch) at or after ``since`` (seconds); False when the row has no start time."""
-    return i_started is not None and _started(entry, i_started) >= since * 1000.0
 
 
 def load_points(results_dir: Path, machine: str, commit: str | None = None,
