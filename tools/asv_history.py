@@ -168,7 +168,9 @@ def cmd_run(args) -> int:
     if drift:
         print(f"drift check: each commit's points are kept only if the floors measured with its pass read within "
               f"x{1 - hostcheck.HOST_TOLERANCE:.2f}-x{1 + hostcheck.HOST_TOLERANCE:.2f} of {drift.reference[:8]}'s")
-    return run_history(commits, name, args.bench, args.attribute, args.force, chunk=args.chunk,
+    # A fast spell lasts minutes: under the gate, one commit per asv run unless --chunk says otherwise.
+    chunk = args.chunk if args.chunk or wait_quiet is None else 1
+    return run_history(commits, name, args.bench, args.attribute, args.force, chunk=chunk,
                        commit=args.commit_results, results_dir=results_dir(), timeout=args.timeout, drift=drift,
                        wait_quiet=wait_quiet)
 
@@ -679,7 +681,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait-quiet", type=float, metavar="MINUTES",
                    help="before the host check and each chunk, wait for the host's fast mode (noise probes), and "
                         "measure drifted commits again; stop after MINUTES in all")
-    p.add_argument("--chunk", type=int, default=0, help="commits per asv run (0: all at once)")
+    p.add_argument("--chunk", type=int, default=0,
+                   help="commits per asv run (0: all at once; 1 under --wait-quiet, each commit gated)")
     p.add_argument("--commit-results", action="store_true", help="git commit results/ after each chunk")
     p.set_defaults(func=cmd_run)
 

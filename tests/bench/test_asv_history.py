@@ -1074,11 +1074,12 @@ def test_run_history_with_wait_quiet_measures_drifted_commits_again_until_its_de
 
 def test_run_wait_quiet_gates_the_host_check_and_the_chunks(monkeypatch, capsys):
     """``--wait-quiet`` waits before the host check, checks again after the next quiet spell when
-    it refuses, and hands run_history the gate; an instructions pass does not wait, and a bad
-    number of minutes is one line naming it."""
+    it refuses, and hands run_history the gate and chunks of one commit (unless ``--chunk`` says
+    otherwise); an instructions pass does not wait, and a bad number of minutes is one line
+    naming it."""
     from historylib import hostnoise
 
-    ran, checks, gates = [], iter([asv_history.ToolError("host check: x1.40 (slower)"), None]), []
+    ran, checks, gates, chunks = [], iter([asv_history.ToolError("host check: x1.40 (slower)"), None, None]), [], []
     monkeypatch.setattr(asv_history, "machine_for_measuring", lambda name: "box")
     monkeypatch.setattr(asv_history, "reference_floors", lambda name, rev: None)
 
@@ -1090,7 +1091,8 @@ def test_run_wait_quiet_gates_the_host_check_and_the_chunks(monkeypatch, capsys)
     monkeypatch.setattr(asv_history, "verify_host", verify)
     monkeypatch.setattr(hostnoise, "wait_quiet", lambda deadline: gates.append(deadline) or True)
     monkeypatch.setattr(asv_history, "run_history",
-                        lambda commits, name, bench, *a, **k: ran.append(k["wait_quiet"]) or 0)
+                        lambda commits, name, bench, *a, **k: ran.append(k["wait_quiet"]) or chunks.append(k["chunk"])
+                        or 0)
     started = time.time()
     assert asv_history.main(["run", "--commits", "HEAD", "--wait-quiet", "30"]) == 0
     out = capsys.readouterr().out
@@ -1099,5 +1101,7 @@ def test_run_wait_quiet_gates_the_host_check_and_the_chunks(monkeypatch, capsys)
     assert ran[0]() is True and len(gates) == 3  # run_history's gate is the same wait
     assert asv_history.main(["run", "--commits", "HEAD", "--bench", "instructions", "--wait-quiet", "30"]) == 0
     assert ran[1] is None and len(gates) == 3
+    assert asv_history.main(["run", "--commits", "HEAD", "--wait-quiet", "30", "--chunk", "4"]) == 0
+    assert chunks == [1, 0, 4]  # gated runs measure one commit per chunk unless told otherwise
     assert asv_history.main(["run", "--commits", "HEAD", "--wait-quiet", "-5"]) == 2
     assert "--wait-quiet must be a positive number of minutes, got -5" in capsys.readouterr().err
