@@ -172,7 +172,7 @@ def cmd_run(args) -> int:
     chunk = args.chunk if args.chunk or wait_quiet is None else 1
     return run_history(commits, name, args.bench, args.attribute, args.force, chunk=chunk,
                        commit=args.commit_results, results_dir=results_dir(), timeout=args.timeout, drift=drift,
-                       wait_quiet=wait_quiet)
+                       wait_quiet=wait_quiet, by_module=args.by_module)
 
 
 def check_host_when_quiet(name: str, reference: tuple[str, dict[str, float]] | None,
@@ -683,6 +683,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "measure drifted commits again; stop after MINUTES in all")
     p.add_argument("--chunk", type=int, default=0,
                    help="commits per asv run (0: all at once; 1 under --wait-quiet, each commit gated)")
+    p.add_argument("--by-module", action="store_true",
+                   help="measure each chunk one benchmark module at a time, each piece gated (--wait-quiet), "
+                        "drift-checked and committed on its own: for fast spells shorter than a pass")
     p.add_argument("--commit-results", action="store_true", help="git commit results/ after each chunk")
     p.set_defaults(func=cmd_run)
 

@@ -1105,3 +1105,94 @@ def test_run_wait_quiet_gates_the_host_check_and_the_chunks(monkeypatch, capsys)
     assert chunks == [1, 0, 4]  # gated runs measure one commit per chunk unless told otherwise
     assert asv_history.main(["run", "--commits", "HEAD", "--wait-quiet", "-5"]) == 2
     assert "--wait-quiet must be a positive number of minutes, got -5" in capsys.readouterr().err
+
+
+def test_module_pieces_partition_the_selection():
+    """One piece per module the selection runs; a piece selects that module's benchmarks of the
+    selection and nothing else, so the pieces together select exactly the selection."""
+    known = ["bench_a.X.time_one", "bench_a.X.time_one(1, 'b')", "bench_b.Y.peakmem_two",
+             "bench_scalability.StepScaling.time_step", "bench_scalability.Other.time_other", "bench_c.Z.time_three",
+             "bench_instructions.I.track_instructions"]
+    for bench in (["default"], ["grid"], None, ["all"]):
+        pieces = selection.module_pieces(bench, known)
+        chosen = {name for name in known if any(re.search(r, name) for r in selection.resolve(bench) or [""])}
+        union = set()
+        for module, regexes in pieces:
+            got = {name for name in known if any(re.search(r, name) for r in regexes)}
+            assert got and all(name.startswith(module + ".") for name in got) and not got & union
+            union |= got
+        assert union == chosen
+    assert [m for m, _ in selection.module_pieces(["default"], known)] == ["bench_a", "bench_b", "bench_c",
+                                                                          "bench_scalability"]
+    assert [m for m, _ in selection.module_pieces(["grid"], known)] == ["bench_scalability"]
+
+
+def test_run_history_by_module_gates_checks_and_commits_each_piece(tmp_path, monkeypatch):
+    """``by_module``: each commit's pass is one asv run per module, each gated, drift-checked and
+    committed on its own; a drifted piece is measured again, and a commit is finished only once
+    every piece is kept. A later run skips the pieces the results already cover."""
+    from historylib import hostcheck
+
+    results_dir = tmp_path / "results"
+    commits = [f"{i}" * 40 for i in range(1, 3)]
+    stored = results.points_of_file(write_results(tmp_path / "ref", "box", "f" * 40, floor_values(1.0)))
+    drift = hostcheck.DriftWitness("f" * 40, stored)
+    known = ["bench_decision.Act.time_act", "bench_spatial.RadiusQuery.time_batched_radius",
+             "bench_workload.Workload.track_step_ms"]
+    monkeypatch.setattr(history, "known_benchmarks", lambda: known)
+    measured = {c: set() for c in commits}  # modules whose points a commit's results hold
+
+    def module_of(bench):  # None: the floors, measured after a piece that has none
+        if bench == list(hostcheck.WITNESS_REGEXES):
+            return None
+        return next(m for m in ("bench_decision", "bench_spatial") if m in bench[0])
+
+    def covered(part, machine_name, bench, results_dir):
+        wanted = {"bench_decision", "bench_spatial"} if bench == ["default"] else {module_of(bench)}
+        return {c for c in part if wanted <= measured[c]}
+
+    slowdowns = iter([1.0, 1.5, 1.0, 1.0, 1.02])  # floors of each asv call that measures them
+    calls, labels, last, finished = [], [], {}, []
+
+    def fake_measure(part, machine_name, bench, attributes, force, **kwargs):
+        module = module_of(bench)
+        calls.append((part[0][0], module or "witness"))
+        finished.append(history.Progress(tmp_path / "p").done("box", "default"))
+        spec = floor_values(next(slowdowns)) if module in (None, "bench_spatial") else {}
+        for commit in part:
+            path = results_dir / "box" / f"{commit[:8]}-env.json"
+            data = json.loads(path.read_text()) if path.exists() else {"results": {}}
+            scratch = json.loads(write_results(tmp_path / "scratch", "box", commit, spec,
+                                               started=time.time() * 1000.0).read_text())
+            scratch["results"] = {**data["results"], **scratch["results"]}
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(scratch))
+            if module:
+                measured[commit].add(module)
+                last[commit] = module
+        return 0
+
+    monkeypatch.setattr(history, "measure", fake_measure)
+    monkeypatch.setattr(history, "already_in_results", covered)
+    monkeypatch.setattr(history, "restore_results",
+                        lambda results_dir, machine, commit, before: measured[commit].discard(last[commit]))
+    monkeypatch.setattr(history, "commit_results", lambda kept, machine, label, *a: labels.append(label) or True)
+    gates = []
+    rc = history.run_history(commits, "box", ["default"], chunk=1, commit=True, results_dir=results_dir,
+                             progress_file=tmp_path / "p", drift=drift, wait_quiet=lambda: gates.append(1) or True,
+                             by_module=True)
+    assert rc == 0 and len(gates) == 5
+    assert calls == [("1", "bench_decision"), ("1", "witness"), ("1", "bench_spatial"), ("2", "bench_decision"),
+                     ("2", "witness"), ("2", "bench_spatial"), ("1", "bench_spatial")]
+    assert labels == ["default: bench_decision", "default: bench_decision", "default: bench_spatial",
+                      "default: bench_spatial"]
+    assert history.Progress(tmp_path / "p").done("box", "default") == set(commits)
+    assert finished[:6] == [set()] * 6 and finished[6] == {commits[1]}  # c1 waits for its spatial piece
+
+    calls.clear()
+    measured = {commits[0]: {"bench_decision"}, commits[1]: set()}
+    slowdowns = iter([1.0, 1.0, 1.0])
+    rc = history.run_history(commits[:1], "box", ["default"], results_dir=results_dir, progress_file=tmp_path / "p2",
+                             drift=drift, by_module=True)
+    assert rc == 0 and calls == [("1", "bench_spatial")]
+    assert history.Progress(tmp_path / "p2").done("box", "default") == {commits[0]}

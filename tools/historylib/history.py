@@ -225,7 +225,7 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
                 commit: bool = False, results_dir: Path | None = None, config: Path | None = None,
                 progress_file: Path = PROGRESS_FILE, cwd: Path = REPO_ROOT,
                 timeout: float = ASV_RUN_TIMEOUT, drift: hostcheck.DriftWitness | None = None,
-                wait_quiet: Callable[[], bool] | None = None) -> int:
+                wait_quiet: Callable[[], bool] | None = None, by_module: bool = False) -> int:
     """Measure ``commits`` in chunks, resuming after the last finished chunk.
 
     Args:
@@ -248,6 +248,10 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
         wait_quiet: called before each chunk; it waits for a quiet host and returns False once its
             deadline has passed, which stops the run. With it, drifted commits are measured again
             in a chunk of their own (after the others) until they hold or the deadline passes.
+        by_module: measure each chunk one benchmark module at a time (:func:`selection.module_pieces`),
+            each piece an asv run of its own, gated, drift-checked and committed on its own, for a
+            host whose fast spells are shorter than a whole pass; a piece a commit's results already
+            cover is not run. A commit is recorded as finished once all its pieces are kept.
 
     Returns:
         0, or the first failing asv exit code (:data:`RC_SOME_FAILED` when some benchmarks
@@ -265,13 +269,25 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
           f"{len(commits) - len(todo)} already finished, {len(todo)} to measure"
           + (f" in chunks of {chunk}" if chunk else "") + f"; asv log: {REPO_ROOT / '.asv' / 'history.log'}")
     final = 0
-    dropped: dict[str, str] = {}
-    queue = chunks(todo, chunk)
+    dropped: dict[tuple[str, str], str] = {}  # (commit, piece label): why its points were dropped
+    # Each item: (commits, piece); a piece is (module, its regexes), or None for the whole selection.
+    pieces = selection.module_pieces(bench, known_benchmarks() or []) if by_module else []
+    queue = [(part, piece) for part in chunks(todo, chunk) for piece in pieces or [None]]
+    unfinished = {c: len(pieces or [None]) for c in todo}  # pieces still to keep, per commit
     number = 0
     while queue:
-        part = queue.pop(0)
+        part, piece = queue.pop(0)
+        piece_bench, piece_label = (piece[1], f"{label}: {piece[0]}") if piece else (bench, label)
+        if piece and not force:  # a piece the results already cover (an earlier, interrupted run)
+            covered = already_in_results(part, machine, piece_bench, results_dir)
+            for c in covered:
+                unfinished[c] -= 1
+            tracker.add(machine, label, [c for c in covered if unfinished[c] == 0])
+            part = [c for c in part if c not in covered]
+            if not part:
+                continue
         if wait_quiet is not None and not wait_quiet():
-            left = sorted({c for rest in [part, *queue] for c in rest}, key=commits.index)
+            left = sorted({c for rest, _ in [(part, piece), *queue] for c in rest}, key=commits.index)
             print(f"stopped at the deadline with {len(left)} commit(s) to measure ({', '.join(c[:8] for c in left)}); "
                   f"run the same command again to resume")
             return RC_NOT_QUIET
@@ -279,9 +295,9 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
         started = time.monotonic()
         wall_start = time.time()
         before = snapshot_results(results_dir, machine, part) if drift else {}
-        rc = measure(part, machine, bench, attributes, force, config=config, cwd=cwd, timeout=timeout)
-        print(f"chunk {number}: {len(part)} commit(s) {part[0][:8]}..{part[-1][:8]}, asv exit code {rc}, "
-              f"{time.monotonic() - started:.0f} s")
+        rc = measure(part, machine, piece_bench, attributes, force, config=config, cwd=cwd, timeout=timeout)
+        print(f"chunk {number}: {len(part)} commit(s) {part[0][:8]}..{part[-1][:8]}"
+              + (f", {piece[0]}" if piece else "") + f", asv exit code {rc}, {time.monotonic() - started:.0f} s")
         if rc not in (0, RC_SOME_FAILED):
             print("stopped; run the same command again to resume at this chunk")
             return rc
@@ -293,15 +309,20 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
                 restore_results(results_dir, machine, c, before)
                 print(f"dropped {reason}: its points of this pass are not kept")
             kept = [c for c in part if c not in reasons]
-            dropped = {**{c: r for c, r in dropped.items() if c not in kept}, **reasons}
+            for c in kept:
+                dropped.pop((c, piece_label), None)
+            dropped.update({(c, piece_label): reason for c, reason in reasons.items()})
             if reasons and wait_quiet is not None:
-                queue.append(list(reasons))  # once the host is quiet again
-        tracker.add(machine, label, kept)
+                queue.append((list(reasons), piece))  # once the host is quiet again
+        for c in kept:
+            unfinished[c] -= 1
+        tracker.add(machine, label, [c for c in kept if unfinished[c] == 0])
         if commit and kept:
-            made = commit_results(kept, machine, label, results_dir, cwd)
+            made = commit_results(kept, machine, piece_label, results_dir, cwd)
             print("committed the chunk's results" if made else "no new results to commit")
     if dropped:
-        print(f"{len(dropped)} commit(s) dropped for host drift ({', '.join(c[:8] for c in dropped)}); "
+        left = sorted({c for c, _ in dropped}, key=commits.index)
+        print(f"{len(left)} commit(s) dropped for host drift ({', '.join(c[:8] for c in left)}); "
               f"run the same command again, in a quieter sitting, to measure them")
         return final or RC_DRIFTED
     return final

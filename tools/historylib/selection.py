@@ -73,6 +73,17 @@ def launch_groups(bench: list[str] | None) -> list[tuple[str, list[str]]]:
             (FORKSERVER, [f"{w}(?!.*{PROCESS_MEMORY})" for w in within])]
 
 
+def module_pieces(bench: list[str] | None, known: list[str]) -> list[tuple[str, list[str]]]:
+    """The selection split by benchmark module: ``[(module, regexes)]``, one entry for each module
+    (``bench_x`` of ``bench_x.Cls.method``) of which the selection runs a benchmark of ``known``
+    (see ``history.known_benchmarks``), in name order. A piece's regexes select the selection's
+    benchmarks of that module only, so the pieces partition the selection."""
+    regexes = resolve(bench) or [""]
+    chosen = [name for name in known if any(re.search(regex, name) for regex in regexes)]
+    modules = sorted({name.split(".", 1)[0] for name in chosen})
+    return [(module, [f"^(?=.*?(?:{regex})){re.escape(module)}\\." for regex in regexes]) for module in modules]
+
+
 def selection_label(bench: list[str] | None) -> str:
     """A short name for a selection (used in progress files and commit messages)."""
     return "+".join(bench or [DEFAULT_SELECTION])
