@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -105,3 +107,49 @@ def test_population_line_recovers_a_known_line():
 def test_main_thread_floors_leave_out_only_sqlite():
     result = {"floors": {"spatial": 0.0016, "gather": 0.0014, "forward": 0.0029, "sqlite": 0.0051, "train": 0.0034}}
     assert _perf_report_module().main_thread_floor_seconds(result) == pytest.approx(0.0016 + 0.0014 + 0.0029 + 0.0034)
+
+
+def test_best_of_rounds_runs_each_round_through_the_gate():
+    """With a gate, every round (each measure once, in order) is one gated call."""
+    calls = []
+
+    class Gate:
+        def run(self, measure_round):
+            calls.append("gate")
+            return measure_round()
+
+    values = iter([{"cpu": 2.0}, {"cpu": 3.0}, {"cpu": 1.0}, {"cpu": 4.0}])
+
+    def measure(side):
+        def run():
+            calls.append(side)
+            return next(values)
+        return run
+
+    best = _perf_report_module().best_of_rounds(measure("a"), measure("b"), rounds=2, gate=Gate())
+    assert best == ({"cpu": 1.0}, {"cpu": 3.0})
+    assert calls == ["gate", "a", "b"] * 2
+
+
+def test_wait_quiet_stops_without_writing_a_report(tmp_path, monkeypatch, capsys):
+    """A host that never turns quiet: one line, exit code 4, no report; a bad number of minutes is
+    one line naming it."""
+    perf_report = _perf_report_module()
+    from historylib import hostnoise
+
+    gate_class = hostnoise.QuietRounds
+
+    def never_quiet(*args, gate, **kwargs):
+        assert isinstance(gate, gate_class)
+        return gate.run(lambda: pytest.fail("a round ran on a host that never read quiet"))
+
+    slow_probe = types.SimpleNamespace(slow_windows=0.9)  # what wait_quiet reads of a probe
+    monkeypatch.setattr(hostnoise, "QuietRounds", functools.partial(gate_class, probe=lambda seconds: slow_probe,
+                                                                    sleep=lambda seconds: None))
+    monkeypatch.setattr(perf_report, "build_report", never_quiet)
+    out = tmp_path / "perf.md"
+    assert perf_report.main(["--base", "HEAD", "--wait-quiet", "0.0001", "--out", str(out)]) == 4
+    assert "no report written" in capsys.readouterr().err and not out.exists()
+    with pytest.raises(SystemExit):
+        perf_report.main(["--base", "HEAD", "--wait-quiet", "-2"])
+    assert "--wait-quiet must be a positive number of minutes, got -2" in capsys.readouterr().err

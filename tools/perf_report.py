@@ -32,6 +32,7 @@ Usage::
     python tools/perf_report.py                      # base: parent of the first Perf: commit
     python tools/perf_report.py --base f813ed1 --last HEAD --rounds 5
     python tools/perf_report.py --quick --out /tmp/perf.md   # tiny sizes, for tests
+    python tools/perf_report.py --rounds 5 --wait-quiet 120  # each timed round in the host's fast mode
 
 The machine's load is printed in the report header: wall-time ratios measured side by side are
 meaningful on a loaded machine, absolute milliseconds much less so.
@@ -44,6 +45,7 @@ import datetime
 import functools
 import importlib.util
 import json
+import math
 import os
 import platform
 import pstats
@@ -52,6 +54,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -321,9 +324,11 @@ def describe_noise(summary: hostnoise.NoiseSummary) -> str:
             f"{1e3 * summary.fastest_s:.2f} ms")
 
 
-def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list[str] | None = None) -> str:
+def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list[str] | None = None,
+                 gate: hostnoise.QuietRounds | None = None) -> str:
     """Measure everything and return the markdown. ``commits``: the optimisation commits to
-    measure against their parents (default: the ``Perf:`` commits in ``base..last``)."""
+    measure against their parents (default: the ``Perf:`` commits in ``base..last``). ``gate``:
+    every timed round runs between two quiet probes (:func:`gated`)."""
     base_sha, last_sha = engine_commit(base), engine_commit(last)
     if commits is None:
         optimisations = perf_commits(base_sha, last_sha)
@@ -338,7 +343,7 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
         for label, sha in (("before", base_sha), ("after", last_sha)):
             tree = checkouts.path(sha)
             path = os.path.join(profiles, f"{label}.prof")
-            timing = time_steps(tree, sizes, profile=path)
+            timing = gated(gate, functools.partial(time_steps, tree, sizes, profile=path))
             tables[label] = (sha, timing, hotspots(path, tree))
         # Each optimisation against its parent, interleaved rounds.
         ratios = []
@@ -346,9 +351,10 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
             parent = git("rev-parse", f"{sha}^")
             parent_tree, tree = checkouts.path(parent), checkouts.path(sha)
             before, after = best_of_rounds(lambda: time_steps(parent_tree, sizes), lambda: time_steps(tree, sizes),
-                                           rounds=sizes.rounds)
+                                           rounds=sizes.rounds, gate=gate)
             # Learning on (the preset's default), one round: CPU per step and the process's peak RSS.
-            on_before, on_after = time_steps(parent_tree, sizes, learning="on"), time_steps(tree, sizes, learning="on")
+            on_before, on_after = gated(gate, lambda: (time_steps(parent_tree, sizes, learning="on"),
+                                                       time_steps(tree, sizes, learning="on")))
             ratios.append((sha, subject, before["cpu"], after["cpu"], before["cpu"] / after["cpu"],
                            on_before, on_after))
         # Base against last, without the profiler, learning off and on.
@@ -356,20 +362,21 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
         for learning in ("off", "on"):
             plain[("before", learning)], plain[("after", learning)] = best_of_rounds(
                 lambda: time_steps(checkouts.path(base_sha), sizes, learning=learning),
-                lambda: time_steps(checkouts.path(last_sha), sizes, learning=learning), rounds=sizes.rounds)
+                lambda: time_steps(checkouts.path(last_sha), sizes, learning=learning), rounds=sizes.rounds, gate=gate)
         last_tree = checkouts.path(last_sha)
         floors_off, floors_on, small = best_of_rounds(
             functools.partial(measure_floors, last_tree, sizes, "off"),
             functools.partial(measure_floors, last_tree, sizes, "on"),
             functools.partial(measure_floors, last_tree, sizes, "off", agents=sizes.small_agents),
-            rounds=sizes.rounds, key="step_seconds")
+            rounds=sizes.rounds, key="step_seconds", gate=gate)
         floors = {"off": floors_off, "on": floors_on}
         populations = best_of_rounds(*(functools.partial(time_steps, last_tree, sizes, agents=n)
-                                       for n in sizes.population_agents), rounds=sizes.rounds)
+                                       for n in sizes.population_agents), rounds=sizes.rounds, gate=gate)
         # Profiles of the last commit where the targets other than 1 000 agents learning off lie:
         # learning on, and each population of the line (the fixed part of a step).
         path = os.path.join(profiles, "on.prof")
-        time_steps(last_tree, sizes, learning="on", profile=path, agents=sizes.floor_agents)
+        gated(gate, functools.partial(time_steps, last_tree, sizes, learning="on", profile=path,
+                                      agents=sizes.floor_agents))
         profile_on = (hotspots(path, last_tree), profile_composition(path, last_tree, sizes.steps))
         compositions = []
         for n in sorted({*sizes.population_agents, sizes.small_agents}):
@@ -377,13 +384,13 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
             if n == sizes.agents:  # the same run as the "after" hotspots: read its profile again
                 path = os.path.join(profiles, "after.prof")
             else:
-                time_steps(last_tree, sizes, profile=path, agents=n)
+                gated(gate, functools.partial(time_steps, last_tree, sizes, profile=path, agents=n))
             compositions.append((n, profile_composition(path, last_tree, sizes.steps),
                                  hotspots(path, last_tree) if n == sizes.small_agents else None))
         import_floor = _workload_module().import_floor_rss(pythonpath=str(last_tree))
         reruns = best_of_rounds(functools.partial(measure_rerun, checkouts.path(base_sha), sizes),
                                 functools.partial(measure_rerun, last_tree, sizes),
-                                rounds=sizes.rounds, key="second_run_step_seconds")
+                                rounds=sizes.rounds, key="second_run_step_seconds", gate=gate)
     noise_at_end = hostnoise.measure(sizes.noise_seconds)
 
     lines += [
@@ -393,7 +400,11 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
         f"Machine: {cpu_model()} ({platform.machine()}), {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}. One torch thread.",
         f"The host's slow mode (`python tools/asv_history.py noise`, {sizes.noise_seconds:g} s probes): "
-        f"{describe_noise(noise_at_start)} at the start, {describe_noise(noise_at_end)} at the end.",
+        f"{describe_noise(noise_at_start)} at the start, {describe_noise(noise_at_end)} at the end."
+        + ("" if gate is None else
+           f" Every timed round ran between two quiet probes (`--wait-quiet`: {hostnoise.QUIET_PROBE_SECONDS:g} s "
+           f"each, at most {hostnoise.QUIET_SLOW_WINDOWS:.0%} of half-second windows slow): {gate.rounds} round(s), "
+           f"{gate.redone} run again after a slow probe."),
         f"Base {base_sha[:10]}, last {last_sha[:10]}. Preset at {sizes.agents} agents in bench_workload's "
         "sustaining world (the population held at its initial count), log on disk; "
         f"{sizes.warmup} warm-up steps, then the median of {sizes.steps} steps.",
@@ -550,14 +561,19 @@ def main_thread_floor_seconds(result: dict) -> float:
     return sum(seconds for part, seconds in result["floors"].items() if part != "sqlite")
 
 
-def best_of_rounds(*measures, rounds: int, key: str = "cpu") -> tuple[dict, ...]:
+def gated(gate: hostnoise.QuietRounds | None, measure_round):
+    """``measure_round()``, run by ``gate`` (between two quiet probes) where there is one."""
+    return gate.run(measure_round) if gate is not None else measure_round()
+
+
+def best_of_rounds(*measures, rounds: int, key: str = "cpu", gate: hostnoise.QuietRounds | None = None
+                   ) -> tuple[dict, ...]:
     """Run the ``measures`` (each returning a dict: a :func:`time_steps` or
     :func:`measure_floors` result) in turn, ``rounds`` times over; for each measure, its result
-    with the lowest ``key``."""
+    with the lowest ``key``. With a ``gate``, each round (every measure once) is :func:`gated`."""
     best: list[dict | None] = [None] * len(measures)
     for _ in range(rounds):
-        for index, measure in enumerate(measures):
-            result = measure()
+        for index, result in enumerate(gated(gate, lambda: [measure() for measure in measures])):
             if best[index] is None or result[key] < best[index][key]:
                 best[index] = result
     return tuple(best)
@@ -649,6 +665,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=Sizes.rounds)
     parser.add_argument("--commits", nargs="+", help="optimisation commits to measure (default: the Perf: ones)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test, not a measurement)")
+    parser.add_argument("--wait-quiet", type=float, metavar="MINUTES",
+                        help="run every timed round between two quiet noise probes (the host's fast mode), running "
+                             "again a round the probe after it reads slow; give up, writing nothing, after MINUTES")
     parser.add_argument("--out", default=str(REPO / "docs" / "performance.md"))
     args = parser.parse_args(argv)
     if args.quick:
@@ -664,7 +683,16 @@ def main(argv: list[str] | None = None) -> int:
     command = "python tools/perf_report.py " + " ".join(
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
     )
-    report = build_report(base, args.last, sizes, command.strip(), args.commits)
+    gate = None
+    if args.wait_quiet is not None:
+        if not (math.isfinite(args.wait_quiet) and args.wait_quiet > 0):
+            parser.error(f"--wait-quiet must be a positive number of minutes, got {args.wait_quiet:g}")
+        gate = hostnoise.QuietRounds(time.time() + args.wait_quiet * 60.0)
+    try:
+        report = build_report(base, args.last, sizes, command.strip(), args.commits, gate=gate)
+    except hostnoise.NotQuiet as exc:
+        print(f"stopped: {exc} ({args.wait_quiet:g} min); no report written", file=sys.stderr)
+        return 4
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report)

@@ -1033,6 +1033,38 @@ def test_wait_quiet_needs_three_quiet_probes_in_a_row_before_its_deadline(capsys
     assert lines[1].startswith("host not quiet by the deadline after ") and lines[1].endswith("quiet probes 0")
 
 
+def test_quiet_rounds_run_a_round_again_when_the_probe_after_it_reads_slow(capsys):
+    """A round runs after one quiet probe and counts only if the probe after it reads quiet too;
+    that probe stands for the one before the next round. At the deadline, NotQuiet."""
+    from historylib import hostnoise
+
+    readings, now, log = iter([0.6, 0.0, 0.5, 0.05, 0.0, 0.0, 0.9, 0.9, 0.9, 0.9]), [0.0], []
+
+    def probe(seconds):
+        now[0] += seconds
+        log.append("probe")
+        return dataclasses.replace(quiet_summary(), slow_windows=next(readings))
+
+    gate = hostnoise.QuietRounds(100.0, probe=probe, clock=lambda: now[0],
+                                 sleep=lambda s: now.__setitem__(0, now[0] + s))
+
+    def measure_round(name):
+        def run():
+            log.append(name)
+            now[0] += 10.0
+            return name
+        return run
+
+    assert gate.run(measure_round("a")) == "a"  # slow, quiet, a, slow after: again; quiet, a, quiet
+    assert gate.run(measure_round("b")) == "b"  # the quiet probe after a stands before b
+    assert log == ["probe", "probe", "a", "probe", "probe", "a", "probe", "b", "probe"]
+    assert (gate.rounds, gate.redone) == (2, 1)
+    with pytest.raises(hostnoise.NotQuiet):
+        gate.run(measure_round("c"))  # c runs, the probe after it reads slow, and so does every one to 100 s
+    assert log.count("c") == 1 and now[0] >= 100.0 and gate.redone == 2
+    capsys.readouterr()
+
+
 def test_run_history_with_wait_quiet_measures_drifted_commits_again_until_its_deadline(tmp_path, monkeypatch):
     """With a quiet gate, a drifted commit is measured again in the same run once the host is
     quiet; when the gate gives up first, the run stops naming what is left."""

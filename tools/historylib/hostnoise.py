@@ -156,8 +156,9 @@ def report(summary: NoiseSummary) -> str:
 
 
 def wait_quiet(deadline: float, probe: Callable[[float], NoiseSummary] = measure,
-               clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> bool:
-    """Probe until :data:`QUIET_PROBES` probes in a row read at most :data:`QUIET_SLOW_WINDOWS` of
+               clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
+               probes: int = QUIET_PROBES) -> bool:
+    """Probe until ``probes`` probes in a row read at most :data:`QUIET_SLOW_WINDOWS` of
     their windows slow (True), or until ``deadline`` (``clock`` seconds) passes first (False).
     Every :data:`QUIET_REPORT_SECONDS` of waiting, and at the end, one line says what the probes read."""
     started, quiet, shares = clock(), 0, []
@@ -168,7 +169,7 @@ def wait_quiet(deadline: float, probe: Callable[[float], NoiseSummary] = measure
               f"{statistics.median(shares):.0%}, quiet probes {sum(s <= QUIET_SLOW_WINDOWS for s in shares)}",
               flush=True)
 
-    while quiet < QUIET_PROBES:
+    while quiet < probes:
         if clock() >= deadline:
             say("host not quiet by the deadline")
             return False
@@ -181,6 +182,46 @@ def wait_quiet(deadline: float, probe: Callable[[float], NoiseSummary] = measure
         if clock() - reported >= QUIET_REPORT_SECONDS:
             reported = clock()
             say("still waiting for a quiet host")
-    if len(shares) > QUIET_PROBES:
+    if len(shares) > probes:
         say("host quiet")
     return True
+
+
+class NotQuiet(Exception):
+    """The host did not turn quiet before a :class:`QuietRounds` deadline."""
+
+
+class QuietRounds:
+    """Runs measurement rounds only between two quiet probes, for measurements too long to witness
+    with a floor of their own (a round of ``tools/perf_report.py`` lasts 10-60 s).
+
+    :meth:`run` waits for one quiet probe (:func:`wait_quiet` with ``probes=1``), runs the round,
+    then probes once more: a round the second probe reads slow for is run again. The probe after a
+    round serves as the one before the next. ``redone`` counts the rounds run again.
+    """
+
+    def __init__(self, deadline: float, probe: Callable[[float], NoiseSummary] = measure,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.deadline, self.probe, self.clock, self.sleep = deadline, probe, clock, sleep
+        self.rounds = 0
+        self.redone = 0
+        self._quiet_now = False  # the last probe, taken right after the last round, read quiet
+
+    def _held(self) -> bool:
+        self._quiet_now = self.probe(QUIET_PROBE_SECONDS).slow_windows <= QUIET_SLOW_WINDOWS
+        return self._quiet_now
+
+    def run(self, measure_round: Callable[[], object]):
+        """``measure_round()``'s result, from a round that began and ended with the host quiet.
+
+        Raises:
+            NotQuiet: the deadline passed before such a round.
+        """
+        while True:
+            if not self._quiet_now and not wait_quiet(self.deadline, self.probe, self.clock, self.sleep, probes=1):
+                raise NotQuiet("the host did not turn quiet before the deadline")
+            result = measure_round()
+            if self._held():
+                self.rounds += 1
+                return result
+            self.redone += 1
