@@ -192,21 +192,27 @@ def check_host_when_quiet(name: str, reference: tuple[str, dict[str, float]] | N
 
 
 def reference_floors(name: str, rev: str) -> tuple[str, dict[str, float]] | None:
-    """The newest commit of ``rev`` whose stored points in series ``name`` include engine-independent
-    floors (:data:`hostcheck.FLOOR_POINTS`), and those points; None for a series without them."""
+    """The series' floors: the newest commit of ``rev`` whose stored points in series ``name``
+    include engine-independent floors (:data:`hostcheck.FLOOR_POINTS`), and the median of each
+    floor over the newest :data:`hostcheck.REFERENCE_COMMITS` such commits
+    (:func:`hostcheck.series_floors`); None for a series without them."""
     measured = results.measured_commits(results_dir(), name)
+    newest, found = None, []
     for commit in reversed(gitrepo.first_parent_commits(rev)):
         if commit[:8] in measured:
             stored = results.load_points(results_dir(), name, commit)
             if any(label in stored for label in hostcheck.FLOOR_POINTS):
-                return commit, stored
-    return None
+                newest = newest or commit
+                found.append(stored)
+                if len(found) == hostcheck.REFERENCE_COMMITS:
+                    break
+    return (newest, hostcheck.series_floors(found)) if newest else None
 
 
 def verify_host(name: str, reference: tuple[str, dict[str, float]] | None) -> None:
     """Before adding to a series that has results: re-measure its engine-independent floor points
-    at ``reference``, the newest commit that has them (:func:`reference_floors`), and refuse (one
-    line) when this host differs (:mod:`historylib.hostcheck`)."""
+    at the newest commit that has them and compare with the series' (:func:`reference_floors`), and
+    refuse (one line) when this host differs (:mod:`historylib.hostcheck`)."""
     if reference is None:
         return  # a new series, or one without the floors: nothing to compare with
     commit, stored = reference
@@ -219,7 +225,7 @@ def verify_host(name: str, reference: tuple[str, dict[str, float]] | None) -> No
                      log_path=work / "hostcheck.log", progress=False)
         fresh = results.load_points(work / "results", name, commit)
         ratio = hostcheck.check_host(stored, fresh, name, commit)
-        print(f"host check: the engine-independent floors at {commit[:8]} read x{ratio:.2f} of the stored values "
+        print(f"host check: the engine-independent floors at {commit[:8]} read x{ratio:.2f} of the series' stored ones "
               f"(asv exit {rc}); measuring")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -874,7 +874,8 @@ def test_host_ratio_and_check_by_hand():
     assert hostcheck.check_host(stored, same, "ref", "a" * 40) == pytest.approx(1000 / 1010)
     slower = {build: 3.2, radius: 16.0, rate: 625.0}
     assert hostcheck.host_ratio(stored, slower) == (pytest.approx(1.6), 3)
-    with pytest.raises(asv_history.ToolError, match=r"x1\.60 \(slower\).*aaaaaaaa.*'ref'"):
+    with pytest.raises(asv_history.ToolError,
+                       match=r"x1\.60 \(slower\) against the stored ones of 'ref' \(to aaaaaaaa; 3 points\)"):
         hostcheck.check_host(stored, slower, "ref", "a" * 40)
     with pytest.raises(asv_history.ToolError, match="none of the engine-independent floor points"):
         hostcheck.check_host(stored, {}, "ref", "a" * 40)
@@ -915,6 +916,17 @@ def floor_values(slowdown: float) -> dict:
     return spec
 
 
+def test_series_floors_are_each_floors_median_over_the_commits():
+    """A commit measured in an outlier sitting does not move the series' floors; a label only
+    some commits hold takes the median of those."""
+    from historylib import hostcheck
+
+    radius, rate = hostcheck.FLOOR_POINTS[1], hostcheck.FLOOR_POINTS[4]
+    commits = [{radius: 1.4, rate: 700.0}, {radius: 1.3}, {radius: 1.0, rate: 1000.0, "other": 5.0}, {radius: 1.35}]
+    assert hostcheck.series_floors(commits) == pytest.approx({radius: 1.325, rate: 850.0})
+    assert hostcheck.series_floors([]) == {}
+
+
 def test_drift_reason_by_hand(tmp_path):
     """A pass whose floors read outside 1 +- 0.15 of the stored ones is named, with its ratio;
     within it, or with no floor measured, it is not."""
@@ -927,7 +939,7 @@ def test_drift_reason_by_hand(tmp_path):
     witness = hostcheck.DriftWitness("a" * 40, stored)
     assert witness.reason(same, "b" * 40) is None and witness.reason({}, "b" * 40) is None
     assert witness.reason(slow, "c" * 40) == ("cccccccc: the engine-independent floors measured with its pass read "
-                                              "x1.40 (slower) of aaaaaaaa's stored ones (5 points)")
+                                              "x1.40 (slower) of the series' stored ones (to aaaaaaaa; 5 points)")
 
 
 def test_run_history_drops_the_commits_whose_pass_drifted(tmp_path, monkeypatch):

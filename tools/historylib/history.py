@@ -334,15 +334,17 @@ def drifted(commits: list[str], machine: str, drift: hostcheck.DriftWitness, sin
     since the epoch) ran on a host that drifted from the series' (:meth:`DriftWitness.reason`).
 
     The floors a commit's pass measured (the default selection holds them) witness it; a commit
-    without them (another selection, or asv skipped them as already measured) has them measured
-    right after its pass, forced, into its results (put back with the rest if it drifted).
+    without all of them (another selection, one module of it, or asv skipped them as already
+    measured) has them measured right after its pass, forced, into its results (put back with the
+    rest if it drifted).
     """
     def fresh(commit: str) -> dict[str, float]:
         points = results.load_points(results_dir, machine, commit, since=since - 1.0)
         return {label: value for label, value in points.items() if label in hostcheck.FLOOR_POINTS}
 
     floors = {c: fresh(c) for c in commits}
-    unwitnessed = [c for c, points in floors.items() if not points]
+    # A pass that measured only some floors (one module of --by-module) has all five measured after it.
+    unwitnessed = [c for c, points in floors.items() if len(points) < len(hostcheck.FLOOR_POINTS)]
     if unwitnessed:
         rc = measure(unwitnessed, machine, list(hostcheck.WITNESS_REGEXES), attributes, force=True, config=config,
                      cwd=cwd, timeout=timeout)

@@ -5,7 +5,7 @@ and raw sqlite 1.4-3.8x slower than another had days before). Points of two host
 show the host change as steps on code no commit touched. So before ``run`` adds commits to a
 series that already has results, it re-measures a few points that do not depend on the engine
 (:data:`FLOOR_POINTS`: scipy and sqlite3 alone) at a commit of the series and compares them with
-the stored values (:func:`host_ratio`).
+the series' stored ones (:func:`host_ratio`; the median over its newest commits, :func:`series_floors`).
 
 The same floors witness each commit's pass (:class:`DriftWitness`): this host kind has a slow
 mode, external to the VM, that slows whole processes about twofold for seconds to minutes, so a
@@ -35,6 +35,16 @@ FLOOR_POINTS = (
 WITNESS_REGEXES = tuple(f"^{re.escape(label)}$" for label in FLOOR_POINTS)
 # The floors' run-to-run spread on one host is a few per cent; another host moved them by 40 %+.
 HOST_TOLERANCE = 0.15
+# The series' floors are the median over this many of its newest commits that have them: one
+# sitting can be an outlier (on 2026-12-02 two commits' floors read x0.73 of the 70 before them).
+REFERENCE_COMMITS = 10
+
+
+def series_floors(points_by_commit: list[dict[str, float]]) -> dict[str, float]:
+    """``{floor label: median}`` over the commits' stored points (one dict per commit), for each
+    :data:`FLOOR_POINTS` label that at least one of them holds."""
+    return {label: statistics.median(values) for label in FLOOR_POINTS
+            if (values := [points[label] for points in points_by_commit if label in points])}
 
 
 def host_ratio(stored: dict[str, float], fresh: dict[str, float]) -> tuple[float, int]:
@@ -60,8 +70,8 @@ def check_host(stored: dict[str, float], fresh: dict[str, float], machine: str, 
     if abs(ratio - 1.0) > tolerance:
         way = "slower" if ratio > 1 else "faster"
         raise ToolError(
-            f"host check: this host runs the engine-independent floors x{ratio:.2f} ({way}) against the sitting that "
-            f"measured {commit[:8]} in {machine!r} ({compared} points); its points would show the host change as "
+            f"host check: this host runs the engine-independent floors x{ratio:.2f} ({way}) against the stored ones "
+            f"of {machine!r} (to {commit[:8]}; {compared} points); its points would show the host change as "
             f"regressions. Re-measure the series here first (run --commits <the series' commits> --force "
             f"--accept-host) or measure under another --machine; --accept-host measures anyway")
     return ratio
@@ -69,11 +79,12 @@ def check_host(stored: dict[str, float], fresh: dict[str, float], machine: str, 
 
 @dataclass(frozen=True)
 class DriftWitness:
-    """The yardstick of ``run``'s drift check: the series' floors as stored at ``reference``.
+    """The yardstick of ``run``'s drift check: the series' stored floors.
 
     Attributes:
         reference: full hash of the series' newest commit with stored floors.
-        stored: that commit's stored points (``{label: value}``, floors among them).
+        stored: the series' floors (``{label: value}``): :func:`series_floors` of its newest
+            :data:`REFERENCE_COMMITS` commits with floors, ``reference`` the last of them.
     """
 
     reference: str
@@ -91,4 +102,4 @@ class DriftWitness:
             return None
         way = "slower" if ratio > 1 else "faster"
         return (f"{commit[:8]}: the engine-independent floors measured with its pass read x{ratio:.2f} ({way}) of "
-                f"{self.reference[:8]}'s stored ones ({compared} points)")
+                f"the series' stored ones (to {self.reference[:8]}; {compared} points)")
