@@ -521,18 +521,23 @@ def test_chunks():
 
 def test_run_history_resumes_after_the_last_finished_chunk(tmp_path, monkeypatch):
     calls, exit_codes = [], iter([0, 1, 0, 0])
+    results_dir = tmp_path / "results"
+    point = next(iter(history.selected_benchmarks(["grid"])))  # one point of the grid per pass
 
     def fake_measure(commits, machine_name, bench, attributes, force, **kwargs):
         calls.append(list(commits))
+        for commit in commits:
+            write_results(results_dir, "box", commit, {point: 1.0})
         return next(exit_codes)
 
     monkeypatch.setattr(history, "measure", fake_measure)
     progress = tmp_path / "progress.json"
     commits = [f"{i:040x}" for i in range(5)]
-    rc = history.run_history(commits, "box", ["grid"], chunk=2, progress_file=progress)
+    rc = history.run_history(commits, "box", ["grid"], chunk=2, progress_file=progress, results_dir=results_dir)
     assert rc == 1 and calls == [commits[0:2], commits[2:4]]  # stopped at the failing chunk
     calls.clear()
-    assert history.run_history(commits, "box", ["grid"], chunk=2, progress_file=progress) == 0
+    assert history.run_history(commits, "box", ["grid"], chunk=2, progress_file=progress,
+                               results_dir=results_dir) == 0
     assert calls == [commits[2:4], commits[4:5]]  # resumed there
     assert history.Progress(progress).done("box", "grid") == set(commits)
     assert history.Progress(progress).done("box", "default") == set()  # per selection
@@ -1240,3 +1245,19 @@ def test_run_history_by_module_gates_checks_and_commits_each_piece(tmp_path, mon
                              drift=drift, by_module=True)
     assert rc == 0 and calls == [("1", "bench_spatial")]
     assert history.Progress(tmp_path / "p2").done("box", "default") == {commits[0]}
+
+
+def test_a_listed_commit_whose_results_hold_none_of_the_selection_is_measured_again(tmp_path, monkeypatch):
+    """The progress file lists commits as finished; one whose results hold no point of the
+    selection (dropped or reset out of git after it was listed) is measured again, and one whose
+    results hold some is not."""
+    results_dir, progress = tmp_path / "results", tmp_path / "progress.json"
+    commits = [f"{i}" * 40 for i in range(1, 4)]
+    history.Progress(progress).add("box", "default", commits[:2])
+    name = next(n for n in history.selected_benchmarks(["default"]) if not n.startswith("bench_spatial"))
+    write_results(results_dir, "box", commits[0], {name: 1.0})
+    write_results(results_dir, "box", commits[1], {"bench_instructions.I.track_instructions": 9.0})
+    calls = []
+    monkeypatch.setattr(history, "measure", lambda part, *a, **k: calls.append(list(part)) or 0)
+    assert history.run_history(commits, "box", ["default"], results_dir=results_dir, progress_file=progress) == 0
+    assert calls == [commits[1:]]

@@ -165,6 +165,20 @@ def already_in_results(commits: list[str], machine: str, bench: list[str] | None
     return {commit for commit in commits if commit[:8] in covered}
 
 
+def recorded_done(tracker: "Progress", commits: list[str], machine: str, bench: list[str] | None,
+                  results_dir: Path) -> set[str]:
+    """Those of ``commits`` already finished for the selection: the results cover it
+    (:func:`already_in_results`), or ``tracker`` lists the commit and its results hold at least one
+    of the selection's benchmarks. A listed commit whose results hold none (its points were
+    dropped, or reset out of git, after it was listed) is measured again."""
+    wanted = selected_benchmarks(bench)
+    listed = tracker.done(machine, selection.selection_label(bench))
+    if wanted is not None:
+        holding = results.touching_commits(results_dir, machine, wanted)
+        listed = {c for c in listed if c[:8] in holding}
+    return (listed & set(commits)) | already_in_results(commits, machine, bench, results_dir)
+
+
 @dataclass(frozen=True)
 class Progress:
     """Finished commits per machine and selection, in ``.asv/history-progress.json``."""
@@ -263,7 +277,7 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
     results_dir = results_dir or REPO_ROOT / "results"
     label = selection.selection_label(bench)
     tracker = Progress(progress_file)
-    done = set() if force else tracker.done(machine, label) | already_in_results(commits, machine, bench, results_dir)
+    done = set() if force else recorded_done(tracker, commits, machine, bench, results_dir)
     todo = [c for c in commits if c not in done]
     print(f"{len(commits)} commit(s) {commits[0][:8]}..{commits[-1][:8]} on machine {machine!r}, selection {label}: "
           f"{len(commits) - len(todo)} already finished, {len(todo)} to measure"

@@ -56,10 +56,9 @@ def measured_commits(results_dir: Path, machine: str) -> set[str]:
     return {path.name.split("-")[0] for path in result_files(results_dir, machine)}
 
 
-def covering_commits(results_dir: Path, machine: str, wanted: dict[str, str]) -> set[str]:
-    """The 8-character hashes whose result files of ``machine`` hold an entry for every benchmark
-    of ``wanted`` (``{name: version}``) at that version (measured, failed or skipped: asv recorded
-    it), e.g. a selection already run. A benchmark whose ``version`` changed counts as missing."""
+def recorded_versions(results_dir: Path, machine: str) -> dict[str, dict[str, str]]:
+    """``{8-character hash: {benchmark name: version}}`` of every entry asv recorded (measured,
+    failed or skipped) in ``machine``'s result files."""
     recorded: dict[str, dict[str, str]] = {}
     for path in result_files(results_dir, machine):
         try:
@@ -71,8 +70,22 @@ def covering_commits(results_dir: Path, machine: str, wanted: dict[str, str]) ->
         for name, entry in data.get("results", {}).items():
             if len(entry) > i_version:
                 versions[name] = str(entry[i_version])
-    return {commit for commit, versions in recorded.items()
+    return recorded
+
+
+def covering_commits(results_dir: Path, machine: str, wanted: dict[str, str]) -> set[str]:
+    """The 8-character hashes whose result files of ``machine`` hold an entry for every benchmark
+    of ``wanted`` (``{name: version}``) at that version (measured, failed or skipped: asv recorded
+    it), e.g. a selection already run. A benchmark whose ``version`` changed counts as missing."""
+    return {commit for commit, versions in recorded_versions(results_dir, machine).items()
             if all(versions.get(name) == str(version) for name, version in wanted.items())}
+
+
+def touching_commits(results_dir: Path, machine: str, wanted: dict[str, str]) -> set[str]:
+    """The 8-character hashes whose result files of ``machine`` hold an entry for at least one
+    benchmark of ``wanted`` (any version)."""
+    return {commit for commit, versions in recorded_versions(results_dir, machine).items()
+            if any(name in versions for name in wanted)}
 
 
 def params_label(name: str, params: list[str] | None) -> str:
