@@ -166,8 +166,9 @@ def cmd_run(args) -> int:
             return RC_NOT_QUIET
     drift = hostcheck.DriftWitness(*reference) if reference else None
     if drift:
-        print(f"drift check: each commit's points are kept only if the floors measured with its pass read within "
-              f"x{1 - hostcheck.HOST_TOLERANCE:.2f}-x{1 + hostcheck.HOST_TOLERANCE:.2f} of {drift.reference[:8]}'s")
+        print(f"drift check: each commit's points are kept only if the floors measured before and with its pass "
+              f"read within x{1 - hostcheck.HOST_TOLERANCE:.2f}-x{1 + hostcheck.HOST_TOLERANCE:.2f} of the series' "
+              f"stored ones (to {drift.reference[:8]})")
     # A fast spell lasts minutes: under the gate, one commit per asv run unless --chunk says otherwise.
     chunk = args.chunk if args.chunk or wait_quiet is None else 1
     return run_history(commits, name, args.bench, args.attribute, args.force, chunk=chunk,
@@ -680,7 +681,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--every-commit", action="store_true", help="every first-parent commit, not only engine ones")
     p.add_argument("--accept-host", action="store_true",
                    help="skip the host check (re-measuring the series' floor points before adding to it) "
-                        "and the drift check (each commit's floors measured in its pass)")
+                        "and the drift check (each commit's floors measured before and with its pass)")
     p.add_argument("--commits", nargs="+", metavar="REV",
                    help="measure these commits only (e.g. an optimisation and its parent), in the branch's order")
     p.add_argument("--force", action="store_true", help="re-measure what already has results")

@@ -947,11 +947,37 @@ def test_drift_reason_by_hand(tmp_path):
                                               "x1.40 (slower) of the series' stored ones (to aaaaaaaa; 5 points)")
 
 
-def test_run_history_drops_the_commits_whose_pass_drifted(tmp_path, monkeypatch):
-    """Each commit's floors measured with its pass witness it: a commit measured while the host ran
-    x1.5 slow gets its results file back as it was, is not recorded as finished, and is measured
-    again by the next run; the others are kept. Floors from an earlier pass witness nothing: where
-    the pass measured none, they are measured right after it, forced."""
+def fake_floor_measure(results_dir: Path, scratch: Path, slowdowns, calls: list, extra: dict | None = None):
+    """A fake ``history.measure`` that writes each commit's five floors, ``next(slowdowns)[i]``
+    times slow (None: none), merged into the commit's results file as asv does: a witness call's
+    into the results directory of the config it is handed (its scratch), the others into ``results_dir``;
+    ``extra`` points are added to every non-witness pass. Records ``(commits, bench, force)``."""
+    from historylib import asvconf, hostcheck
+
+    def fake_measure(part, machine_name, bench, attributes=None, force=False, config=None, **kwargs):
+        calls.append((list(part), "witness" if bench == list(hostcheck.WITNESS_REGEXES) else bench, force))
+        into = asvconf.config_dir(config, "results_dir") if calls[-1][1] == "witness" else results_dir
+        for commit, slowdown in zip(part, next(slowdowns)):
+            spec = {} if slowdown is None else floor_values(slowdown)
+            if calls[-1][1] != "witness":
+                spec.update(extra or {})
+            path = into / "box" / f"{commit[:8]}-env.json"
+            data = json.loads(path.read_text()) if path.exists() else {"results": {}}
+            new = json.loads(write_results(scratch, "box", commit, spec, started=time.time() * 1000.0).read_text())
+            new["results"] = {**data["results"], **new["results"]}
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(new))
+        return 0
+
+    return fake_measure
+
+
+def test_run_history_drops_the_commits_whose_pass_drifted(tmp_path, monkeypatch, capsys):
+    """The floors measured right before a commit's pass and those measured with it witness it: a
+    commit whose host ran x1.5 slow at either end gets its results file back as it was, is not
+    recorded as finished, and is measured again by the next run; the others are kept. Floors from
+    an earlier pass witness nothing: where the pass measured none, they are measured right after
+    it. The witness measures into a scratch directory, never into the series' results."""
     from historylib import hostcheck
 
     results_dir, progress = tmp_path / "results", tmp_path / "progress.json"
@@ -960,41 +986,36 @@ def test_run_history_drops_the_commits_whose_pass_drifted(tmp_path, monkeypatch)
     earlier = write_results(results_dir, "box", commits[1], {"bench_instructions.I.track_instructions": 9.0})
     earlier_bytes = earlier.read_bytes()
     write_results(results_dir, "box", commits[3], floor_values(1.6), started=1000.0)  # an old pass's floors
-    # per asv call: the floors' slowdown for each commit (None: asv skips them, already measured)
-    slowdowns = iter([[1.02, 1.5], [0.95, None], [1.0], [1.03]])
+    # per asv call, in order: the floors' slowdown for each commit of the call (None: none measured)
+    slowdowns = iter([[1.0, 1.0], [1.02, 1.5],  # chunk 1: witness before, the pass (commit 2 slow with it)
+                      [1.0, 1.4], [0.95, None], [1.0]])  # chunk 2: commit 4 slow before; its witness after
     calls = []
-
-    def fake_measure(part, machine_name, bench, attributes, force, **kwargs):
-        calls.append((list(part), bench, force))
-        for commit, slowdown in zip(part, next(slowdowns)):
-            spec = {} if slowdown is None else floor_values(slowdown)
-            if bench == ["default"]:
-                spec["bench_spatial.RadiusQuery.time_batched_radius_kdtree"] = 2.0
-            path = results_dir / "box" / f"{commit[:8]}-env.json"
-            data = json.loads(path.read_text()) if path.exists() else {"results": {}}
-            scratch = write_results(tmp_path / "scratch", "box", commit, spec, started=time.time() * 1000.0)
-            new = json.loads(scratch.read_text())
-            new["results"] = {**data["results"], **new["results"]}  # asv adds the pass's points to the file
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(new))
-        return 0
-
-    monkeypatch.setattr(history, "measure", fake_measure)
+    monkeypatch.setattr(history, "measure", fake_floor_measure(results_dir, tmp_path / "scratch", slowdowns, calls,
+                                                               {"bench_spatial.Other.time_other": 2.0}))
     drift = hostcheck.DriftWitness("f" * 40, stored)
     rc = history.run_history(commits, "box", ["default"], chunk=2, results_dir=results_dir, progress_file=progress,
-                             drift=drift)
+                             config=REPO_ROOT / "asv.conf.json", cwd=tmp_path, drift=drift)
     assert rc == history.RC_DRIFTED
-    witness = list(hostcheck.WITNESS_REGEXES)
-    assert calls == [(commits[0:2], ["default"], False), (commits[2:4], ["default"], False),
-                     ([commits[3]], witness, True)]
+    out = capsys.readouterr().out
+    assert "22222222: the engine-independent floors measured with its pass read x1.50 (slower)" in out
+    assert "44444444: the engine-independent floors measured before its pass read x1.40 (slower)" in out
+    assert calls == [(commits[0:2], "witness", True), (commits[0:2], ["default"], False),
+                     (commits[2:4], "witness", True), (commits[2:4], ["default"], False),
+                     ([commits[3]], "witness", True)]
     assert earlier.read_bytes() == earlier_bytes  # the drifted pass's points are gone, the earlier ones kept
-    assert history.Progress(progress).done("box", "default") == {commits[0], commits[2], commits[3]}
-    assert results.load_points(results_dir, "box", commits[3])[hostcheck.FLOOR_POINTS[0]] == 1.0
+    assert history.Progress(progress).done("box", "default") == {commits[0], commits[2]}
+    assert results.load_points(results_dir, "box", commits[2])[hostcheck.FLOOR_POINTS[0]] == 0.95
+
     calls.clear()
+    monkeypatch.setattr(history, "measure", fake_floor_measure(results_dir, tmp_path / "scratch",
+                                                               iter([[1.0, 1.0], [1.0, None], [1.05]]), calls))
     assert history.run_history(commits, "box", ["default"], results_dir=results_dir, progress_file=progress,
-                               drift=drift) == 0
-    assert calls == [([commits[1]], ["default"], False)]  # measured again, this time in the fast mode
+                               config=REPO_ROOT / "asv.conf.json", cwd=tmp_path, drift=drift) == 0
+    assert calls == [([commits[1], commits[3]], "witness", True), ([commits[1], commits[3]], ["default"], False),
+                     ([commits[3]], "witness", True)]
     assert history.Progress(progress).done("box", "default") == set(commits)
+    # Kept with the witness's floors at x1.0 and x1.05, but the series holds only what passes measured.
+    assert results.load_points(results_dir, "box", commits[3])[hostcheck.FLOOR_POINTS[0]] == 1.6
 
 
 def test_run_checks_drift_on_wall_time_passes_unless_the_host_is_accepted(monkeypatch, capsys):
@@ -1083,41 +1104,38 @@ def test_quiet_rounds_run_a_round_again_when_the_probe_after_it_reads_slow(capsy
 
 
 def test_run_history_with_wait_quiet_measures_drifted_commits_again_until_its_deadline(tmp_path, monkeypatch):
-    """With a quiet gate, a drifted commit is measured again in the same run once the host is
-    quiet; when the gate gives up first, the run stops naming what is left."""
+    """With a quiet gate, a drifted commit (slow with its pass, or right before it) is measured
+    again in the same run once the host is quiet; when the gate gives up first, the run stops
+    naming what is left."""
     from historylib import hostcheck
 
     results_dir = tmp_path / "results"
     commits = [f"{i}" * 40 for i in range(1, 4)]
     stored = results.points_of_file(write_results(tmp_path / "ref", "box", "f" * 40, floor_values(1.0)))
     drift = hostcheck.DriftWitness("f" * 40, stored)
+    options = dict(config=REPO_ROOT / "asv.conf.json", cwd=tmp_path, drift=drift)
 
-    def fake_measure_with(slowdowns, calls, into):
-        def fake_measure(part, machine_name, bench, attributes, force, **kwargs):
-            calls.append(list(part))
-            for commit in part:
-                write_results(into, "box", commit, floor_values(slowdowns[commit].pop(0)),
-                              started=time.time() * 1000.0)
-            return 0
-        return fake_measure
+    def passes(calls):
+        return [part for part, bench, _ in calls if bench != "witness"]
 
     calls = []
-    slowdowns = {commits[0]: [1.0], commits[1]: [1.6, 1.4, 1.05], commits[2]: [0.98]}
-    monkeypatch.setattr(history, "measure", fake_measure_with(slowdowns, calls, results_dir))
+    # each call's floors: [witness before, pass] per chunk; commit 2 slow with its pass, then before it
+    slowdowns = iter([[1.0, 1.0], [1.0, 1.6], [1.0], [0.98], [1.4], [1.0], [1.0], [1.05]])
+    monkeypatch.setattr(history, "measure", fake_floor_measure(results_dir, tmp_path / "s", slowdowns, calls))
     gates = []
     rc = history.run_history(commits, "box", ["default"], chunk=2, results_dir=results_dir,
-                             progress_file=tmp_path / "p1", drift=drift, wait_quiet=lambda: gates.append(1) or True)
+                             progress_file=tmp_path / "p1", wait_quiet=lambda: gates.append(1) or True, **options)
     assert rc == 0 and len(gates) == 4
-    assert calls == [commits[0:2], commits[2:3], [commits[1]], [commits[1]]]
+    assert passes(calls) == [commits[0:2], commits[2:3], [commits[1]], [commits[1]]]
     assert history.Progress(tmp_path / "p1").done("box", "default") == set(commits)
 
     calls.clear()
-    slowdowns = {commits[0]: [1.0], commits[1]: [1.6], commits[2]: [0.98]}
-    monkeypatch.setattr(history, "measure", fake_measure_with(slowdowns, calls, tmp_path / "r2"))
+    slowdowns = iter([[1.0, 1.0], [1.0, 1.6], [1.0], [0.98]])
+    monkeypatch.setattr(history, "measure", fake_floor_measure(tmp_path / "r2", tmp_path / "s", slowdowns, calls))
     answers = iter([True, True, False])
     rc = history.run_history(commits, "box", ["default"], chunk=2, results_dir=tmp_path / "r2",
-                             progress_file=tmp_path / "p2", drift=drift, wait_quiet=lambda: next(answers))
-    assert rc == history.RC_NOT_QUIET and calls == [commits[0:2], commits[2:3]]
+                             progress_file=tmp_path / "p2", wait_quiet=lambda: next(answers), **options)
+    assert rc == history.RC_NOT_QUIET and passes(calls) == [commits[0:2], commits[2:3]]
     assert history.Progress(tmp_path / "p2").done("box", "default") == {commits[0], commits[2]}
 
 
@@ -1180,18 +1198,19 @@ def test_run_history_by_module_gates_checks_and_commits_each_piece(tmp_path, mon
     """``by_module``: each commit's pass is one asv run per module, each gated, drift-checked and
     committed on its own; a drifted piece is measured again, and a commit is finished only once
     every piece is kept. A later run skips the pieces the results already cover."""
-    from historylib import hostcheck
+    from historylib import asvconf, hostcheck
 
     results_dir = tmp_path / "results"
     commits = [f"{i}" * 40 for i in range(1, 3)]
     stored = results.points_of_file(write_results(tmp_path / "ref", "box", "f" * 40, floor_values(1.0)))
     drift = hostcheck.DriftWitness("f" * 40, stored)
+    options = dict(config=REPO_ROOT / "asv.conf.json", cwd=tmp_path)
     known = ["bench_decision.Act.time_act", "bench_spatial.RadiusQuery.time_batched_radius",
              "bench_workload.Workload.track_step_ms"]
     monkeypatch.setattr(history, "known_benchmarks", lambda: known)
     measured = {c: set() for c in commits}  # modules whose points a commit's results hold
 
-    def module_of(bench):  # None: the floors, measured after a piece that has none
+    def module_of(bench):  # None: the floors, measured before each piece and after one that has none
         if bench == list(hostcheck.WITNESS_REGEXES):
             return None
         return next(m for m in ("bench_decision", "bench_spatial") if m in bench[0])
@@ -1200,16 +1219,19 @@ def test_run_history_by_module_gates_checks_and_commits_each_piece(tmp_path, mon
         wanted = {"bench_decision", "bench_spatial"} if bench == ["default"] else {module_of(bench)}
         return {c for c in part if wanted <= measured[c]}
 
-    slowdowns = iter([1.0, 1.5, 1.0, 1.0, 1.02])  # floors of each asv call that measures them
+    # floors of each asv call that measures them: per piece, the witness before it, then the piece's
+    # own (spatial) or the witness after it (decision); commit 1's spatial piece is slow
+    slowdowns = iter([1.0, 1.0, 1.0, 1.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.02])
     calls, labels, last, finished = [], [], {}, []
 
-    def fake_measure(part, machine_name, bench, attributes, force, **kwargs):
+    def fake_measure(part, machine_name, bench, attributes, force, config=None, **kwargs):
         module = module_of(bench)
+        into = results_dir if module else asvconf.config_dir(config, "results_dir")  # the witness: a scratch
         calls.append((part[0][0], module or "witness"))
         finished.append(history.Progress(tmp_path / "p").done("box", "default"))
         spec = floor_values(next(slowdowns)) if module in (None, "bench_spatial") else {}
         for commit in part:
-            path = results_dir / "box" / f"{commit[:8]}-env.json"
+            path = into / "box" / f"{commit[:8]}-env.json"
             data = json.loads(path.read_text()) if path.exists() else {"results": {}}
             scratch = json.loads(write_results(tmp_path / "scratch", "box", commit, spec,
                                                started=time.time() * 1000.0).read_text())
@@ -1229,21 +1251,22 @@ def test_run_history_by_module_gates_checks_and_commits_each_piece(tmp_path, mon
     gates = []
     rc = history.run_history(commits, "box", ["default"], chunk=1, commit=True, results_dir=results_dir,
                              progress_file=tmp_path / "p", drift=drift, wait_quiet=lambda: gates.append(1) or True,
-                             by_module=True)
+                             by_module=True, **options)
     assert rc == 0 and len(gates) == 5
-    assert calls == [("1", "bench_decision"), ("1", "witness"), ("1", "bench_spatial"), ("2", "bench_decision"),
-                     ("2", "witness"), ("2", "bench_spatial"), ("1", "bench_spatial")]
+    assert calls == [("1", "witness"), ("1", "bench_decision"), ("1", "witness"), ("1", "witness"),
+                     ("1", "bench_spatial"), ("2", "witness"), ("2", "bench_decision"), ("2", "witness"),
+                     ("2", "witness"), ("2", "bench_spatial"), ("1", "witness"), ("1", "bench_spatial")]
     assert labels == ["default: bench_decision", "default: bench_decision", "default: bench_spatial",
                       "default: bench_spatial"]
     assert history.Progress(tmp_path / "p").done("box", "default") == set(commits)
-    assert finished[:6] == [set()] * 6 and finished[6] == {commits[1]}  # c1 waits for its spatial piece
+    assert finished[:10] == [set()] * 10 and finished[10] == {commits[1]}  # c1 waits for its spatial piece
 
     calls.clear()
     measured = {commits[0]: {"bench_decision"}, commits[1]: set()}
     slowdowns = iter([1.0, 1.0, 1.0])
     rc = history.run_history(commits[:1], "box", ["default"], results_dir=results_dir, progress_file=tmp_path / "p2",
-                             drift=drift, by_module=True)
-    assert rc == 0 and calls == [("1", "bench_spatial")]
+                             drift=drift, by_module=True, **options)
+    assert rc == 0 and calls == [("1", "witness"), ("1", "bench_spatial")]
     assert history.Progress(tmp_path / "p2").done("box", "default") == {commits[0]}
 
 

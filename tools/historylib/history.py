@@ -16,6 +16,7 @@ import itertools
 import json
 import logging
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import hostcheck, memoryworkers, results, selection
-from .asvconf import config_dir, run_asv
+from .asvconf import config_dir, run_asv, write_derived_config
 from .gitrepo import REPO_ROOT, git
 from .proc import ASV_RUN_TIMEOUT, ToolError
 
@@ -307,8 +308,11 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
             return RC_NOT_QUIET
         number += 1
         started = time.monotonic()
-        wall_start = time.time()
         before = snapshot_results(results_dir, machine, part) if drift else {}
+        # The floors right before the piece witness its start, those with or after it its end.
+        opening = witness(part, machine, "before the pass", attributes, config, cwd, timeout) \
+            if drift else {}
+        wall_start = time.time()
         rc = measure(part, machine, piece_bench, attributes, force, config=config, cwd=cwd, timeout=timeout)
         print(f"chunk {number}: {len(part)} commit(s) {part[0][:8]}..{part[-1][:8]}"
               + (f", {piece[0]}" if piece else "") + f", asv exit code {rc}, {time.monotonic() - started:.0f} s")
@@ -318,7 +322,8 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
         final = final or rc
         kept = part
         if drift:
-            reasons = drifted(part, machine, drift, wall_start, results_dir, attributes, config, cwd, timeout)
+            reasons = drifted(part, machine, drift, wall_start, results_dir, attributes, config, cwd, timeout,
+                              opening)
             for c, reason in reasons.items():
                 restore_results(results_dir, machine, c, before)
                 print(f"dropped {reason}: its points of this pass are not kept")
@@ -343,28 +348,56 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
 
 
 def drifted(commits: list[str], machine: str, drift: hostcheck.DriftWitness, since: float, results_dir: Path,
-            attributes: list[str] | None, config: Path | None, cwd: Path, timeout: float) -> dict[str, str]:
+            attributes: list[str] | None, config: Path | None, cwd: Path, timeout: float,
+            opening: dict[str, dict[str, float]] | None = None) -> dict[str, str]:
     """``{commit: reason}`` for those of ``commits`` whose pass (started at ``since``, seconds
     since the epoch) ran on a host that drifted from the series' (:meth:`DriftWitness.reason`).
 
-    The floors a commit's pass measured (the default selection holds them) witness it; a commit
-    without all of them (another selection, one module of it, or asv skipped them as already
-    measured) has them measured right after its pass, forced, into its results (put back with the
-    rest if it drifted).
+    The floors ``opening`` holds (measured right before the pass, :func:`witness`) and those the
+    pass measured (the default selection holds them) witness it: this host's slow spells can be
+    shorter than a pass, so a witness at one end alone lets a pass that was fast only there in.
+    A commit whose pass measured only some floors (another selection, one module of it, or asv
+    skipped them as already measured) has all of them measured right after its pass, forced, into
+    its results (put back with the rest if it drifted).
     """
-    def fresh(commit: str) -> dict[str, float]:
-        points = results.load_points(results_dir, machine, commit, since=since - 1.0)
-        return {label: value for label, value in points.items() if label in hostcheck.FLOOR_POINTS}
-
-    floors = {c: fresh(c) for c in commits}
-    # A pass that measured only some floors (one module of --by-module) has all five measured after it.
+    floors = {c: floor_points(results_dir, machine, c, since) for c in commits}
     unwitnessed = [c for c, points in floors.items() if len(points) < len(hostcheck.FLOOR_POINTS)]
     if unwitnessed:
-        rc = measure(unwitnessed, machine, list(hostcheck.WITNESS_REGEXES), attributes, force=True, config=config,
-                     cwd=cwd, timeout=timeout)
-        print(f"drift check: the floors measured after the pass of {len(unwitnessed)} commit(s), asv exit code {rc}")
-        floors.update({c: fresh(c) for c in unwitnessed})
-    return {c: reason for c, points in floors.items() if (reason := drift.reason(points, c)) is not None}
+        floors.update(witness(unwitnessed, machine, "after the pass", attributes, config, cwd, timeout))
+    opening = opening or {}
+    reasons = {}
+    for c, points in floors.items():
+        reason = drift.reason(opening.get(c, {}), c, "before its pass") or drift.reason(points, c, "with its pass")
+        if reason is not None:
+            reasons[c] = reason
+    return reasons
+
+
+def floor_points(results_dir: Path, machine: str, commit: str, since: float) -> dict[str, float]:
+    """``commit``'s floor points (:data:`hostcheck.FLOOR_POINTS`) that asv started at or after
+    ``since`` (seconds since the epoch)."""
+    points = results.load_points(results_dir, machine, commit, since=since)
+    return {label: value for label, value in points.items() if label in hostcheck.FLOOR_POINTS}
+
+
+def witness(commits: list[str], machine: str, when: str, attributes: list[str] | None, config: Path | None,
+            cwd: Path, timeout: float) -> dict[str, dict[str, float]]:
+    """The floors of each of ``commits`` measured now: ``{commit: {label: value}}`` (empty where
+    asv measured none).
+
+    They are measured into a scratch results directory (``.asv/witness``), never into the
+    series': asv records the combinations a regex leaves out of a parametrized benchmark as NaN,
+    and a later ``--skip-existing-successful`` run counts such an entry as measured, so floors
+    written into a commit not yet measured would leave the rest of those benchmarks NaN for good.
+    """
+    scratch = cwd / ".asv" / "witness"
+    shutil.rmtree(scratch / "results", ignore_errors=True)
+    derived = write_derived_config(scratch / "witness.conf.json", base=config or cwd / "asv.conf.json", root=cwd,
+                                   results_dir=scratch / "results", html_dir=scratch / "html")
+    rc = measure(commits, machine, list(hostcheck.WITNESS_REGEXES), attributes, force=True, config=derived, cwd=cwd,
+                 timeout=timeout)
+    print(f"drift check: the floors of {len(commits)} commit(s) measured {when}, asv exit code {rc}")
+    return {c: floor_points(scratch / "results", machine, c, 0.0) for c in commits}
 
 
 def snapshot_results(results_dir: Path, machine: str, commits: list[str]) -> dict[Path, bytes]:

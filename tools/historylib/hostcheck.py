@@ -10,8 +10,9 @@ the series' stored ones (:func:`host_ratio`; the median over its newest commits,
 The same floors witness each commit's pass (:class:`DriftWitness`): this host kind has a slow
 mode, external to the VM, that slows whole processes about twofold for seconds to minutes, so a
 host that passed the check before a pass can turn slow within it. ``run`` keeps a commit's new
-points only where the floors measured with its pass (in it, for the default selection, which
-holds them; right after it otherwise: :data:`WITNESS_REGEXES`) read like the series' stored ones.
+points only where the floors measured right before its pass and those measured with it (in it,
+for the default selection, which holds them; right after it otherwise: :data:`WITNESS_REGEXES`)
+read like the series' stored ones.
 """
 
 from __future__ import annotations
@@ -90,16 +91,17 @@ class DriftWitness:
     reference: str
     stored: dict[str, float]
 
-    def reason(self, fresh: dict[str, float], commit: str, tolerance: float = HOST_TOLERANCE) -> str | None:
+    def reason(self, fresh: dict[str, float], commit: str, when: str = "with its pass",
+               tolerance: float = HOST_TOLERANCE) -> str | None:
         """Why ``commit``'s points of a pass cannot join the series, or None when they can.
 
-        ``fresh`` holds the floor points measured with ``commit``'s pass. A median ratio to the
-        stored ones outside ``1 +- tolerance`` says the host changed speed during the pass; none
-        compared says nothing, and the points are kept.
+        ``fresh`` holds the floor points measured ``when`` (with ``commit``'s pass, or right
+        before it). A median ratio to the stored ones outside ``1 +- tolerance`` says the host
+        changed speed around the pass; none compared says nothing, and the points are kept.
         """
         ratio, compared = host_ratio(self.stored, fresh)
         if not compared or abs(ratio - 1.0) <= tolerance:
             return None
         way = "slower" if ratio > 1 else "faster"
-        return (f"{commit[:8]}: the engine-independent floors measured with its pass read x{ratio:.2f} ({way}) of "
+        return (f"{commit[:8]}: the engine-independent floors measured {when} read x{ratio:.2f} ({way}) of "
                 f"the series' stored ones (to {self.reference[:8]}; {compared} points)")
