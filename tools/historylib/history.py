@@ -156,28 +156,31 @@ def selected_benchmarks(bench: list[str] | None, path: Path | None = None) -> di
     return chosen or None
 
 
-def already_in_results(commits: list[str], machine: str, bench: list[str] | None, results_dir: Path) -> set[str]:
-    """Those of ``commits`` whose committed results already record every benchmark of the
-    selection (so a fresh clone or a new worktree resumes where the series stands)."""
+def already_in_results(commits: list[str], bench: list[str] | None,
+                       recorded: dict[str, dict[str, str]]) -> set[str]:
+    """Those of ``commits`` whose results (``recorded``: :func:`results.recorded_versions`)
+    already record every benchmark of the selection (so a fresh clone or a new worktree resumes
+    where the series stands)."""
     wanted = selected_benchmarks(bench)
     if wanted is None:
         return set()
-    covered = results.covering_commits(results_dir, machine, wanted)
+    covered = results.covering_commits(recorded, wanted)
     return {commit for commit in commits if commit[:8] in covered}
 
 
 def recorded_done(tracker: "Progress", commits: list[str], machine: str, bench: list[str] | None,
-                  results_dir: Path) -> set[str]:
-    """Those of ``commits`` already finished for the selection: the results cover it
-    (:func:`already_in_results`), or ``tracker`` lists the commit and its results hold at least one
-    of the selection's benchmarks. A listed commit whose results hold none (its points were
-    dropped, or reset out of git, after it was listed) is measured again."""
+                  recorded: dict[str, dict[str, str]]) -> set[str]:
+    """Those of ``commits`` already finished for the selection: the results (``recorded``:
+    :func:`results.recorded_versions`) cover it (:func:`already_in_results`), or ``tracker``
+    lists the commit and its results hold at least one of the selection's benchmarks. A listed
+    commit whose results hold none (its points were dropped, or reset out of git, after it was
+    listed) is measured again."""
     wanted = selected_benchmarks(bench)
     listed = tracker.done(machine, selection.selection_label(bench))
     if wanted is not None:
-        holding = results.touching_commits(results_dir, machine, wanted)
+        holding = results.touching_commits(recorded, wanted)
         listed = {c for c in listed if c[:8] in holding}
-    return (listed & set(commits)) | already_in_results(commits, machine, bench, results_dir)
+    return (listed & set(commits)) | already_in_results(commits, bench, recorded)
 
 
 @dataclass(frozen=True)
@@ -278,7 +281,8 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
     results_dir = results_dir or REPO_ROOT / "results"
     label = selection.selection_label(bench)
     tracker = Progress(progress_file)
-    done = set() if force else recorded_done(tracker, commits, machine, bench, results_dir)
+    recorded = {} if force else results.recorded_versions(results_dir, machine)
+    done = set() if force else recorded_done(tracker, commits, machine, bench, recorded)
     todo = [c for c in commits if c not in done]
     print(f"{len(commits)} commit(s) {commits[0][:8]}..{commits[-1][:8]} on machine {machine!r}, selection {label}: "
           f"{len(commits) - len(todo)} already finished, {len(todo)} to measure"
@@ -287,20 +291,14 @@ def run_history(commits: list[str], machine: str, bench: list[str] | None = None
     dropped: dict[tuple[str, str], str] = {}  # (commit, piece label): why its points were dropped
     # Each item: (commits, piece); a piece is (module, its regexes), or None for the whole selection.
     pieces = selection.module_pieces(bench, known_benchmarks() or []) if by_module else []
-    queue = [(part, piece) for part in chunks(todo, chunk) for piece in pieces or [None]]
-    unfinished = {c: len(pieces or [None]) for c in todo}  # pieces still to keep, per commit
+    # A piece the results already cover (an earlier, interrupted run) is not measured again.
+    queue = [(rest, piece) for part in chunks(todo, chunk) for piece in pieces or [None]
+             if (rest := [c for c in part if piece is None or c not in already_in_results([c], piece[1], recorded)])]
+    unfinished = {c: sum(c in part for part, _ in queue) for c in todo}  # pieces still to keep, per commit
     number = 0
     while queue:
         part, piece = queue.pop(0)
         piece_bench, piece_label = (piece[1], f"{label}: {piece[0]}") if piece else (bench, label)
-        if piece and not force:  # a piece the results already cover (an earlier, interrupted run)
-            covered = already_in_results(part, machine, piece_bench, results_dir)
-            for c in covered:
-                unfinished[c] -= 1
-            tracker.add(machine, label, [c for c in covered if unfinished[c] == 0])
-            part = [c for c in part if c not in covered]
-            if not part:
-                continue
         if wait_quiet is not None and not wait_quiet():
             left = sorted({c for rest, _ in [(part, piece), *queue] for c in rest}, key=commits.index)
             print(f"stopped at the deadline with {len(left)} commit(s) to measure ({', '.join(c[:8] for c in left)}); "

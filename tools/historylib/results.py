@@ -73,19 +73,19 @@ def recorded_versions(results_dir: Path, machine: str) -> dict[str, dict[str, st
     return recorded
 
 
-def covering_commits(results_dir: Path, machine: str, wanted: dict[str, str]) -> set[str]:
-    """The 8-character hashes whose result files of ``machine`` hold an entry for every benchmark
-    of ``wanted`` (``{name: version}``) at that version (measured, failed or skipped: asv recorded
-    it), e.g. a selection already run. A benchmark whose ``version`` changed counts as missing."""
-    return {commit for commit, versions in recorded_versions(results_dir, machine).items()
+def covering_commits(recorded: dict[str, dict[str, str]], wanted: dict[str, str]) -> set[str]:
+    """The 8-character hashes whose results (``recorded``: :func:`recorded_versions`) hold an
+    entry for every benchmark of ``wanted`` (``{name: version}``) at that version (measured,
+    failed or skipped: asv recorded it), e.g. a selection already run. A benchmark whose
+    ``version`` changed counts as missing."""
+    return {commit for commit, versions in recorded.items()
             if all(versions.get(name) == str(version) for name, version in wanted.items())}
 
 
-def touching_commits(results_dir: Path, machine: str, wanted: dict[str, str]) -> set[str]:
-    """The 8-character hashes whose result files of ``machine`` hold an entry for at least one
-    benchmark of ``wanted`` (any version)."""
-    return {commit for commit, versions in recorded_versions(results_dir, machine).items()
-            if any(name in versions for name in wanted)}
+def touching_commits(recorded: dict[str, dict[str, str]], wanted: dict[str, str]) -> set[str]:
+    """The 8-character hashes whose results (``recorded``: :func:`recorded_versions`) hold an
+    entry for at least one benchmark of ``wanted`` (any version)."""
+    return {commit for commit, versions in recorded.items() if any(name in versions for name in wanted)}
 
 
 def params_label(name: str, params: list[str] | None) -> str:
