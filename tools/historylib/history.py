@@ -355,8 +355,8 @@ def drifted(commits: list[str], machine: str, drift: hostcheck.DriftWitness, sin
     pass measured (the default selection holds them) witness it: this host's slow spells can be
     shorter than a pass, so a witness at one end alone lets a pass that was fast only there in.
     A commit whose pass measured only some floors (another selection, one module of it, or asv
-    skipped them as already measured) has all of them measured right after its pass, forced, into
-    its results (put back with the rest if it drifted).
+    skipped them as already measured) has all of them measured right after its pass, into the
+    witness's scratch directory (:func:`witness`).
     """
     floors = {c: floor_points(results_dir, machine, c, since) for c in commits}
     unwitnessed = [c for c, points in floors.items() if len(points) < len(hostcheck.FLOOR_POINTS)]
