@@ -68,6 +68,9 @@ def test_quick_report_measures_every_section(tmp_path):
     assert re.search(r"^\| fixed \(line at 0\) \| \| -?[0-9.]+ \| ", text, flags=re.M)
     verdicts = re.findall(r"^\| [^|]+ \| ≤ [0-9.]+ \| [0-9.]+ \| (yes|no) \| ", text, flags=re.M)
     assert len(verdicts) == 7  # every target of issue 11, each with a verdict
+    # the record target's floor: the copy of the step's frames, and the stage over it
+    assert re.search(r"^\| storing one step's transitions .* \| copying the step's frames into replay-sized memory "
+                     r"[0-9.]+ ms \(stage / floor [0-9.]+\) \|$", text, flags=re.M)
     assert "perf-report-" not in _git("worktree", "list")  # temporary checkouts removed
 
 

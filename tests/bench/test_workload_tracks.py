@@ -82,3 +82,41 @@ def test_measure_rerun_logs_two_runs_into_one_file(tmp_path):
     finally:
         connection.close()
     assert runs == [(1, "completed", 4), (2, "completed", 4)]
+
+
+def test_record_over_store_floor_by_hand():
+    cache = _cache({"learn": 0.00125})
+    cache[bw._key(1000, "off", "mlp")]["store_floor_seconds"] = 0.0005
+    assert bw.WorkloadRecord().track_record_over_store_floor(cache, 1000) == pytest.approx(2.5)
+
+
+def test_the_store_floor_copies_each_step_into_the_next_slots_of_a_replay_sized_ring():
+    """A replay of 10 frames' bytes and steps of 4 frames: slots 0-3, then 4-7, then (8-11 do
+    not fit) 0-3 again; every slot written holds the step's frames."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    frame = (2, 3, 3)
+    buffer = SimpleNamespace(nbytes=10 * int(np.prod(frame)) * 4 + 7)  # + per-transition bytes
+    sim = SimpleNamespace(policies={"t": SimpleNamespace(learners={-1: SimpleNamespace(buffer=buffer)})})
+    steps = [np.full((4,) + frame, value, dtype=np.float32) for value in (2.0, 3.0, 4.0)]
+    run, ring = bw._store_writer(sim, steps[0])
+    assert ring.shape == (10,) + frame and (ring == 1.0).all()
+    run()
+    np.testing.assert_array_equal(ring[:4], steps[0])
+    assert (ring[4:] == 1.0).all()
+    run()
+    np.testing.assert_array_equal(ring[4:8], steps[0])
+    steps[0][:] = 5.0  # the next copy reads the array as it is now
+    run()
+    assert (ring[:4] == 5.0).all() and (ring[4:8] == 2.0).all() and (ring[8:] == 1.0).all()
+
+
+def test_measure_workload_reports_the_step_its_floors_and_the_store_floor(tmp_path):
+    """A short real run of the preset: every figure the tracks read is there and positive."""
+    result = bw.measure_workload(30, "off", "mlp", run_steps=3, timed_steps=2)
+    assert set(result["floors"]) == {"spatial", "gather", "forward", "sqlite"}
+    assert result["step_seconds"] > 0 and result["stages"]["learn"] > 0 and result["store_floor_seconds"] > 0
+    assert result["floor_sum_seconds"] == pytest.approx(sum(result["floors"].values()))
+    assert result["replay_buffer_bytes"] > 0 and result["population"] > 0
