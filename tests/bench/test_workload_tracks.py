@@ -113,7 +113,7 @@ def test_the_store_floor_copies_each_step_into_the_next_slots_of_a_replay_sized_
     assert (ring[:4] == 5.0).all() and (ring[4:8] == 2.0).all() and (ring[8:] == 1.0).all()
 
 
-def test_measure_workload_reports_the_step_its_floors_and_the_store_floor(tmp_path):
+def test_measure_workload_reports_the_step_its_floors_and_the_store_floor():
     """A short real run of the preset: every figure the tracks read is there and positive."""
     result = bw.measure_workload(30, "off", "mlp", run_steps=3, timed_steps=2)
     assert set(result["floors"]) == {"spatial", "gather", "forward", "sqlite"}
