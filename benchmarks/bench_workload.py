@@ -28,7 +28,7 @@ One ``setup_cache`` (shared by the three classes, so it runs once) runs the eigh
 one that only imports what the preset imports (the floor of the peak-memory budget,
 :func:`import_floor_rss`); every ``track_`` reads its figure from the result. Module cost: the
 children (about 40 s on the 2-core reference machine, most of it the 1 000-agent CNN runs) plus
-one short forked process per tracked number (56). The workload selection (this module and
+one short forked process per tracked number (61). The workload selection (this module and
 ``bench_latency.StepLatency``) took about 100 s per commit there. One torch
 thread (asv's environment sets ``OMP_NUM_THREADS=1``; the preset's ``torch_threads`` is 1).
 
