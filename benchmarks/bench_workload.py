@@ -226,12 +226,13 @@ def _store_writer(sim, observations):
     n = observations.shape[0]
     slots = max(int(_replay_bytes(sim) // max(observations[0].nbytes, 1)), 2 * n)
     ring = np.ones((slots,) + observations.shape[1:], dtype=np.float32)  # every page touched
-    position = [0]
+    position = 0
 
     def run():
-        start = position[0] if position[0] + n <= slots else 0
+        nonlocal position
+        start = position if position + n <= slots else 0
         ring[start : start + n] = observations
-        position[0] = start + n
+        position = start + n
 
     return run, ring
 
@@ -242,6 +243,12 @@ def _floor_store(sim, observations) -> float:
     storing a step's transitions costs, since its frames land in memory that no cache holds."""
     run, _ = _store_writer(sim, observations)
     return _median_seconds(run, repeats=4 * FLOOR_REPEATS)
+
+
+def record_over_store_floor(result: dict) -> float:
+    """The learn stage of a :func:`measure_workload` result over its store floor (learning off:
+    the stage is storing the step's transitions)."""
+    return result["stages"]["learn"] / result["store_floor_seconds"]
 
 
 def measure_workload(
@@ -490,8 +497,7 @@ class WorkloadRecord:
         measured in the same process. At 100 agents the stage still writes into replay memory
         touched for the first time (see the module docstring), which the floor's resident ring
         does not: the ratio reads high there."""
-        result = cache[_key(agents, "off", "mlp")]
-        return result["stages"]["learn"] / result["store_floor_seconds"]
+        return record_over_store_floor(cache[_key(agents, "off", "mlp")])
 
     track_record_over_store_floor.unit = "ratio"
 

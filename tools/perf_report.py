@@ -620,11 +620,9 @@ def _verdict(value: float, limit: float) -> str:
 
 
 def _store_floor(result: dict) -> str:
-    """The floor of storing a step's transitions, from a floor-sum run (absent in older results)."""
-    if "store_floor_seconds" not in result:
-        return "—"
+    """The floor of storing a step's transitions, from a floor-sum run of this checkout's script."""
     return (f"copying the step's frames into replay-sized memory {_ms(result['store_floor_seconds'])} ms "
-            f"(stage / floor {result['stages']['learn'] / result['store_floor_seconds']:.2f})")
+            f"(stage / floor {_workload_module().record_over_store_floor(result):.2f})")
 
 
 def _targets_section(floors: dict, small: dict, fixed_cpu: float, import_floor: int, sizes: Sizes) -> list[str]:
