@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from farm.core.state import ALLY_MATRIX
-from farm.observation.channel import Channel, ChannelLifetime
+from farm.observation.channel import Channel, ChannelLifetime, ObservationContext
 from farm.observation.registry import register_channel
 
 __all__ = ["SelfHealth", "AlliesHealth", "EnemiesHealth"]
@@ -27,22 +27,46 @@ __all__ = ["SelfHealth", "AlliesHealth", "EnemiesHealth"]
 _TYPES = ALLY_MATRIX.shape[0]
 
 
-def _member_sums(membership: np.ndarray, per_type: np.ndarray) -> np.ndarray:
+def _member_sums(members: tuple[tuple[int, ...], ...], per_type: np.ndarray) -> np.ndarray:
     """Sums of the member types' rows: ``(T, k) float64``.
 
-    Row t sums the rows s of ``per_type (T, k)`` with ``membership[t, s]`` (``(T, T) bool``),
+    Row t sums the rows s in ``members[t]`` (increasing type indices) of ``per_type (T, k)``,
     added in increasing s (the order of a matrix product ``membership @ per_type``, whose 0/1
     terms are exact); zeros where t has no member type.
     """
     out = np.zeros_like(per_type)
-    for t in range(membership.shape[0]):
-        members = np.flatnonzero(membership[t])
-        if members.size:
-            total = per_type[members[0]].copy()
-            for s in members[1:]:
+    for t, types in enumerate(members):
+        if types:
+            total = per_type[types[0]].copy()
+            for s in types[1:]:
                 total += per_type[s]
             out[t] = total
     return out
+
+
+def _health_per_type_and_cell(context: ObservationContext) -> tuple[np.ndarray, np.ndarray]:
+    """This build's occupied cells and the health in them per agent type.
+
+    Returns ``(occupied (k,) int64 flat padded cells, per_type (T, k) float64)``: the health /
+    max_health of live agents of type t in cell ``occupied[j]``, summed in agent order. Computed
+    once per build (keyed by the build's ``agent_cells``) and shared by ALLIES_HP and ENEMIES_HP.
+    """
+    per_build = context.per_build
+    agent_cells = per_build["agent_cells"]
+    cached = per_build.get("health_per_type_and_cell")
+    if cached is None or cached[0] is not agent_cells:
+        state = context.state
+        live = state.alive
+        types = state.agent_types[live].astype(np.intp)
+        all_gy, all_gx = agent_cells
+        flat = context.grid.padded_flat(all_gy[live], all_gx[live])
+        health = state.health[live] / context.max_health
+        occupied, slot = np.unique(flat, return_inverse=True)  # (k,), (n,)
+        k = occupied.size
+        per_type = np.bincount(types * k + slot, health, minlength=_TYPES * k).reshape(_TYPES, k)
+        cached = (agent_cells, occupied, per_type)
+        per_build["health_per_type_and_cell"] = cached
+    return cached[1], cached[2]
 
 
 class SelfHealth(Channel):
@@ -73,7 +97,8 @@ class _TeamHealth(Channel):
 
     def bind(self, layers: np.ndarray) -> None:
         super().bind(layers)
-        self._membership = ALLY_MATRIX if self.allies else ~ALLY_MATRIX  # [observer, other]
+        membership = ALLY_MATRIX if self.allies else ~ALLY_MATRIX  # [observer, other]
+        self._members = tuple(tuple(np.flatnonzero(row).tolist()) for row in membership)
         # Flat cells the last refresh wrote: the first ``_written_count`` entries of a buffer
         # reused from build to build (it grows only with the number of occupied cells), so a
         # build allocates nothing that outlives it.
@@ -85,23 +110,15 @@ class _TeamHealth(Channel):
         return row[other_types] if self.allies else ~row[other_types]
 
     def refresh(self) -> None:
-        state = self.context.state
-        grid = self.context.grid
-        live = state.alive
-        types = state.agent_types[live].astype(np.intp)
-        all_gy, all_gx = self.context.per_build["agent_cells"]
-        flat = grid.padded_flat(all_gy[live], all_gx[live])
-        health = state.health[live] / self.context.max_health
         # Only occupied cells are non-zero: clear the cells the previous refresh wrote, then
         # write the new ones. Health per (agent type, occupied cell) in one bincount (agent order
         # within a bin, as over the whole layer), then layer t sums the types t counts as
         # members, in type order: O(agents), not O(world cells).
-        occupied, slot = np.unique(flat, return_inverse=True)  # (k,), (n,)
+        occupied, per_type = _health_per_type_and_cell(self.context)
         k = occupied.size
-        per_type = np.bincount(types * k + slot, health, minlength=_TYPES * k).reshape(_TYPES, k)
         layers = self.layers.reshape(_TYPES, -1)
         layers[:, self._written[: self._written_count]] = 0.0
-        layers[:, occupied] = _member_sums(self._membership, per_type)
+        layers[:, occupied] = _member_sums(self._members, per_type)
         if self._written.size < k:
             self._written = np.empty(max(k, 2 * self._written.size), dtype=np.int64)
         self._written[:k] = occupied

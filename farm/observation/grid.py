@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -64,12 +64,12 @@ class WorldGrid:
     height: float
     radius: int
 
-    @property
+    @cached_property  # read many times a step; a frozen instance never changes it
     def cols(self) -> int:
         """World cells along x (at least 1)."""
         return max(1, math.ceil(self.width))
 
-    @property
+    @cached_property
     def rows(self) -> int:
         """World cells along y (at least 1)."""
         return max(1, math.ceil(self.height))
@@ -87,8 +87,11 @@ class WorldGrid:
     def cells_of(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """World cells ``(gy, gx)``, each ``(n,) int64``, of ``positions (n, 2)`` (clipped)."""
         positions = np.asarray(positions, dtype=np.float64)
-        gx = np.clip(np.floor(positions[:, 0]).astype(np.int64), 0, self.cols - 1)
-        gy = np.clip(np.floor(positions[:, 1]).astype(np.int64), 0, self.rows - 1)
+        gx = np.floor(positions[:, 0]).astype(np.int64)
+        gy = np.floor(positions[:, 1]).astype(np.int64)
+        # In place, two ufunc calls each: np.clip's Python layers cost more than the work here.
+        np.minimum(np.maximum(gx, 0, out=gx), self.cols - 1, out=gx)
+        np.minimum(np.maximum(gy, 0, out=gy), self.rows - 1, out=gy)
         return gy, gx
 
     def padded_flat(self, gy: np.ndarray, gx: np.ndarray) -> np.ndarray:
@@ -120,19 +123,45 @@ class WorldGrid:
         weights = np.stack([(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx], axis=1)
         return gy, gx, weights
 
+    def splat_geometry(
+        self, positions: np.ndarray, bilinear: bool
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Where :meth:`splat` places values at ``positions (n, 2)``: all but the values.
+
+        Returns ``(flat (k,) int64, corner_weights, keep)``: the flat padded-layer indices of the
+        in-world cells, and for ``bilinear`` the ``(n, 4) float64`` corner weights and the
+        ``(n, 4) bool`` in-world mask (None otherwise: each value lands whole on its own cell,
+        ``k == n``). A caller whose positions do not change keeps it and calls
+        :meth:`splat_values`.
+        """
+        if not bilinear:
+            gy, gx = self.cells_of(positions)
+            return self.padded_flat(gy, gx), None, None
+        gy, gx, weights = self.bilinear_corners(positions)
+        keep = self.inside(gy, gx)
+        return self.padded_flat(gy[keep], gx[keep]), weights, keep
+
+    @staticmethod
+    def splat_values(
+        corner_weights: np.ndarray | None, keep: np.ndarray | None, values: np.ndarray
+    ) -> np.ndarray:
+        """The ``(k,) float64`` weights that place ``values (n,)`` on a :meth:`splat_geometry`'s cells.
+
+        ``corner_weights`` and ``keep`` are that geometry's (None for nearest placement).
+        """
+        values = np.asarray(values, dtype=np.float64)
+        if corner_weights is None:
+            return values
+        return (corner_weights * values[:, None])[keep]
+
     def splat(self, positions: np.ndarray, values: np.ndarray, bilinear: bool) -> tuple[np.ndarray, np.ndarray]:
         """Flat padded-layer indices and weights that place ``values (n,)`` at ``positions``.
 
         Returns ``(flat (k,) int64, weights (k,) float64)`` for in-world cells only; sum them with
         ``np.bincount(flat, weights, minlength=Hp * Wp)``.
         """
-        values = np.asarray(values, dtype=np.float64)
-        if not bilinear:
-            gy, gx = self.cells_of(positions)
-            return self.padded_flat(gy, gx), values
-        gy, gx, weights = self.bilinear_corners(positions)
-        keep = self.inside(gy, gx)
-        return self.padded_flat(gy[keep], gx[keep]), (weights * values[:, None])[keep]
+        flat, corner_weights, keep = self.splat_geometry(positions, bilinear)
+        return flat, self.splat_values(corner_weights, keep, values)
 
     def disk_offsets(self, radius: float) -> tuple[np.ndarray, np.ndarray]:
         """Cell offsets ``(dy, dx)`` (each ``(k,) int64``) within ``radius`` cells.

@@ -118,9 +118,10 @@ class AllySignal(_Memory):
         """Deposit 1 where agents shared or defended, in the layer of every type allied with them."""
         signal = np.flatnonzero((step_log.actions == Action.SHARE) | (step_log.actions == Action.DEFEND))
         types = step_log.agent_types[signal].astype(np.intp)
-        member = ALLY_MATRIX[:, types]  # [T, k]: observer type t hears agent b
-        layer_index = np.broadcast_to(np.arange(_TYPES)[:, None], member.shape)[member]
-        agent = signal[np.broadcast_to(np.arange(len(types))[None, :], member.shape)[member]]  # log rows
+        # Every (observer type t, signalling agent b) pair with ALLY_MATRIX[t, type of b], by t
+        # then b: the layer each deposit goes to and the log row it comes from.
+        layer_index, pick = np.nonzero(ALLY_MATRIX[:, types])
+        agent = signal[pick]  # log rows
         gy, gx = self.log_cells(step_log)
         self.deposit_cells(layer_index, gy[agent], gx[agent], np.ones(len(agent)))
 
@@ -135,6 +136,19 @@ class KnownEmpty(_Memory):
         """Each observer reads the layer of its own type: ``(n,) int``."""
         return agent_types
 
+    _nodes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (positions, gy, gx)
+
+    def _node_cells(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cells ``(gy, gx)`` of the resource nodes at ``positions (m, 2)``, each ``(m,) int64``.
+
+        Kept from step to step while the nodes stay where they are.
+        """
+        nodes = self._nodes
+        if nodes is None or not np.array_equal(nodes[0], positions):
+            nodes = (positions.copy(), *self.context.grid.cells_of(positions))
+            self._nodes = nodes
+        return nodes[1], nodes[2]
+
     def end_step(self, step_log: "StepLog") -> None:
         """Decay each type's memory, then mark the cells its team sees now.
 
@@ -144,10 +158,10 @@ class KnownEmpty(_Memory):
         interior = self.interior  # (T, rows, cols)
         resources = self.context.resources
         amounts = np.asarray(resources.amounts, dtype=np.float64)
-        positions = np.asarray(resources.positions, dtype=np.float64).reshape(-1, 2)
+        ry, rx = self._node_cells(np.asarray(resources.positions, dtype=np.float64).reshape(-1, 2))
         has_resource = np.zeros((grid.rows, grid.cols), dtype=bool)
-        ry, rx = grid.cells_of(positions[amounts > 0])
-        has_resource[ry, rx] = True
+        nonempty = amounts > 0
+        has_resource[ry[nonempty], rx[nonempty]] = True
 
         gy, gx = self.log_cells(step_log)
         types = step_log.agent_types.astype(np.intp)

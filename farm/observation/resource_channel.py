@@ -47,6 +47,8 @@ class Resources(Channel):
         self._dirty: np.ndarray | None = None
         self._tree: cKDTree | None = None
         self._tree_positions: np.ndarray | None = None
+        # (positions (m, 2), flat, corner_weights, keep): WorldGrid.splat_geometry of the nodes.
+        self._geometry: tuple | None = None
         self._memmap: np.memmap | None = None
         if self.source is ResourceSource.MEMMAP:
             self._memmap = scratch_memmap("farm-resource-grid-", ".f32", np.float32, context.grid.padded_shape)
@@ -61,11 +63,19 @@ class Resources(Channel):
         return positions, values
 
     def _world_grid(self, positions: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """``(Hp * Wp,) float64`` padded world grid of the node values."""
+        """``(Hp * Wp,) float64`` padded world grid of the node values.
+
+        The cells and corner weights of the nodes are kept from the previous call while the
+        node positions stay the same (regeneration changes amounts, not positions).
+        """
         grid = self.context.grid
-        flat, weights = grid.splat(positions, values, self.bilinear)
+        geometry = self._geometry
+        if geometry is None or not np.array_equal(geometry[0], positions):
+            geometry = (positions.copy(), *grid.splat_geometry(positions, self.bilinear))
+            self._geometry = geometry
+        _, flat, corner_weights, keep = geometry
         hp, wp = grid.padded_shape
-        return np.bincount(flat, weights, minlength=hp * wp)
+        return np.bincount(flat, grid.splat_values(corner_weights, keep, values), minlength=hp * wp)
 
     def _touched(self, positions: np.ndarray) -> np.ndarray:
         """Flat padded indices of every cell ``positions`` contribute to."""

@@ -90,3 +90,21 @@ def test_stacked_agents_sum_and_exclude_self():
         assert np.allclose(out[:, 0, 2, 2], [0.5, 0.4, 0.3, 0.0])  # allies: the other two system agents
         assert np.allclose(out[:, 1, 2, 2], [0.4, 0.4, 0.4, 0.6])  # enemies: independent sees all others
         assert out[:, :, [0, 1, 3, 4]].max() == 0.0
+
+
+@pytest.mark.parametrize("source", ["grid", "memmap"])
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_resource_grid_follows_nodes_that_move(interpolation, source):
+    """The grid keeps the nodes' cells between builds: moving nodes (in place, or a new array
+    of the same shape) must re-place them, like the reference that reads the positions anew."""
+    state, resources = random_world(30, 60, WIDTH, HEIGHT, seed=5)
+    rng = np.random.default_rng(6)
+    with make_builder(
+        state, resources, WIDTH, HEIGHT, radius=5, channels=("RESOURCES",),
+        interpolation=interpolation, resource_source=source,
+    ) as builder:
+        builder.build()
+        resources.positions[::4] = rng.random((len(resources.positions[::4]), 2)) * [WIDTH, HEIGHT]
+        np.testing.assert_allclose(builder.build(), _reference(builder, state), atol=1e-5)
+        resources.positions = np.ascontiguousarray(resources.positions[::-1])
+        np.testing.assert_allclose(builder.build(), _reference(builder, state), atol=1e-5)

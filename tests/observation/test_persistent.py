@@ -78,3 +78,19 @@ def test_known_empty_marks_seen_cells_without_resources():
         resources.amounts[0] = 0.0  # the resource is gone: seen again, now known empty
         b.end_step(make_step_log(state, [PASS]))
         assert b.build()[0, 0, 3, 4] == pytest.approx(1.0)
+
+
+def test_known_empty_reads_where_the_nodes_are_now():
+    """KNOWN_EMPTY keeps the nodes' cells between steps; a node that moves into a seen cell makes
+    it 0 there, and the cell it left becomes 1."""
+    state = make_state([[5.5, 5.5]], types=[0])
+    resources = make_resources([[6.5, 5.5]], [10.0])  # right of the agent
+    with make_builder(state, resources, 12.0, 12.0, radius=3, visibility_radius=1.0,
+                      channels=("KNOWN_EMPTY",), known_empty_decay=0.25) as b:
+        b.end_step(make_step_log(state, [PASS]))
+        view = b.build()[0, 0]
+        assert view[3, 4] == 0.0 and view[2, 3] == 1.0
+        resources.positions[0] = [5.5, 4.5]  # moves to the cell below the agent (y - 1: row 2)
+        b.end_step(make_step_log(state, [PASS]))
+        view = b.build()[0, 0]
+        assert view[3, 4] == 1.0 and view[2, 3] == 0.0
