@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import subprocess
@@ -47,8 +48,10 @@ def test_quick_report_measures_every_section(tmp_path):
     assert rerun_rows == list(base_last)  # the base commit's row, then the last's
     head = _git("rev-parse", "HEAD")[:10]
     # a measured ratio learning off, and learning on its CPU ratio and both peak RSS figures
-    assert re.search(rf"\| {head} \| .* \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [1-9]\d* → [1-9]\d* \|$", text,
-                     flags=re.M)
+    # and the stored instruction counts of both, where the reference series has measured them
+    counts = r"(?:—|[0-9.]+ → [0-9.]+ M \([+-]\d+\.\d %\))"
+    assert re.search(rf"\| {head} \| .* \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [1-9]\d* → [1-9]\d* \| "
+                     rf"{counts} \| {counts} \|$", text, flags=re.M)
     hotspot_rows = re.findall(r"^\| (\d+) \| `", text, flags=re.M)
     # top-10 tables: before, after, learning on, and at the small population
     assert hotspot_rows.count("1") == 4 and hotspot_rows.count("10") == 4
@@ -81,6 +84,22 @@ def _perf_report_module():
     finally:
         sys.path.remove(str(REPO_ROOT / "tools"))
     return perf_report
+
+
+def test_optimisation_rows_read_the_series_instruction_counts(tmp_path):
+    perf_report = _perf_report_module()
+    series = tmp_path / "results" / "some-machine"
+    series.mkdir(parents=True)
+    step, build = (name for _, name, _ in perf_report.INSTRUCTION_TRACKS)
+    stored = {"result_columns": ["result", "params"],
+              "results": {step: [[4_000_000.0, 15_174_248.0], [["'light'", "'agentfarm'"]]],
+                          build: [15_118_696.0, []]}}
+    (series / "fde512e4-env-0123.json").write_text(json.dumps(stored))
+    counts = perf_report.stored_instructions(tmp_path / "results", "some-machine", "fde512e4d1" + "0" * 30)
+    assert counts == [15_174_248.0, 15_118_696.0]  # the preset's point, not the light one
+    assert perf_report.stored_instructions(tmp_path / "results", "some-machine", "1348c84d" + "0" * 32) == [None, None]
+    assert perf_report.instruction_change(15_174_248.0, 14_240_189.0) == "15.17 → 14.24 M (-6.2 %)"
+    assert perf_report.instruction_change(None, 14_240_189.0) == "—"
 
 
 def test_best_of_rounds_alternates_and_keeps_each_sides_lowest_round():

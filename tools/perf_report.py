@@ -14,7 +14,10 @@ measuring code is the same for every commit:
   its lowest round and the ratio is of those (:func:`best_of_rounds`). This host kind has a slow
   mode that slows whole processes by up to about 2x for seconds to minutes: the lowest of
   several interleaved rounds is the one least touched by it, on both sides. The base against
-  the last commit is measured the same way;
+  the last commit is measured the same way. Next to each ratio, the instruction counts of the
+  commit and its parent in the reference series (``results/agentfarm-reference/``, the asv tracks
+  of ``benchmarks/bench_instructions.py``): read from the stored results, not measured here, as
+  they repeat within about 0.5 % on any machine and a timed ratio of one sitting does not;
 * the last commit's step time against the sum of its parts' floors, measured in one process by
   ``benchmarks/bench_workload.py`` (:func:`measure_workload`), learning off and on, at
   ``floor_agents`` agents and, learning off, at ``small_agents``;
@@ -60,6 +63,7 @@ from pathlib import Path
 
 from historylib import hostnoise
 from historylib.gitrepo import ENGINE_PATHS
+from historylib.results import find_point, load_points
 
 REPO = Path(__file__).resolve().parents[1]
 WORKLOAD = REPO / "benchmarks" / "bench_workload.py"
@@ -148,6 +152,28 @@ PROFILE_GROUPS = ("farm", "numpy", "torch", "other")
 # The floors of bench_workload that bound each stage of a step on the main thread (sqlite's runs on
 # the log's writer thread; the stages without one have no floor measured).
 STAGE_FLOORS = {"observe": ("spatial", "gather"), "decide": ("forward",), "learn": ("train",)}
+REFERENCE_SERIES = "agentfarm-reference"
+# The instruction tracks an optimisation row shows: (column heading, benchmark, parameters).
+INSTRUCTION_TRACKS = (
+    ("instructions per step, preset at 100 agents", "bench_instructions.StepInstructions.track_step_instructions",
+     ["agentfarm"]),
+    ("instructions per observation build, 1 000 agents",
+     "bench_instructions.ObservationBuildInstructions.track_observation_build_instructions", None),
+)
+
+
+def stored_instructions(results_dir: Path, series: str, sha: str) -> list[float | None]:
+    """The :data:`INSTRUCTION_TRACKS` values of commit ``sha`` in ``results_dir/series`` (None
+    where the series has not measured it)."""
+    points = load_points(results_dir, series, sha)
+    return [find_point(points, name, params) for _, name, params in INSTRUCTION_TRACKS]
+
+
+def instruction_change(parent: float | None, commit: float | None) -> str:
+    """``"15.18 → 14.24 M (-6.2 %)"``, or ``"—"`` when either side is missing."""
+    if parent is None or commit is None:
+        return "—"
+    return f"{parent / 1e6:.2f} → {commit / 1e6:.2f} M ({(commit / parent - 1) * 100:+.1f} %)"
 
 
 def git(*args: str) -> str:
@@ -325,10 +351,12 @@ def describe_noise(summary: hostnoise.NoiseSummary) -> str:
 
 
 def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list[str] | None = None,
-                 gate: hostnoise.QuietRounds | None = None) -> str:
+                 gate: hostnoise.QuietRounds | None = None, results_dir: Path = REPO / "results",
+                 series: str = REFERENCE_SERIES) -> str:
     """Measure everything and return the markdown. ``commits``: the optimisation commits to
     measure against their parents (default: the ``Perf:`` commits in ``base..last``). ``gate``:
-    every timed round runs between two quiet probes (:func:`gated`)."""
+    every timed round runs between two quiet probes (:func:`gated`). ``results_dir``/``series``:
+    where each optimisation's stored instruction counts are read (:func:`stored_instructions`)."""
     base_sha, last_sha = engine_commit(base), engine_commit(last)
     if commits is None:
         optimisations = perf_commits(base_sha, last_sha)
@@ -355,8 +383,10 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
             # Learning on (the preset's default), one round: CPU per step and the process's peak RSS.
             on_before, on_after = gated(gate, lambda: (time_steps(parent_tree, sizes, learning="on"),
                                                        time_steps(tree, sizes, learning="on")))
+            counts = zip(stored_instructions(results_dir, series, engine_commit(parent)),
+                         stored_instructions(results_dir, series, engine_commit(sha)))
             ratios.append((sha, subject, before["cpu"], after["cpu"], before["cpu"] / after["cpu"],
-                           on_before, on_after))
+                           on_before, on_after, [instruction_change(b, a) for b, a in counts]))
         # Base against last, without the profiler, learning off and on.
         plain = {}
         for learning in ("off", "on"):
@@ -435,17 +465,22 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
               f"Median CPU time per step (learning off) of the commit's parent and of the commit, the lowest of "
               f"{sizes.rounds} interleaved round(s) each; the ratio is parent / commit of those. "
               "Learning on (one round each): the CPU ratio parent / commit, and the process's peak RSS "
-              "(imports included) of the parent and of the commit.", "",
+              "(imports included) of the parent and of the commit. Instructions, parent → commit: the "
+              f"deterministic counts of the `{series}` series (valgrind, one thread, ASLR off; they repeat "
+              "within about 0.5 %), read from its stored results, not measured in this run; — where the "
+              "series lacks either commit. `python tools/step_instructions.py PARENT COMMIT` counts a step at "
+              "1 000 agents the same way.", "",
               "| commit | optimisation | parent CPU ms | commit CPU ms | parent / commit "
-              "| learning on: parent / commit | learning on: peak RSS MiB, parent → commit |",
-              "|---|---|---|---|---|---|---|"]
+              "| learning on: parent / commit | learning on: peak RSS MiB, parent → commit | "
+              + " | ".join(heading for heading, _, _ in INSTRUCTION_TRACKS) + " |",
+              "|---|---|---|---|---|---|---|" + "---|" * len(INSTRUCTION_TRACKS)]
     if not ratios:
-        lines.append("| — | no `Perf:` commit in the range | | | | | |")
-    for sha, subject, b, a, ratio, on_b, on_a in ratios:
+        lines.append("| — | no `Perf:` commit in the range | | | | | |" + " |" * len(INSTRUCTION_TRACKS))
+    for sha, subject, b, a, ratio, on_b, on_a, instructions in ratios:
         what = subject.split("(", 1)[0].removeprefix("Perf:").strip()
         lines.append(f"| {sha[:10]} | {what} | {_ms(b)} | {_ms(a)} | {ratio:.2f} | "
                      f"{on_b['cpu'] / on_a['cpu']:.2f} | {on_b['peak_rss_bytes'] / 2**20:.0f} → "
-                     f"{on_a['peak_rss_bytes'] / 2**20:.0f} |")
+                     f"{on_a['peak_rss_bytes'] / 2**20:.0f} | " + " | ".join(instructions) + " |")
     for label in ("before", "after"):
         sha, _, rows = tables[label]
         lines += ["", f"## Top-10 hotspots {label} ({sha[:10]}), by self time", "",
@@ -675,6 +710,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="run every timed round between two quiet noise probes (the host's fast mode), running "
                              "again a round the probe after it reads slow; give up, writing nothing, after MINUTES")
     parser.add_argument("--out", default=str(REPO / "docs" / "performance.md"))
+    parser.add_argument("--series", default=REFERENCE_SERIES,
+                        help=f"results/ series whose instruction counts each optimisation row shows "
+                             f"(default {REFERENCE_SERIES})")
     args = parser.parse_args(argv)
     if args.quick:
         sizes = QUICK
@@ -695,7 +733,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--wait-quiet must be a positive number of minutes, got {args.wait_quiet:g}")
         gate = hostnoise.QuietRounds(time.time() + args.wait_quiet * 60.0)
     try:
-        report = build_report(base, args.last, sizes, command.strip(), args.commits, gate=gate)
+        report = build_report(base, args.last, sizes, command.strip(), args.commits, gate=gate,
+                              series=args.series)
     except hostnoise.NotQuiet as exc:
         print(f"stopped: {exc} ({args.wait_quiet:g} min); no report written", file=sys.stderr)
         return 4
