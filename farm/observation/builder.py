@@ -41,6 +41,9 @@ __all__ = ["ObservationBuilder", "make_observation_builder"]
 logger = logging.getLogger(__name__)
 
 _AGENT_TYPES = NUM_AGENT_TYPES
+# ``ObservationContext.per_build`` entries read after the channels' refresh: the build's agent
+# cells (the gather) and the step log's cells (the memory channels' end of step).
+_READ_AFTER_REFRESH = frozenset({"agent_cells", "log_cells"})
 
 
 class ObservationBuilder:
@@ -118,10 +121,18 @@ class ObservationBuilder:
         return state.rows_of(agent_ids)
 
     def refresh(self) -> None:
-        """Rebuild the INSTANT layers from the current state (``build`` calls it)."""
-        self.context.per_build["agent_cells"] = self.grid.cells_of(self.context.state.positions)
+        """Rebuild the INSTANT layers from the current state (``build`` calls it).
+
+        What the channels computed for each other while refreshing (``per_build`` entries other
+        than :data:`_READ_AFTER_REFRESH`) is dropped once they are done, so that it is not held
+        while the gather allocates the output.
+        """
+        per_build = self.context.per_build
+        per_build["agent_cells"] = self.grid.cells_of(self.context.state.positions)
         for ch in self._instant:
             ch.refresh()
+        for key in [key for key in per_build if key not in _READ_AFTER_REFRESH]:
+            del per_build[key]
 
     def _gather(self, rows: np.ndarray, gy: np.ndarray, gx: np.ndarray) -> np.ndarray:
         state = self.context.state

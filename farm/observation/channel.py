@@ -58,7 +58,8 @@ class ObservationContext:
     max_health: float = 100.0
     # Values computed once and shared by every channel: "agent_cells" holds ``(gy, gx)`` of every
     # row of ``state`` during a build; "log_cells" ``(step_log, gy, gx)``, the cells of the rows
-    # of the step log the memory channels were last fed.
+    # of the step log the memory channels were last fed. Any other entry lives only while the
+    # channels refresh for one build: the builder drops it before the gather.
     per_build: dict = field(default_factory=dict)
 
 

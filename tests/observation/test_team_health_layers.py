@@ -61,3 +61,21 @@ def test_a_cell_left_empty_reads_zero_on_the_next_build():
     builder.build()
     for name in ("ALLIES_HP", "ENEMIES_HP"):
         assert not _team_layers(builder, name).any(), name
+
+
+def test_the_shared_team_sums_are_dropped_before_the_gather(monkeypatch):
+    """ALLIES_HP and ENEMIES_HP share one per-type sum per build; the builder must not keep it
+    through the gather (it would add to the build's peak memory) or into the next build."""
+    state, resources = random_world(200, 10, 60.0, 60.0, seed=3)
+    builder = make_builder(state, resources, channels=("ALLIES_HP", "ENEMIES_HP", "SELF_HP"))
+    held_during_gather = []
+    gather = builder._gather
+
+    def spying_gather(*args):
+        held_during_gather.append(set(builder.context.per_build))
+        return gather(*args)
+
+    monkeypatch.setattr(builder, "_gather", spying_gather)
+    builder.build()
+    builder.build()
+    assert held_during_gather == [{"agent_cells"}, {"agent_cells"}]
