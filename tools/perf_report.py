@@ -17,7 +17,8 @@ measuring code is the same for every commit:
   the last commit is measured the same way. Next to each ratio, the instruction counts of the
   commit and its parent in the reference series (``results/agentfarm-reference/``, the asv tracks
   of ``benchmarks/bench_instructions.py``): read from the stored results, not measured here, as
-  they repeat within about 0.5 % on any machine and a timed ratio of one sitting does not;
+  they repeat within about 0.5 % from run to run on that machine and a timed ratio of one
+  sitting does not;
 * the last commit's step time against the sum of its parts' floors, measured in one process by
   ``benchmarks/bench_workload.py`` (:func:`measure_workload`), learning off and on, at
   ``floor_agents`` agents and, learning off, at ``small_agents``;
