@@ -189,6 +189,7 @@ class Simulation:
         self._order: np.ndarray | None = None
         self._spans: dict[AgentType, tuple[np.ndarray, slice]] = {}
         self._observations: np.ndarray | None = None
+        self._observed_ids: np.ndarray | None = None  # state.ids when observe() ran
         self._targets = ActionTargets.none(n)
         self._outcome: ActOutcome | None = None
         self._learned = LearnOutcome()
@@ -262,6 +263,7 @@ class Simulation:
         starts = [0] + ends[:-1]
         self._spans = {t: (order[starts[t] : ends[t]], slice(starts[t], ends[t])) for t in AgentType}
         self._order = order
+        self._observed_ids = state.ids
         self._grouped = self.observation_builder.build_rows(order)
         self._observations = None
         self._mask = mask
@@ -429,14 +431,19 @@ class Simulation:
         """
         out = self._outcome
         training_metrics = {}
+        # The agents that acted are the ones observe() grouped (the loop's order): each type's
+        # rows and observations are observe's, found without searching.
+        observed = self._observed_ids is not None and (
+            out.agent_ids is self._observed_ids or np.array_equal(out.agent_ids, self._observed_ids)
+        )
         for agent_type, policy in self._learning_policies.items():
-            rows = np.flatnonzero(out.agent_types == agent_type)
+            if observed:
+                rows, span = self._spans[agent_type]
+                observations = self._grouped[span]
+            else:  # stages called out of order
+                rows = np.flatnonzero(out.agent_types == agent_type)
+                observations = self.observations[rows]
             if rows.size:
-                observed, span = self._spans[agent_type]
-                if np.array_equal(observed, rows):
-                    observations = self._grouped[span]  # the rows observe() grouped for this type
-                else:  # stages called out of order
-                    observations = self.observations[rows]
                 metrics = policy.record(out.agent_ids[rows], observations, self._mask[rows],
                                         out.actions[rows], out.rewards[rows], out.died[rows])
                 if metrics:

@@ -94,36 +94,55 @@ class TransitionPairer:
 
         ``frames (n,) int64`` says where each row's observation is stored. The complete
         transitions are the pending ones whose agent shows up again (its frame now is their next
-        frame), followed by this step's terminal ones.
+        frame), followed by this step's terminal ones. Their arrays may be views of this call's
+        arguments or of the pairer's last pending state: store them before the next call.
         """
         agent_ids = np.asarray(agent_ids, dtype=np.int64)
         frames = np.asarray(frames, dtype=np.int64)
         dones = np.asarray(dones, dtype=np.bool_)
         actions = np.asarray(actions, dtype=np.int64)
         rewards = np.asarray(rewards, dtype=np.float32)
-        found, rows = match_ids(self.pending_ids, agent_ids)
-        if dones.any():
-            terminal = np.flatnonzero(dones)
-            living = ~dones
+        action_mask = np.asarray(action_mask)
+        found, rows = self._returning(agent_ids)
+        found_frames = self.pending_frames[found]  # the frames their agents acted on
+        matched = found_frames.shape[0]
+        terminal = np.flatnonzero(dones)
+        if terminal.size:
+            done_column = np.zeros(matched + terminal.size, dtype=np.bool_)
+            done_column[matched:] = True
             completed = PairedTransitions(
-                frames=np.concatenate([self.pending_frames[found], frames[terminal]]),
+                frames=np.concatenate([found_frames, frames[terminal]]),
                 actions=np.concatenate([self.pending_actions[found], actions[terminal]]),
                 rewards=np.concatenate([self.pending_rewards[found], rewards[terminal]]),
                 next_frames=np.concatenate([frames[rows], frames[terminal]]),
-                dones=np.concatenate([np.zeros(rows.size, dtype=np.bool_), np.ones(terminal.size, dtype=np.bool_)]),
+                dones=done_column,
                 next_action_masks=np.concatenate([action_mask[rows], action_mask[terminal]]),
             )
+            living = ~dones
             self.pending_ids, self.pending_frames = agent_ids[living], frames[living]
             self.pending_actions, self.pending_rewards = actions[living], rewards[living]
         else:
             completed = PairedTransitions(
-                frames=self.pending_frames[found],
+                frames=found_frames,
                 actions=self.pending_actions[found],
                 rewards=self.pending_rewards[found],
                 next_frames=frames[rows],
-                dones=np.zeros(rows.size, dtype=np.bool_),
-                next_action_masks=np.asarray(action_mask)[rows],
+                dones=np.zeros(matched, dtype=np.bool_),
+                next_action_masks=action_mask[rows],
             )
             self.pending_ids, self.pending_frames = agent_ids.copy(), frames.copy()
             self.pending_actions, self.pending_rewards = actions.copy(), rewards.copy()
         return completed
+
+    def _returning(self, agent_ids: np.ndarray) -> tuple[slice | np.ndarray, slice | np.ndarray]:
+        """Which pending transitions' agents are in ``agent_ids (n,)``, and at which rows.
+
+        Returns ``(found, rows)``, indexes such that ``self.pending_ids[found] ==
+        agent_ids[rows]``. The engine's rows are the survivors of the previous call in the same
+        order followed by the newborns, so the pending ids are usually the first rows: then both
+        are slices and nothing is searched (:func:`match_ids` otherwise).
+        """
+        p = self.pending_ids.shape[0]
+        if p <= agent_ids.shape[0] and bool((agent_ids[:p] == self.pending_ids).all()):
+            return slice(None), slice(0, p)
+        return match_ids(self.pending_ids, agent_ids)

@@ -1,5 +1,7 @@
 import numpy as np
+import pytest
 
+from farm.decision import transitions
 from farm.decision.transitions import TransitionPairer, match_ids
 
 
@@ -13,10 +15,16 @@ def test_match_ids_against_a_dict():
     np.testing.assert_array_equal(rows, [where[int(w)] for w in wanted if int(w) in where])
 
 
-def test_pairs_by_id_through_births_and_deaths_like_a_dict_of_last_rows():
+@pytest.mark.parametrize("engine_order", [False, True], ids=["shuffled rows", "engine order"])
+def test_pairs_by_id_through_births_and_deaths_like_a_dict_of_last_rows(engine_order, monkeypatch):
     """Brute force: a dict agent id -> last (frame, action, reward), walked row by row. The
     order is part of the contract (the replay buffer's slots, hence sampling, follow it):
-    pending transitions in the order they were left pending, then this step's terminal ones."""
+    pending transitions in the order they were left pending, then this step's terminal ones.
+
+    In engine order (the survivors in their order, then the newborns) the pending agents are the
+    first rows unless one vanished without a done; both ways of matching are walked."""
+    searches = []
+    monkeypatch.setattr(transitions, "match_ids", lambda *a: searches.append(1) or match_ids(*a))
     rng = np.random.default_rng(7)
     pairer = TransitionPairer()
     written = 0
@@ -25,7 +33,7 @@ def test_pairs_by_id_through_births_and_deaths_like_a_dict_of_last_rows():
     next_id = 6
     for _ in range(25):
         n = ids.size
-        step_ids = ids[rng.permutation(n)]  # rows need not be sorted
+        step_ids = ids if engine_order else ids[rng.permutation(n)]  # rows need not be sorted
         frames = written + np.arange(n, dtype=np.int64)  # where this step's observations are stored
         written += n
         mask = rng.random((n, 7)) < 0.6
@@ -48,12 +56,15 @@ def test_pairs_by_id_through_births_and_deaths_like_a_dict_of_last_rows():
             assert got.rewards[i] == np.float32(e[2])
             np.testing.assert_array_equal(got.next_action_masks[i], e[5])
         survivors = step_ids[~dones]
-        survivors = survivors[rng.random(survivors.size) > 0.1]  # some vanish without a done
+        if rng.random() < 0.5:
+            survivors = survivors[rng.random(survivors.size) > 0.1]  # some vanish without a done
         born = rng.integers(0, 3)
         ids = np.concatenate([survivors, np.arange(next_id, next_id + born)])
         next_id += born
         actions[:] = -1  # the caller may reuse its arrays: pending values must be copies
         rewards[:] = -1.0
+    if engine_order:  # the rows were searched only for the steps after an agent vanished
+        assert 0 < len(searches) < 25
 
 
 def test_match_ids_on_sorted_ids_takes_the_fast_path_with_the_same_answer():
