@@ -225,7 +225,7 @@ def verify_host(name: str, reference: tuple[str, dict[str, float]] | None) -> No
                      config=side_config(work, "hostcheck"), hashfile=work / "hashes.txt",
                      log_path=work / "hostcheck.log", progress=False)
         fresh = results.load_points(work / "results", name, commit)
-        ratio = hostcheck.check_host(stored, fresh, name, commit)
+        ratio = hostcheck.check_host(stored, fresh, name, commit, host=machine.cpu_identity())
         print(f"host check: the engine-independent floors at {commit[:8]} read x{ratio:.2f} of the series' stored ones "
               f"(asv exit {rc}); measuring")
     finally:

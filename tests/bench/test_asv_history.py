@@ -884,6 +884,40 @@ def test_host_ratio_and_check_by_hand():
         hostcheck.check_host(stored, slower, "ref", "a" * 40)
     with pytest.raises(asv_history.ToolError, match="none of the engine-independent floor points"):
         hostcheck.check_host(stored, {}, "ref", "a" * 40)
+    # The refusal names this host's processor, when given, in the same line.
+    with pytest.raises(asv_history.ToolError,
+                       match=r"^host check: this host \(AMD EPYC \(family 23, model 1, 1996 MHz, AVX2\)\) runs the "
+                             r"engine-independent floors x1\.60 \(slower\)[^\n]*$"):
+        hostcheck.check_host(stored, slower, "ref", "a" * 40, host="AMD EPYC (family 23, model 1, 1996 MHz, AVX2)")
+
+
+# Two processors of /proc/cpuinfo, as a 2-core VM of the reference machine kind shows them (trimmed).
+CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 23
+model\t\t: 1
+model name\t: AMD EPYC
+cpu MHz\t\t: 1996.249
+flags\t\t: fpu vme sse sse2 avx avx2 bmi2
+
+processor\t: 1
+vendor_id\t: AuthenticAMD
+cpu family\t: 25
+model\t\t: 17
+model name\t: another name
+cpu MHz\t\t: 3000.000
+flags\t\t: fpu avx2 avx512f
+"""
+
+
+def test_cpu_identity_reads_the_first_processor_of_cpuinfo():
+    """Family, model, clock and vector width tell apart hosts that asv calls by one name."""
+    assert machine.cpu_identity(CPUINFO) == "AMD EPYC (family 23, model 1, 1996 MHz, AVX2)"
+    second = CPUINFO.split("\n\n")[1]
+    assert machine.cpu_identity(second) == "another name (family 25, model 17, 3000 MHz, AVX-512)"
+    assert machine.cpu_identity("model name\t: Some CPU\n") == "Some CPU (no AVX2)"
+    assert machine.cpu_identity("") == ""
+    assert isinstance(machine.cpu_identity(), str)  # this host's, or "" off Linux
 
 
 def test_run_skips_the_host_check_only_for_instruction_counts(monkeypatch, capsys):

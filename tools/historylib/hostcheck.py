@@ -61,9 +61,10 @@ def host_ratio(stored: dict[str, float], fresh: dict[str, float]) -> tuple[float
 
 
 def check_host(stored: dict[str, float], fresh: dict[str, float], machine: str, commit: str,
-               tolerance: float = HOST_TOLERANCE) -> float:
+               tolerance: float = HOST_TOLERANCE, host: str = "") -> float:
     """The ratio of :func:`host_ratio`, or a one-line :class:`ToolError` when it is outside
-    ``1 +- tolerance`` (or nothing could be compared)."""
+    ``1 +- tolerance`` (or nothing could be compared). ``host`` describes this host's processor
+    (:func:`historylib.machine.cpu_identity`) for the refusal."""
     ratio, compared = host_ratio(stored, fresh)
     if not compared:
         raise ToolError(f"host check: none of the engine-independent floor points could be measured at {commit[:8]} "
@@ -71,10 +72,10 @@ def check_host(stored: dict[str, float], fresh: dict[str, float], machine: str, 
     if abs(ratio - 1.0) > tolerance:
         way = "slower" if ratio > 1 else "faster"
         raise ToolError(
-            f"host check: this host runs the engine-independent floors x{ratio:.2f} ({way}) against the stored ones "
-            f"of {machine!r} (to {commit[:8]}; {compared} points); its points would show the host change as "
-            f"regressions. Re-measure the series here first (run --commits <the series' commits> --force "
-            f"--accept-host) or measure under another --machine; --accept-host measures anyway")
+            f"host check: this host{f' ({host})' if host else ''} runs the engine-independent floors x{ratio:.2f} "
+            f"({way}) against the stored ones of {machine!r} (to {commit[:8]}; {compared} points); its points would "
+            f"show the host change as regressions. Re-measure the series here first (run --commits <the series' "
+            f"commits> --force --accept-host) or measure under another --machine; --accept-host measures anyway")
     return ratio
 
 

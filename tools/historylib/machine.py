@@ -38,6 +38,47 @@ def hardware() -> dict[str, str]:
     return {field: str(defaults[field]) for field in HARDWARE_FIELDS}
 
 
+def cpu_identity(cpuinfo: str | None = None) -> str:
+    """This host's processor, closer than asv's ``cpu`` field: ``/proc/cpuinfo``'s model name, family,
+    model, clock and widest vector instructions, e.g. ``"AMD EPYC (family 23, model 1, 1996 MHz, AVX2)"``.
+
+    asv records the model name alone, and the hosts behind one machine kind report the same name
+    for different processor generations (``"AMD EPYC"`` for a 2.0 GHz family-23 host that ran the
+    series' floors x1.3-1.8 slower). The host check names this so that a refused host reads as
+    other hardware, not as noise.
+
+    Args:
+        cpuinfo: the text of ``/proc/cpuinfo`` (default: read it).
+
+    Returns:
+        The description; ``""`` where ``/proc/cpuinfo`` cannot be read (not Linux).
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return ""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        if not line.strip():
+            if fields:
+                break  # the first processor describes them all
+            continue
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    if not fields:
+        return ""
+    details = [f"family {fields['cpu family']}" if "cpu family" in fields else "",
+               f"model {fields['model']}" if "model" in fields else ""]
+    try:
+        details.append(f"{float(fields['cpu MHz']):.0f} MHz")
+    except (KeyError, ValueError):
+        pass
+    flags = set(fields.get("flags", "").split())
+    details.append("AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2")
+    return f"{fields.get('model name', 'unknown CPU')} ({', '.join(d for d in details if d)})"
+
+
 def derived_name(info: dict[str, str]) -> str:
     """``<cpu-model-slug>-<ncores>c-<ramGiB>g``, e.g. ``intel-xeon-2-80ghz-2c-24g``."""
     cpu = info.get("cpu", "") or "cpu"
