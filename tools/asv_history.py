@@ -426,15 +426,19 @@ def cmd_find(args) -> int:
     label = results.params_label(benchmark, params)
     print(f"find: {label} over {len(commits)} commits {start[:8]}..{end[:8]} on {name!r}; work dir {work}")
 
+    probed: set[str] = set()
+
     def value_at(commit: str) -> float | None:
         values = []
         for sample in range(args.samples):  # best of N: load and drift only ever make a point worse
-            rc = measure([commit], name, [regex], args.attribute, force=sample > 0, config=config,
+            # bisect_step reads the final brackets again: a commit probed before is measured anew
+            rc = measure([commit], name, [regex], args.attribute, force=sample > 0 or commit in probed, config=config,
                          hashfile=work / "probe.txt", log_path=work / f"probe-{commit[:8]}.log", progress=False,
                          timeout=args.timeout)
             value = results.find_point(results.load_points(work / "results", name, commit), benchmark, params)
             if value is not None:
                 values.append(value)
+        probed.add(commit)
         value = selection.best_value(benchmark, values) if values else None
         print(f"  {commit[:8]}: {value if value is not None else f'not measured (asv exit {rc})'}"
               + (f" (best of {values})" if len(values) > 1 else ""))

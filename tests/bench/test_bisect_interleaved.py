@@ -42,7 +42,7 @@ def test_bisect_interleaved_finds_the_step_where_drift_between_sessions_fools_bi
     assert outcome.first_bad == COMMITS[BAD_INDEX]
     # The same drift per measurement sends the one-commit-at-a-time bisection astray.
     values = iter([1.0, 1.2, 1.5, 0.7, 1.3, 1.3, 1.3])  # endpoints, then drifting probes
-    assert bisect.bisect_step(COMMITS, lambda c: next(values)).first_bad != COMMITS[BAD_INDEX]
+    assert bisect.bisect_step(COMMITS, lambda c: next(values), repairs=0).first_bad != COMMITS[BAD_INDEX]
 
 
 def test_bisect_interleaved_measures_each_probe_with_its_brackets():

@@ -19,6 +19,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 MIN_STEP = 0.02  # a relative step between the endpoints smaller than this is not bisected
+# bisect_step measures the final brackets once more; a bracket that reads on the other side is
+# measured a third time, and when two of its three readings put it there the bisection resumes
+# from it, at most this many times.
+REPAIRS = 2
 SESSIONS = 3  # most sessions spent on one decision by bisect_interleaved
 MARGIN = 0.2  # a placement within this of 0.5 (the middle) is ambiguous and measured again
 # A placement further than this from 0.5 (beyond its brackets by half their step) says a value
@@ -54,14 +58,24 @@ def split_value(good: float, bad: float) -> float:
     return (good + bad) / 2.0
 
 
-def bisect_step(commits: list[str], measure: Callable[[str], float | None], min_step: float = MIN_STEP) -> Bisection:
+def bisect_step(commits: list[str], measure: Callable[[str], float | None], min_step: float = MIN_STEP,
+                repairs: int = REPAIRS) -> Bisection:
     """Find the first commit whose value sits on the side of the last commit.
+
+    Each probe is decided by one value. Before a commit is named, the final brackets (the named
+    commit and the one before it, unless an endpoint) are measured again: one reading that a
+    slow spell pushed to the wrong side would otherwise name a harmless commit (the workflow
+    test of find failed once in 5 runs on 2026-12-04, after find returned). A bracket whose
+    second reading is on the other side is measured a third time; when two of its readings put it there, the
+    decision that made it a bracket was wrong and bisection resumes between it and the endpoint
+    on its side (``repairs`` times at most, then the commit is named with a note).
 
     Args:
         commits: oldest first; ``commits[0]`` is the known-good ``from`` endpoint, ``commits[-1]``
             the ``to`` endpoint.
         measure: value of the benchmark point at a commit (None: not measurable there).
         min_step: smallest relative step between the endpoints worth bisecting.
+        repairs: most decisions undone by the brackets' second readings (0: no second readings).
 
     Returns:
         The :class:`Bisection`; ``first_bad`` is None when the endpoints cannot be measured or do
@@ -85,25 +99,51 @@ def bisect_step(commits: list[str], measure: Callable[[str], float | None], min_
                          f"no step between the endpoints: {good:.6g} -> {bad:.6g} ({step:+.1%} < {min_step:.0%})")
     threshold = split_value(good, bad)
     bad_is_higher = bad > good
-    lo, hi = 0, len(commits) - 1
+    last = len(commits) - 1
+    lo, hi = 0, last
     unmeasurable: set[int] = set()
-    while hi - lo > 1:
-        candidates = sorted(
-            (i for i in range(lo + 1, hi) if i not in unmeasurable), key=lambda i: abs(i - (lo + hi) / 2)
-        )
-        if not candidates:
+
+    def reads_bad(value: float) -> bool:
+        return (value > threshold) == bad_is_higher
+
+    def stays(index: int, bad_side: bool) -> bool:
+        """Whether a bracket keeps its side: a second reading there, or two of three."""
+        second = probe(index)
+        if second is None or reads_bad(second) == bad_side:
+            return True
+        third = probe(index)
+        return third is None or reads_bad(third) == bad_side
+
+    repaired = 0
+    while True:
+        while hi - lo > 1:
+            candidates = sorted(
+                (i for i in range(lo + 1, hi) if i not in unmeasurable), key=lambda i: abs(i - (lo + hi) / 2)
+            )
+            if not candidates:
+                break
+            mid = candidates[0]
+            value = probe(mid)
+            if value is None:
+                unmeasurable.add(mid)
+                continue
+            if reads_bad(value):
+                hi = mid
+            else:
+                lo = mid
+        if repaired >= repairs:
             break
-        mid = candidates[0]
-        value = probe(mid)
-        if value is None:
-            unmeasurable.add(mid)
-            continue
-        if (value > threshold) == bad_is_higher:
-            hi = mid
+        if hi != last and not stays(hi, True):  # hi is good after all: the step comes later
+            lo, hi = hi, last
+        elif lo != 0 and not stays(lo, False):  # lo is bad after all: the step comes earlier
+            lo, hi = 0, lo
         else:
-            lo = mid
+            break
+        repaired += 1
     first_bad = commits[hi]
     note = "" if hi - lo == 1 else f" (commits between {commits[lo][:8]} and it could not be measured)"
+    if repairs > 0 and repaired >= repairs:
+        note += f" (second readings undid {repaired} decisions; this one is not confirmed: measure it again)"
     return Bisection(first_bad, good, bad, threshold, tuple(probes),
                      f"step {good:.6g} -> {bad:.6g} ({bad / good - 1.0 if good else float('inf'):+.1%}); "
                      f"first commit on the new side: {first_bad[:8]}{note}")
