@@ -250,7 +250,8 @@ def find_in_clone(clone: Path, scratch: Path, commits: list[str], benchmark: str
 
     if rounds <= 1:
         def value_at(commit: str) -> float | None:
-            measure([commit], name, [regex], config=config, cwd=clone, hashfile=scratch / "probe.txt",
+            # forced: bisect_step reads its final brackets again, and asv would read back the stored value
+            measure([commit], name, [regex], force=True, config=config, cwd=clone, hashfile=scratch / "probe.txt",
                     log_path=scratch / f"probe-{commit[:8]}.log", progress=False)
             value = results.find_point(results.load_points(results_dir, name, commit), benchmark, params)
             print(f"drill: {commit[:8]} -> {value}")

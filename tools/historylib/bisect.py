@@ -66,9 +66,10 @@ def bisect_step(commits: list[str], measure: Callable[[str], float | None], min_
     commit and the one before it, unless an endpoint) are measured again: one reading that a
     slow spell pushed to the wrong side would otherwise name a harmless commit (the workflow
     test of find failed once in 5 runs on 2026-12-04, after find returned). A bracket whose
-    second reading is on the other side is measured a third time; when two of its readings put it there, the
-    decision that made it a bracket was wrong and bisection resumes between it and the endpoint
-    on its side (``repairs`` times at most, then the commit is named with a note).
+    second reading is on the other side is measured a third time; when two of its readings put
+    it there, the decision that made it a bracket was wrong and bisection resumes between it and
+    the endpoint on its side (``repairs`` times at most, then the commit is named with a note).
+    ``measure`` must measure anew when called again for a commit.
 
     Args:
         commits: oldest first; ``commits[0]`` is the known-good ``from`` endpoint, ``commits[-1]``
