@@ -4,23 +4,27 @@ memory_profiler reads the process RSS, and an allocator that has already grown (
 larger run in the same process) satisfies new arrays from freed pages: every increment reads 0.
 Tracing each target in its own short-lived process shows the memory the target really adds.
 ``python -m farm.profiling.isolated_memory --agents N --steps S --target LABEL`` prints the
-result as JSON; :func:`memory_profile_isolated` runs it and reads that back.
+result as JSON; :func:`memory_profile_isolated` runs it and reads that back, and
+:func:`memory_profile_isolated_each` runs one such process per target, as many at a time as the
+machine has cores (each child reads only its own RSS, so running side by side changes no figure).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
 from farm.profiling.availability import ToolUnavailable, import_tool
 from farm.profiling.memory_profiling import FunctionMemoryProfile, MemoryLine, memory_line_profile
 
-__all__ = ["memory_profile_isolated", "main"]
+__all__ = ["memory_profile_isolated", "memory_profile_isolated_each", "main"]
 
 
 def memory_profile_isolated(
@@ -52,6 +56,29 @@ def memory_profile_isolated(
         f = data["function"]
         profile = FunctionMemoryProfile(f["label"], f["filename"], tuple(MemoryLine(**line) for line in f["lines"]))
     return profile, data["text"]
+
+
+def memory_profile_isolated_each(
+    agents: int, steps: int, target_labels: Sequence[str], seed: int = 42,
+    env: Mapping[str, str] | None = None, cwd: str | Path | None = None, timeout_s: float = 300.0,
+    preset: str = "light", workers: int | None = None,
+) -> list[tuple[FunctionMemoryProfile | None, str]]:
+    """:func:`memory_profile_isolated` of every label in ``target_labels``, in that order.
+
+    Each target still gets a fresh process of its own; up to ``workers`` of them (default: the
+    cores this process may use) run at once, since each child's figures are its own RSS.
+    """
+    import_tool("memory_profiler")
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = max(1, min(workers, len(target_labels)))
+
+    def one(label: str) -> tuple[FunctionMemoryProfile | None, str]:
+        return memory_profile_isolated(agents, steps, label, seed, env=env, cwd=cwd, timeout_s=timeout_s,
+                                       preset=preset)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, target_labels))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

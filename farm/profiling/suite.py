@@ -32,7 +32,7 @@ from farm.profiling.availability import ToolStatus, ToolUnavailable, import_tool
 from farm.profiling.comparisons import OptionUnavailable, find_switch, plan_comparisons, run_comparison
 from farm.profiling.complexity import fit_power_law
 from farm.profiling.cprofile_runner import Hotspot, profile_call
-from farm.profiling.isolated_memory import memory_profile_isolated
+from farm.profiling.isolated_memory import memory_profile_isolated_each
 from farm.profiling.line_profiling import line_profile
 from farm.profiling.memory_profiling import trace_allocations
 from farm.profiling.plots import bar_plot, scaling_plot, timeline_plot
@@ -527,11 +527,11 @@ class _Suite:
             labels = [t.label for t in simulation_targets(probe)]
             probe.close()
             functions, texts = [], []
-            env = _subprocess_env()
-            for label in labels:
-                profile, text = memory_profile_isolated(
-                    s.memprof_agents, s.memprof_steps, label, self.seed, env=env, cwd=self.out, preset=self.preset
-                )
+            each = memory_profile_isolated_each(
+                s.memprof_agents, s.memprof_steps, labels, self.seed, env=_subprocess_env(), cwd=self.out,
+                preset=self.preset,
+            )
+            for profile, text in each:
                 if profile is not None:
                     functions.append(profile)
                 texts.append(text)
