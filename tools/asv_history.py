@@ -45,7 +45,7 @@ from historylib import asvconf, confirm, gate, gitrepo, hostcheck, hostnoise, ma
 from historylib.asvconf import ASV_CONFIG, load_asv_config, run_asv, write_derived_config
 from historylib.bisect import bisect_step
 from historylib.gitrepo import REPO_ROOT, git, rev_parse
-from historylib.history import RC_NOT_QUIET, measure, run_history
+from historylib.history import RC_NOT_QUIET, measure, run_history, spawns_probe
 from historylib.proc import ASV_RUN_TIMEOUT, PIP_TIMEOUT, ToolError
 from historylib.vendor import vendor_dashboard
 
@@ -282,14 +282,16 @@ def cmd_compare(args) -> int:
     return rc
 
 
-def point_measurer(name: str, work: Path, config: Path, attributes: list[str] | None, timeout: float):
+def point_measurer(name: str, work: Path, config: Path, attributes: list[str] | None, timeout: float,
+                   spawn_probe: bool = False):
     """``(commit, labels) -> {label: value}``: one forced ``asv run`` of those points at one
-    commit, results kept in ``work`` (what :func:`confirm.settle` calls, once per sample)."""
+    commit, results kept in ``work`` (what :func:`confirm.settle` calls, once per sample);
+    ``spawn_probe`` as :func:`historylib.history.measure`'s."""
 
     def measure_points(commit: str, labels: list[str]) -> dict[str, float]:
         rc = measure([commit], name, [confirm.label_regex(label) for label in labels], attributes, force=True,
                      config=config, hashfile=work / "hashes.txt", log_path=work / f"{commit[:8]}.log",
-                     progress=False, timeout=timeout)
+                     progress=False, timeout=timeout, spawn_probe=spawn_probe)
         points = results.load_points(work / "results", name, commit)
         got = {label: points[label] for label in labels if label in points}
         print(f"  {commit[:8]}: {len(got)}/{len(labels)} point(s) measured (asv exit {rc})")
@@ -318,10 +320,11 @@ def cmd_continuous(args) -> int:
     before: dict[str, float] = {}
     after: dict[str, float] = {}
     log = GATE_DIR / "gate.log"
+    spawn = spawns_probe(args.bench)  # once for the selection: the settling re-measures launch the same way
     for sitting in range(args.samples):
         log = GATE_DIR / ("gate.log" if sitting == 0 else f"gate-{sitting + 1}.log")
         rc = measure([base, head], name, args.bench, args.attribute, force=sitting > 0, config=config,
-                     hashfile=GATE_DIR / "hashes.txt", log_path=log, timeout=args.timeout)
+                     hashfile=GATE_DIR / "hashes.txt", log_path=log, timeout=args.timeout, spawn_probe=spawn)
         if rc not in (0, 2):
             print(f"gate: asv run failed (exit {rc}); log: {log}")
             return rc
@@ -337,7 +340,7 @@ def cmd_continuous(args) -> int:
     print(gate.format_table(verdicts))
     bad = [v for v in verdicts if v.regressed]
     if bad and args.settle:
-        bad = settle_gate_failures(bad, base, head, name, args)
+        bad = settle_gate_failures(bad, base, head, name, args, spawn)
     if bad:
         print(f"GATE FAILED: {len(bad)} of {len(verdicts)} point(s) got worse beyond their threshold, worst "
               f"{bad[0].label} x{bad[0].ratio:.3f}")
@@ -346,7 +349,8 @@ def cmd_continuous(args) -> int:
     return 0
 
 
-def settle_gate_failures(bad: list[gate.Verdict], base: str, head: str, name: str, args) -> list[gate.Verdict]:
+def settle_gate_failures(bad: list[gate.Verdict], base: str, head: str, name: str, args,
+                         spawn_probe: bool = False) -> list[gate.Verdict]:
     """Re-measure the points that failed the gate, both commits interleaved (``A B B A``...), and
     judge each again on the median of its side-by-side ratios: the first sitting's head/base and
     each re-measured pair's (the two samples of one round, taken back to back). Drift that lasts a
@@ -360,7 +364,8 @@ def settle_gate_failures(bad: list[gate.Verdict], base: str, head: str, name: st
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     flags = [confirm.Flag(v.label, name, base, head, v.base, v.head) for v in bad]
-    measure_points = point_measurer(name, work, side_config(work, "gate-settle"), args.attribute, args.timeout)
+    measure_points = point_measurer(name, work, side_config(work, "gate-settle"), args.attribute, args.timeout,
+                                    spawn_probe)
     settled = {item.flag.label: item for item in confirm.settle(flags, measure_points, name, args.settle)}
     still = []
     for first in bad:
@@ -427,6 +432,7 @@ def cmd_find(args) -> int:
     print(f"find: {label} over {len(commits)} commits {start[:8]}..{end[:8]} on {name!r}; work dir {work}")
 
     probed: set[str] = set()
+    spawn = spawns_probe([regex])
 
     def value_at(commit: str) -> float | None:
         values = []
@@ -434,7 +440,7 @@ def cmd_find(args) -> int:
             # bisect_step reads the final brackets again: a commit probed before is measured anew
             rc = measure([commit], name, [regex], args.attribute, force=sample > 0 or commit in probed, config=config,
                          hashfile=work / "probe.txt", log_path=work / f"probe-{commit[:8]}.log", progress=False,
-                         timeout=args.timeout)
+                         timeout=args.timeout, spawn_probe=spawn)
             value = results.find_point(results.load_points(work / "results", name, commit), benchmark, params)
             if value is not None:
                 values.append(value)

@@ -61,7 +61,7 @@ from pathlib import Path
 
 from historylib import asvconf, gitrepo, machine, results
 from historylib.bisect import Bisection, bisect_interleaved, bisect_step
-from historylib.history import measure
+from historylib.history import measure, spawns_probe
 from historylib.proc import ASV_RUN_TIMEOUT, GIT_TIMEOUT, ToolError, run
 
 DRILL_MACHINE = "agentfarm-drill"
@@ -249,10 +249,12 @@ def find_in_clone(clone: Path, scratch: Path, commits: list[str], benchmark: str
     regex = results.combination_regex(benchmark, params)
 
     if rounds <= 1:
+        spawn = spawns_probe([regex])
+
         def value_at(commit: str) -> float | None:
             # forced: bisect_step reads its final brackets again, and asv would read back the stored value
             measure([commit], name, [regex], force=True, config=config, cwd=clone, hashfile=scratch / "probe.txt",
-                    log_path=scratch / f"probe-{commit[:8]}.log", progress=False)
+                    log_path=scratch / f"probe-{commit[:8]}.log", progress=False, spawn_probe=spawn)
             value = results.find_point(results.load_points(results_dir, name, commit), benchmark, params)
             print(f"drill: {commit[:8]} -> {value}")
             return value

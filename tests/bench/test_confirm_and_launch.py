@@ -73,6 +73,45 @@ def test_known_benchmarks_lists_each_parameter_combination(tmp_path):
     assert history.known_benchmarks(tmp_path / "missing.json") is None
 
 
+def test_selected_combinations_count_what_asv_launches(tmp_path):
+    listing = tmp_path / "benchmarks.json"
+    listing.write_text(json.dumps({"version": 2, "b.C.time_q": {"params": [["1", "2", "3"], ["'a'", "'b'"]]},
+                                   "b.C.time_r": {"params": []}}))
+    count = lambda regexes: history.selected_combinations(regexes, listing)  # noqa: E731
+    assert count([""]) == 7  # 3 x 2 combinations and one plain benchmark
+    assert count([r"time_q\(1, "]) == 2 and count([r"time_q\(2, 'b'\)"]) == 1
+    # asv matches a parameterized benchmark's combinations only, never its bare name
+    assert count([r"time_q$"]) == 0 and count([r"time_r$"]) == 1
+    assert count([r"time_q\(1, 'a'\)", r"time_r"]) == 2
+    assert history.selected_combinations([""], tmp_path / "missing.json") is None
+    # what a probe spawns: between one and SPAWN_AT_MOST (2) combinations
+    assert history.spawns_probe([r"time_q\(1, "], listing) and history.spawns_probe([r"time_r$"], listing)
+    assert not history.spawns_probe([r"time_q\("], listing)  # 6
+    assert not history.spawns_probe([r"nothing"], listing)
+    assert not history.spawns_probe([r"time_r$"], tmp_path / "missing.json")
+
+
+def test_a_probe_spawns_its_forked_group_and_a_history_run_does_not(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_run_asv(*args, **kwargs):
+        if args[0] == "run":
+            calls.append(args)
+        return 0, ""
+
+    monkeypatch.setattr(history, "run_asv", fake_run_asv)
+    listing = tmp_path / "benchmarks.json"
+    listing.write_text(json.dumps({"version": 2, **{name: {"params": []} for name in NAMES}}))
+    monkeypatch.setattr(history, "BENCHMARKS_FILE", listing)
+    one = [r"^bench_x\.Build\.time_build$"]
+    assert history.spawns_probe(one)
+    for spawn_probe, launch in ((True, "spawn"), (False, "forkserver")):
+        calls.clear()
+        assert history.measure(["a" * 40], "box", one, hashfile=tmp_path / "h.txt", log_path=tmp_path / "log",
+                               spawn_probe=spawn_probe) == 0
+        assert len(calls) == 1 and calls[0][calls[0].index("--launch-method") + 1] == launch
+
+
 # --------------------------------------------------------------------------------- confirm
 A, B = "a" * 40, "b" * 40
 

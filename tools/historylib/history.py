@@ -41,6 +41,11 @@ RC_SOME_FAILED = 2
 RC_DRIFTED = 3
 # run_history's exit code when it stopped at its deadline waiting for a quiet host (``wait_quiet``).
 RC_NOT_QUIET = 4
+# A probe (find, the drill, a gate on a benchmark or two) launches at most this many benchmark
+# combinations: spawning them, each process importing only its module, is cheaper than asv's
+# forkserver, which imports the whole suite first (one combination per asv run on the Zen 1 host:
+# 3.2-3.7 s spawned against 6.9-10.8 s forked).
+SPAWN_AT_MOST = 2
 
 
 def known_benchmarks(path: Path | None = None) -> list[str] | None:
@@ -60,6 +65,34 @@ def known_benchmarks(path: Path | None = None) -> list[str] | None:
     return names
 
 
+def selected_combinations(regexes: list[str], path: Path | None = None) -> int | None:
+    """How many benchmark processes asv launches per commit for ``--bench`` ``regexes``: as asv
+    selects them, a parameterized benchmark's combinations matched by ``name(p1, p2)``, any other
+    benchmark by its name (from ``results/benchmarks.json``); None if the listing is unreadable."""
+    try:
+        listing = json.loads((path or BENCHMARKS_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    count = 0
+    for name, info in listing.items():
+        if name == "version" or not isinstance(info, dict):
+            continue
+        params = info.get("params") or []
+        names = [f"{name}({', '.join(combo)})" for combo in itertools.product(*params)] if params else [name]
+        count += sum(1 for label in names if any(re.search(regex, label) for regex in regexes))
+    return count
+
+
+def spawns_probe(bench: list[str] | None, path: Path | None = None) -> bool:
+    """Whether a probe of selection ``bench`` should spawn its benchmarks instead of forking them:
+    it runs between 1 and :data:`SPAWN_AT_MOST` combinations (see :func:`measure`'s
+    ``spawn_probe``). A caller decides once for its whole selection, so every measurement it
+    compares with another (a gate's sittings and their settling) is launched the same way."""
+    regexes = selection.resolve(bench) or [""]
+    count = selected_combinations(regexes, path)
+    return count is not None and 0 < count <= SPAWN_AT_MOST
+
+
 def attribute_args(attributes: list[str] | None) -> list[str]:
     """``-a`` arguments; None gives :data:`DEFAULT_ATTRIBUTES`."""
     chosen = list(DEFAULT_ATTRIBUTES) if attributes is None else attributes
@@ -69,7 +102,8 @@ def attribute_args(attributes: list[str] | None) -> list[str]:
 def measure(commits: list[str], machine: str, bench: list[str] | None, attributes: list[str] | None = None,
             force: bool = False, config: Path | None = None, hashfile: Path | None = None,
             log_path: Path | None = None, cwd: Path = REPO_ROOT, timeout: float = ASV_RUN_TIMEOUT,
-            progress: bool = True, memory_workers: int = memoryworkers.MEMORY_WORKERS) -> int:
+            progress: bool = True, memory_workers: int = memoryworkers.MEMORY_WORKERS,
+            spawn_probe: bool = False) -> int:
     """``asv run HASHFILE:...`` over ``commits`` (oldest first) under ``machine``: one run for
     the peak-memory benchmarks (spawned) and one for the rest (forked), see
     :func:`selection.launch_groups`. The peak-memory group is split over ``memory_workers``
@@ -89,6 +123,9 @@ def measure(commits: list[str], machine: str, bench: list[str] | None, attribute
         timeout: seconds for the whole asv run.
         progress: one progress line instead of asv's output.
         memory_workers: concurrent asv processes for the peak-memory group (1: one run).
+        spawn_probe: spawn the forked group too (a caller that measures a few combinations and
+            compares only with its own measurements launched the same way: :func:`spawns_probe`).
+            The history's series keep asv's forkserver, so a stored point and a new one compare.
 
     Returns:
         asv's exit code (the first failing one, else :data:`RC_SOME_FAILED` if a run had failed
@@ -105,7 +142,8 @@ def measure(commits: list[str], machine: str, bench: list[str] | None, attribute
     groups = [(launch, regexes) for launch, regexes in selection.launch_groups(bench)
               if known is None or any(re.search(regex, name) for regex in regexes for name in known)]
     for number, (launch, regexes) in enumerate(groups):
-        args = ["run", f"HASHFILE:{hashfile}", "--machine", machine, "--show-stderr", "--launch-method", launch]
+        method = selection.SPAWN if spawn_probe else launch
+        args = ["run", f"HASHFILE:{hashfile}", "--machine", machine, "--show-stderr", "--launch-method", method]
         args += attribute_args(attributes) + ([] if force else ["--skip-existing-successful"])
         shares = memory_shares(regexes, machine, config or cwd / "asv.conf.json", memory_workers) \
             if launch == selection.SPAWN else []
