@@ -32,7 +32,8 @@ setup(
         "bench": BENCH,
         "profile": PROFILE,
         # Everything the test suite exercises: the benchmark workflows and every profiler.
-        "dev": ["pytest>=8", "hypothesis>=6.100", "ruff>=0.6"] + BENCH + PROFILE,
+        # pytest-xdist: .ci/test runs the tests that time nothing on every core.
+        "dev": ["pytest>=8", "pytest-xdist>=3.5", "hypothesis>=6.100", "ruff>=0.6"] + BENCH + PROFILE,
     },
     entry_points={
         "console_scripts": [

@@ -17,6 +17,16 @@ if str(REPO_ROOT) not in sys.path:
 from farm import Simulation, SimulationConfig  # noqa: E402
 from farm.core.state import AgentState  # noqa: E402
 
+ALONE = "alone"
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        f"{ALONE}: compares wall times of asv runs (a find, a gate); .ci/test runs these with nothing else "
+        "running, and the rest of the suite on every core",
+    )
+
 
 def scripted_sim(agents, nodes=(), node_amount=30.0, world=(100.0, 100.0), **agent_overrides) -> Simulation:
     """A simulation whose agents and resource nodes are exactly the ones given.

@@ -34,10 +34,15 @@ BENCHMARK = regression_drill.DEFAULT_BENCHMARK
 BENCHMARK_REGEX = re.escape(BENCHMARK) + "$"
 MACHINE = regression_drill.DRILL_MACHINE
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("asv") is None or importlib.util.find_spec("virtualenv") is None,
-    reason="needs asv and virtualenv (pip install .[bench])",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        importlib.util.find_spec("asv") is None or importlib.util.find_spec("virtualenv") is None,
+        reason="needs asv and virtualenv (pip install .[bench])",
+    ),
+    # find and the gate judge wall times, and every test here shares .asv/drill-env: .ci/test runs
+    # them one at a time with nothing else on the machine.
+    pytest.mark.alone,
+]
 
 
 def _git(repo: Path, *args: str) -> str:
