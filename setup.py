@@ -33,7 +33,7 @@ setup(
         "profile": PROFILE,
         # Everything the test suite exercises: the benchmark workflows and every profiler.
         # pytest-xdist: .ci/test runs the tests that time nothing on every core.
-        "dev": ["pytest>=8", "pytest-xdist>=3.5", "hypothesis>=6.100", "ruff>=0.6"] + BENCH + PROFILE,
+        "dev": ["pytest>=8", "pytest-xdist>=3.8", "hypothesis>=6.100", "ruff>=0.6"] + BENCH + PROFILE,
     },
     entry_points={
         "console_scripts": [

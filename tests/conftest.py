@@ -20,6 +20,26 @@ from farm.core.state import AgentState  # noqa: E402
 ALONE = "alone"
 
 
+# The files whose tests take minutes, longest first. They are collected before the rest, so that
+# .ci/test's parallel phase (a file per worker, in collection order: --no-loadscope-reorder) starts
+# them at once on separate workers; ordered by test count instead, the one-test smoke check came
+# last and ran three minutes on one worker while the other idled.
+LONG_FILES = ("bench/test_smoke_check.py", "test_perf_report.py", "profiling/test_prof_report.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    tests_dir = Path(__file__).resolve().parent
+
+    def rank(item) -> int:
+        try:
+            relative = Path(item.path).resolve().relative_to(tests_dir).as_posix()
+        except ValueError:
+            return len(LONG_FILES)
+        return LONG_FILES.index(relative) if relative in LONG_FILES else len(LONG_FILES)
+
+    items.sort(key=rank)  # stable: every other test keeps its place
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
