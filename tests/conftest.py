@@ -17,9 +17,6 @@ if str(REPO_ROOT) not in sys.path:
 from farm import Simulation, SimulationConfig  # noqa: E402
 from farm.core.state import AgentState  # noqa: E402
 
-ALONE = "alone"
-
-
 # The files whose tests take minutes, longest first. They are collected before the rest, so that
 # .ci/test's parallel phase (a file per worker, in collection order: --no-loadscope-reorder) starts
 # them at once on separate workers; ordered by test count instead, the one-test smoke check came
@@ -43,7 +40,7 @@ def pytest_collection_modifyitems(session, config, items):
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
-        f"{ALONE}: compares wall times of asv runs (a find, a gate); .ci/test runs these with nothing else "
+        "alone: compares wall times of asv runs (a find, a gate); .ci/test runs these with nothing else "
         "running, and the rest of the suite on every core",
     )
 

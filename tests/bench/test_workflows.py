@@ -5,9 +5,9 @@ project's find must name the slowdown commit). ``test_history_publish_compare_co
 drives ``tools/asv_history.py`` from a second scratch clone: the chunked, resumable history run
 with ``--commit-results``, publishing, the comparison of the stored results, the direction-aware gate
 (fails on the slowdown, passes between two harmless commits) and ``find``. The main command is
-run on a clone and must leave nothing stray (the CI smoke check: ``test_smoke_check.py``). All reuse the asv environment
-in ``.asv/drill-env`` (built once, about a minute) and keep every result inside the scratch
-directory.
+run on a clone and must leave nothing stray (the CI smoke check: ``test_smoke_check.py``). All
+reuse the asv environment in ``.asv/drill-env`` (built once, about a minute) and keep every result
+inside the scratch directory.
 """
 
 from __future__ import annotations

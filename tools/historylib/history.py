@@ -48,39 +48,40 @@ RC_NOT_QUIET = 4
 SPAWN_AT_MOST = 2
 
 
-def known_benchmarks(path: Path | None = None) -> list[str] | None:
-    """What asv's ``--bench`` regexes are matched against: every benchmark's name and, for a
-    parameterized one, each ``name(p1, p2)`` (from ``results/benchmarks.json``); None if unreadable."""
+def _benchmarks_listing(path: Path | None = None) -> dict[str, dict] | None:
+    """``{name: info}`` of every benchmark in ``results/benchmarks.json`` (or ``path``); None if
+    unreadable."""
     try:
         listing = json.loads((path or BENCHMARKS_FILE).read_text())
     except (OSError, ValueError):
         return None
-    names: list[str] = []
-    for name, info in listing.items():
-        if name == "version" or not isinstance(info, dict):
-            continue
-        names.append(name)
-        params = info.get("params") or []
-        names += [f"{name}({', '.join(combo)})" for combo in itertools.product(*params)] if params else []
-    return names
+    return {name: info for name, info in listing.items() if name != "version" and isinstance(info, dict)}
+
+
+def _combination_names(name: str, info: dict) -> list[str]:
+    """asv's ``name(p1, p2)`` of each parameter combination of a benchmark; [] if it has none."""
+    params = info.get("params") or []
+    return [f"{name}({', '.join(combo)})" for combo in itertools.product(*params)] if params else []
+
+
+def known_benchmarks(path: Path | None = None) -> list[str] | None:
+    """What asv's ``--bench`` regexes are matched against: every benchmark's name and, for a
+    parameterized one, each ``name(p1, p2)`` (from ``results/benchmarks.json``); None if unreadable."""
+    listing = _benchmarks_listing(path)
+    if listing is None:
+        return None
+    return [label for name, info in listing.items() for label in (name, *_combination_names(name, info))]
 
 
 def selected_combinations(regexes: list[str], path: Path | None = None) -> int | None:
     """How many benchmark processes asv launches per commit for ``--bench`` ``regexes``: as asv
     selects them, a parameterized benchmark's combinations matched by ``name(p1, p2)``, any other
     benchmark by its name (from ``results/benchmarks.json``); None if the listing is unreadable."""
-    try:
-        listing = json.loads((path or BENCHMARKS_FILE).read_text())
-    except (OSError, ValueError):
+    listing = _benchmarks_listing(path)
+    if listing is None:
         return None
-    count = 0
-    for name, info in listing.items():
-        if name == "version" or not isinstance(info, dict):
-            continue
-        params = info.get("params") or []
-        names = [f"{name}({', '.join(combo)})" for combo in itertools.product(*params)] if params else [name]
-        count += sum(1 for label in names if any(re.search(regex, label) for regex in regexes))
-    return count
+    return sum(1 for name, info in listing.items() for label in (_combination_names(name, info) or [name])
+               if any(re.search(regex, label) for regex in regexes))
 
 
 def spawns_probe(bench: list[str] | None, path: Path | None = None) -> bool:
@@ -183,14 +184,12 @@ def memory_shares(regexes: list[str], machine: str, config: Path, workers: int,
 def selected_benchmarks(bench: list[str] | None, path: Path | None = None) -> dict[str, str] | None:
     """``{name: version}`` of the suite's benchmarks (``results/benchmarks.json``) that the
     selection runs; None when the listing is unreadable or the selection selects nothing."""
-    try:
-        listing = json.loads((path or BENCHMARKS_FILE).read_text())
-    except (OSError, ValueError):
+    listing = _benchmarks_listing(path)
+    if listing is None:
         return None
     regexes = selection.resolve(bench)
     chosen = {name: str(info.get("version")) for name, info in listing.items()
-              if name != "version" and isinstance(info, dict)
-              and (regexes is None or any(re.search(regex, name) for regex in regexes))}
+              if regexes is None or any(re.search(regex, name) for regex in regexes)}
     return chosen or None
 
 
