@@ -11,8 +11,9 @@ own (:func:`measure_workload`, so peak memory is that combination's alone), whic
 
 1. builds the preset (log to a file in a temporary directory) and runs 200 steps: the
    200-step run's wall time and the process's peak RSS;
-2. runs :data:`TIMED_STEPS` more steps and records each step's wall time and each stage's
-   (``sim.stage_seconds``): medians. At 1 000 agents the replay buffers are full by then (about
+2. runs :data:`TIMED_STEPS` more steps and records each step's wall time, the stepping
+   thread's CPU time and each stage's time (``sim.stage_seconds``): medians, and the mean step
+   and the mean time off the CPU (:class:`WorkloadLogWait`). At 1 000 agents the replay buffers are full by then (about
    333 transitions per type and step, 10 000 held): steady state. At 100 agents they are not
    (about 33 per type and step: 6 200-9 100 of 10 000 held after 230 steps, seed 7), so each
    timed step still writes its frames into memory touched for the first time, as the first ~300
@@ -24,11 +25,11 @@ own (:func:`measure_workload`, so peak memory is that combination's alone), whic
    steps (amortised). Apart from the floor sum, the floor of storing a step's transitions: the
    copy of the step's observations into resident memory as large as the replay buffers.
 
-One ``setup_cache`` (shared by the three classes, so it runs once) runs the eight children and
+One ``setup_cache`` (shared by the four classes, so it runs once) runs the eight children and
 one that only imports what the preset imports (the floor of the peak-memory budget,
 :func:`import_floor_rss`); every ``track_`` reads its figure from the result. Module cost: the
 children (about 40 s on the 2-core reference machine, most of it the 1 000-agent CNN runs) plus
-one short forked process per tracked number (61). The workload selection (this module and
+one short forked process per tracked number (69). The workload selection (this module and
 ``bench_latency.StepLatency``) took about 100 s per commit there. One torch
 thread (asv's environment sets ``OMP_NUM_THREADS=1``; the preset's ``torch_threads`` is 1).
 
@@ -271,14 +272,7 @@ def measure_workload(
             run_seconds = time.perf_counter() - started
             peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
             peak_hwm = peak_rss_since_exec()
-            step_times, stage_times = [], {stage: [] for stage in sim.stage_seconds}
-            for _ in range(timed_steps):
-                before = dict(sim.stage_seconds)
-                step_started = time.perf_counter()
-                log = sim.step()
-                step_times.append(time.perf_counter() - step_started)
-                for stage in stage_times:
-                    stage_times[stage].append(sim.stage_seconds[stage] - before[stage])
+            step_times, main_cpu_times, stage_times, log = timed_stage_steps(sim, timed_steps)
             observations = sim.observation_builder.build()
             floors = {
                 "spatial": _floor_spatial(sim),
@@ -300,7 +294,35 @@ def measure_workload(
         "floors": floors, "floor_sum_seconds": sum(floors.values()),
         "step_over_floor_sum": step / sum(floors.values()), "replay_buffer_bytes": buffer_bytes,
         "store_floor_seconds": store_floor,
+        "step_mean_seconds": statistics.fmean(step_times),
+        "main_thread_wait_seconds": mean_off_cpu(step_times, main_cpu_times),
     }
+
+
+def timed_stage_steps(sim, steps: int) -> tuple[list[float], list[float], dict[str, list[float]], object]:
+    """Run ``steps`` steps of ``sim``, timing each: ``(wall seconds, main-thread CPU seconds,
+    {stage: seconds}, the last step's log)``, one entry per step. The CPU time is the calling
+    thread's own (``time.thread_time``): not the log's writer thread, and not time spent waiting,
+    for the GIL or anything else."""
+    walls, main_cpu, stages = [], [], {stage: [] for stage in sim.stage_seconds}
+    log = None
+    for _ in range(steps):
+        before = dict(sim.stage_seconds)
+        step_started = time.perf_counter()
+        cpu_started = time.thread_time()
+        log = sim.step()
+        main_cpu.append(time.thread_time() - cpu_started)
+        walls.append(time.perf_counter() - step_started)
+        for stage in stages:
+            stages[stage].append(sim.stage_seconds[stage] - before[stage])
+    return walls, main_cpu, stages, log
+
+
+def mean_off_cpu(walls: list[float], cpus: list[float]) -> float:
+    """Mean seconds per step that the stepping thread spent off its CPU: ``walls[i] - cpus[i]``
+    averaged. With the log on disk this is mostly waiting for the GIL while the log's writer
+    thread converts and binds rows (the writer's own sqlite work runs without it)."""
+    return statistics.fmean(wall - cpu for wall, cpu in zip(walls, cpus, strict=True))
 
 
 def _timed_steps(sim, steps: int) -> tuple[float, float]:
@@ -526,6 +548,40 @@ class WorkloadStages:
         return 1e3 * cache[_key(agents, "on", "mlp")]["stages"][stage]
 
     track_stage_ms.unit = "ms"
+
+
+class WorkloadLogWait:
+    """What the log's writer thread costs the steps, MLP, log on disk: the mean wall time of a
+    steady-state step, and how long per step (mean) the stepping thread spent off its CPU
+    (:func:`mean_off_cpu`). The preset hands its log to the writer every 10 steps; the writer
+    then holds the GIL while it turns the rows into Python values and binds them, and a step
+    running then waits. One step in ten or so pays it: the medians (``Workload.track_step_ms``,
+    the stages) leave it out, the mean and the wait do not."""
+
+    version = 1
+    rounds = 1
+    repeat = 1
+    number = 1
+    timeout = 900
+    params = (AGENTS, LEARNING)
+    param_names = ["agents", "learning"]
+    setup_cache = staticmethod(workload_cache)
+
+    def setup(self, cache, agents, learning):
+        if not cache:
+            raise NotImplementedError("SimulationConfig.preset is not available at this commit")
+
+    def track_step_mean_ms(self, cache, agents, learning):
+        """Mean wall time of a steady-state step (ms), the steps the writer holds up included."""
+        return 1e3 * cache[_key(agents, learning, "mlp")]["step_mean_seconds"]
+
+    track_step_mean_ms.unit = "ms"
+
+    def track_main_thread_wait_ms(self, cache, agents, learning):
+        """Mean time per step the stepping thread spent off its CPU (ms)."""
+        return 1e3 * cache[_key(agents, learning, "mlp")]["main_thread_wait_seconds"]
+
+    track_main_thread_wait_ms.unit = "ms"
 
 
 RERUN_AGENTS = 1_000

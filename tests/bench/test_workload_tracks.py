@@ -120,3 +120,53 @@ def test_measure_workload_reports_the_step_its_floors_and_the_store_floor():
     assert result["step_seconds"] > 0 and result["stages"]["learn"] > 0 and result["store_floor_seconds"] > 0
     assert result["floor_sum_seconds"] == pytest.approx(sum(result["floors"].values()))
     assert result["replay_buffer_bytes"] > 0 and result["population"] > 0
+
+
+def test_mean_off_cpu_by_hand():
+    # (10 - 9) and (20 - 5) ms off the CPU: 8 ms a step on average.
+    assert bw.mean_off_cpu([0.010, 0.020], [0.009, 0.005]) == pytest.approx(0.008)
+    with pytest.raises(ValueError):
+        bw.mean_off_cpu([0.010, 0.020], [0.009])
+
+
+class _SleepThenSpin:
+    """A stand-in simulation whose step sleeps ``sleep`` s (off the CPU) and then burns ``spin``
+    s of this thread's CPU time; ``stage_seconds`` accumulates the two as stages."""
+
+    def __init__(self, sleep: float, spin: float) -> None:
+        self.sleep, self.spin = sleep, spin
+        self.stage_seconds = {"wait": 0.0, "work": 0.0}
+        self.steps = 0
+
+    def step(self):
+        import time
+
+        self.stage_seconds["wait"] += self.sleep
+        time.sleep(self.sleep)
+        burnt_from = time.thread_time()
+        while time.thread_time() - burnt_from < self.spin:
+            pass
+        self.stage_seconds["work"] += self.spin
+        self.steps += 1
+        return self.steps
+
+
+def test_timed_stage_steps_count_the_threads_cpu_and_not_its_sleep():
+    sim = _SleepThenSpin(sleep=0.02, spin=0.01)
+    walls, cpus, stages, last = bw.timed_stage_steps(sim, 3)
+    assert last == 3 and len(walls) == len(cpus) == 3
+    assert stages == {"wait": pytest.approx([0.02] * 3), "work": pytest.approx([0.01] * 3)}
+    assert all(cpu >= 0.01 for cpu in cpus)  # the spin is this thread's CPU time
+    assert all(wall >= cpu for wall, cpu in zip(walls, cpus))
+    assert bw.mean_off_cpu(walls, cpus) >= 0.019  # the sleep is not (timer resolution aside)
+
+
+def test_log_wait_tracks_read_the_mlp_results_and_skip_without_the_preset():
+    bench = bw.WorkloadLogWait()
+    cache = {bw._key(1000, "on", "mlp"): {"step_mean_seconds": 0.0215, "main_thread_wait_seconds": 0.0012},
+             bw._key(1000, "on", "cnn"): {"step_mean_seconds": 1.0, "main_thread_wait_seconds": 1.0}}
+    bench.setup(cache, 1000, "on")
+    assert bench.track_step_mean_ms(cache, 1000, "on") == pytest.approx(21.5)
+    assert bench.track_main_thread_wait_ms(cache, 1000, "on") == pytest.approx(1.2)
+    with pytest.raises(NotImplementedError):
+        bench.setup({}, 1000, "on")
