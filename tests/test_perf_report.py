@@ -60,7 +60,9 @@ def test_quick_report_measures_every_section(tmp_path):
     assert ("learn", "train") in [row[:2] for row in stage_rows]
     composition_rows = re.findall(r"^\| (\d+) \| ([1-9]\d*) \| (?:[0-9.]+ \| ){4}[0-9.]+ \|$", text, flags=re.M)
     assert [row[0] for row in composition_rows] == ["6", "12", "15", "30"]  # the populations and the small one
-    floor_rows = re.findall(r"^\| (\d+) \| (off|on) \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| "
+    # step, mean step, off CPU per step (wall minus thread CPU: may read a hair below 0), then the floors
+    floor_rows = re.findall(r"^\| (\d+) \| (off|on) \| [0-9.]+ \| [0-9.]+ \| -?[0-9.]+ \| "
+                            r"[0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| "
                             r"([0-9.]+|—) \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|$", text, flags=re.M)
     # QUICK sizes: 30 agents off and on, then 12 agents off; a train floor only when learning
     assert [row[:2] for row in floor_rows] == [("30", "off"), ("30", "on"), ("12", "off")]

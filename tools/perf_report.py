@@ -494,16 +494,20 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
               f"the lowest step time of {sizes.rounds} interleaved round(s). The preset logs asynchronously: "
               "the sqlite part runs on the log's writer thread, on the other core, and holds the GIL only while "
               "it binds rows, so the floor of the step itself lies between the main-thread sum (every part but "
-              "sqlite) and the floor sum.", "",
-              "| agents | learning | step | spatial | gather | forward | sqlite | train | floor sum "
-              "| step / floor sum | main-thread floors | step / main-thread floors |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "sqlite) and the floor sum. While it binds, a step that needs the GIL waits: one step in about ten "
+              "(the preset hands the log over every 10 steps), which the median leaves out; the mean step and "
+              "the stepping thread's mean time off its CPU per step (wall minus `time.thread_time`, "
+              "bench_workload's `WorkloadLogWait`) show it.", "",
+              "| agents | learning | step | mean step | off CPU per step | spatial | gather | forward | sqlite "
+              "| train | floor sum | step / floor sum | main-thread floors | step / main-thread floors |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for result in (floors["off"], floors["on"], small):
         f = result["floors"]
         train = _ms(f["train"]) if "train" in f else "—"
         main_thread = main_thread_floor_seconds(result)
         lines.append(
-            f"| {result['agents']} | {result['learning']} | {_ms(result['step_seconds'])} | {_ms(f['spatial'])} | "
+            f"| {result['agents']} | {result['learning']} | {_ms(result['step_seconds'])} | "
+            f"{_ms(result['step_mean_seconds'])} | {_ms(result['main_thread_wait_seconds'])} | {_ms(f['spatial'])} | "
             f"{_ms(f['gather'])} | {_ms(f['forward'])} | {_ms(f['sqlite'])} | {train} | "
             f"{_ms(result['floor_sum_seconds'])} | {result['step_over_floor_sum']:.2f} | {_ms(main_thread)} | "
             f"{result['step_seconds'] / main_thread:.2f} |"
