@@ -554,9 +554,9 @@ class WorkloadLogWait:
     """What the log's writer thread costs the steps, MLP, log on disk: the mean wall time of a
     steady-state step, and how long per step (mean) the stepping thread spent off its CPU
     (:func:`mean_off_cpu`). The preset hands its log to the writer every 10 steps; the writer
-    then holds the GIL while it turns the rows into Python values and binds them, and a step
-    running then waits. One step in ten or so pays it: the medians (``Workload.track_step_ms``,
-    the stages) leave it out, the mean and the wait do not."""
+    then holds the GIL while it turns the rows into Python values and binds them, and the steps
+    running meanwhile wait: a few steps out of ten, which the medians (``Workload.track_step_ms``,
+    the stages) mostly leave out and the mean and the wait do not."""
 
     version = 1
     rounds = 1

@@ -494,9 +494,9 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
               f"the lowest step time of {sizes.rounds} interleaved round(s). The preset logs asynchronously: "
               "the sqlite part runs on the log's writer thread, on the other core, and holds the GIL only while "
               "it binds rows, so the floor of the step itself lies between the main-thread sum (every part but "
-              "sqlite) and the floor sum. While it binds, a step that needs the GIL waits: one step in about ten "
-              "(the preset hands the log over every 10 steps), which the median leaves out; the mean step and "
-              "the stepping thread's mean time off its CPU per step (wall minus `time.thread_time`, "
+              "sqlite) and the floor sum. While it binds, the steps running meanwhile wait for the GIL: a few steps "
+              "out of ten (the preset hands the log over every 10 steps), which the median mostly leaves out; the mean "
+              "step and the stepping thread's mean time off its CPU per step (wall minus `time.thread_time`, "
               "bench_workload's `WorkloadLogWait`) show it.", "",
               "| agents | learning | step | mean step | off CPU per step | spatial | gather | forward | sqlite "
               "| train | floor sum | step / floor sum | main-thread floors | step / main-thread floors |",
