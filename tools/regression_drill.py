@@ -249,7 +249,7 @@ def find_in_clone(clone: Path, scratch: Path, commits: list[str], benchmark: str
     regex = results.combination_regex(benchmark, params)
 
     if rounds <= 1:
-        spawn = spawns_probe([regex])
+        spawn = spawns_probe([regex], clone / "results" / "benchmarks.json")  # the suite asv runs: the clone's
 
         def value_at(commit: str) -> float | None:
             # forced: bisect_step reads its final brackets again, and asv would read back the stored value

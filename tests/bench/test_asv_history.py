@@ -24,6 +24,7 @@ TOOLS = REPO_ROOT / "tools"
 sys.path.insert(0, str(TOOLS))
 
 import asv_history  # noqa: E402
+from scratch_git import git  # noqa: E402
 
 from historylib import (  # noqa: E402
     asvconf,
@@ -40,17 +41,13 @@ from historylib import (  # noqa: E402
 )
 
 
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
-
-
 def _commit(repo: Path, path: str, text: str, message: str) -> str:
     file = repo / path
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_text(text)
-    _git(repo, "add", "-A")
-    _git(repo, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-q", "-m", message)
-    return _git(repo, "rev-parse", "HEAD")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
 
 
 @pytest.fixture()
@@ -59,22 +56,22 @@ def toy_repo(tmp_path):
     Returns the repo and the commits that changed the engine, by hand."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
+    git(repo, "init", "-q", "-b", "main")
     engine = [_commit(repo, "farm/a.py", "a = 1\n", "engine 1")]
     _commit(repo, "README.md", "docs\n", "docs only")
     _commit(repo, "results/m/x.json", "{}\n", "results only")
     engine.append(_commit(repo, "setup.py", "# setup\n", "setup.py"))
-    _git(repo, "checkout", "-q", "-b", "feature")
+    git(repo, "checkout", "-q", "-b", "feature")
     _commit(repo, "farm/b.py", "b = 2\n", "feature engine change")
     _commit(repo, "docs/x.md", "x\n", "feature docs")
-    _git(repo, "checkout", "-q", "main")
+    git(repo, "checkout", "-q", "main")
     _commit(repo, "html/index.html", "<html>\n", "html only")
-    _git(repo, "-c", "user.name=t", "-c", "user.email=t@localhost", "merge", "-q", "--no-ff", "feature", "-m", "merge")
-    engine.append(_git(repo, "rev-parse", "HEAD"))
-    _git(repo, "checkout", "-q", "-b", "docs-merge")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@localhost", "merge", "-q", "--no-ff", "feature", "-m", "merge")
+    engine.append(git(repo, "rev-parse", "HEAD"))
+    git(repo, "checkout", "-q", "-b", "docs-merge")
     _commit(repo, "docs/y.md", "y\n", "docs on a branch")
-    _git(repo, "checkout", "-q", "main")
-    _git(
+    git(repo, "checkout", "-q", "main")
+    git(
         repo, "-c", "user.name=t", "-c", "user.email=t@localhost", "merge", "-q", "--no-ff", "docs-merge",
         "-m", "docs merge",
     )
@@ -114,7 +111,7 @@ def test_bad_revision_is_one_tool_error_not_a_called_process_error(toy_repo):
         gitrepo.first_parent_commits("main..nope", cwd=repo)
     with pytest.raises(proc.ToolError, match="bad range"):
         gitrepo.check_range("main", cwd=repo)
-    assert gitrepo.check_range(f"{engine[0]}..main", cwd=repo) == (engine[0], _git(repo, "rev-parse", "main"))
+    assert gitrepo.check_range(f"{engine[0]}..main", cwd=repo) == (engine[0], git(repo, "rev-parse", "main"))
 
 
 @pytest.mark.parametrize("argv", [["commits", "--range", "no-such-rev"], ["find", "nope..HEAD", "x"],
@@ -140,7 +137,7 @@ def test_a_reader_that_goes_away_ends_the_listing_quietly():
 def test_branch_comes_from_asv_config_then_git(toy_repo):
     repo, _ = toy_repo
     assert gitrepo.default_branch({"branches": ["trunk"]}, cwd=repo) == "trunk"
-    _git(repo, "checkout", "-q", "-b", "develop")
+    git(repo, "checkout", "-q", "-b", "develop")
     assert gitrepo.default_branch({}, cwd=repo) == "develop"
     assert gitrepo.default_branch({"branches": [None]}, cwd=repo) == "develop"
 
@@ -619,12 +616,12 @@ def test_commit_results_commits_only_the_machines_results(toy_repo):
     write_results(results_dir, "box", engine[0], {"m.C.time_x": 1.0})
     (results_dir / "benchmarks.json").write_text("{}")
     (repo / "unrelated.txt").write_text("x")
-    _git(repo, "add", "unrelated.txt")  # staged, must stay out of the commit
+    git(repo, "add", "unrelated.txt")  # staged, must stay out of the commit
     assert history.commit_results([engine[0]], "box", "default", results_dir, cwd=repo)
-    files = _git(repo, "show", "--name-only", "--format=%s", "HEAD").splitlines()
+    files = git(repo, "show", "--name-only", "--format=%s", "HEAD").splitlines()
     assert files[0] == f"Benchmark history: {engine[0][:8]} measured on box (default)"
     assert sorted(f for f in files[1:] if f) == ["results/benchmarks.json", f"results/box/{engine[0][:8]}-env.json"]
-    assert "unrelated.txt" in _git(repo, "diff", "--cached", "--name-only")
+    assert "unrelated.txt" in git(repo, "diff", "--cached", "--name-only")
     assert not history.commit_results([engine[0]], "box", "default", results_dir, cwd=repo)  # nothing new
 
 
@@ -832,7 +829,7 @@ def test_find_cli_bisects_one_combination_that_noise_elsewhere_cannot_outvote(fa
     assert f"first commit on the new side (worse): {commits[4]}" in out
     assert len(measured) <= 5 + 2  # and the final brackets once more
     # the first-parent chain of the real repo must be what this test assumed
-    assert _git(REPO_ROOT, "rev-list", "--first-parent", "--count", f"{commits[0]}..{commits[-1]}") == "6"
+    assert git(REPO_ROOT, "rev-list", "--first-parent", "--count", f"{commits[0]}..{commits[-1]}") == "6"
 
 
 def test_find_takes_the_best_of_its_samples_so_one_drifted_probe_cannot_move_the_step(fake_asv, monkeypatch, capsys):

@@ -16,24 +16,19 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tools"))
 
+from scratch_git import git, status  # noqa: E402
+
 from historylib import history  # noqa: E402
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("asv") is None, reason="needs asv (pip install .[bench])")
 
 
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True,
-                          timeout=120).stdout
-
-
-def _status(repo: Path) -> set[str]:
-    return {entry for entry in _git(repo, "status", "--porcelain", "-z", "--untracked-files=all").split("\0") if entry}
 
 
 def test_smoke_runs_every_default_benchmark_once_and_leaves_nothing(tmp_path):
     clone = tmp_path / "repo"
-    _git(tmp_path, "clone", "-q", "--no-hardlinks", str(REPO_ROOT), str(clone))
-    before = _status(clone)
+    git(tmp_path, "clone", "-q", "--no-hardlinks", str(REPO_ROOT), str(clone))
+    before = status(clone)
     machines = sorted((clone / "results").glob("*/machine.json"))  # the committed series
     out = subprocess.run([sys.executable, str(clone / "tools" / "asv_history.py"), "smoke"], cwd=clone,
                          capture_output=True, text=True, timeout=1500, check=False,
@@ -45,5 +40,5 @@ def test_smoke_runs_every_default_benchmark_once_and_leaves_nothing(tmp_path):
     ran = re.search(r"Running (\d+) total benchmarks \(1 commits \* 1 environments \* (\d+) benchmarks\)", log)
     assert ran and int(ran.group(2)) == len(wanted), log[:3000]
     assert " failed" not in log and "Traceback" not in log, log[-4000:]
-    assert _status(clone) == before, sorted(_status(clone) ^ before)
+    assert status(clone) == before, sorted(status(clone) ^ before)
     assert sorted((clone / "results").glob("*/machine.json")) == machines, "smoke added a machine.json"

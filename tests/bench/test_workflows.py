@@ -27,6 +27,7 @@ TOOLS = REPO_ROOT / "tools"
 sys.path.insert(0, str(TOOLS))
 
 import regression_drill  # noqa: E402
+from scratch_git import git, status  # noqa: E402
 
 from historylib import asvconf, machine, results  # noqa: E402
 
@@ -45,13 +46,6 @@ pytestmark = [
 ]
 
 
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True,
-                          timeout=120).stdout.strip()
-
-
-def _status(repo: Path) -> set[str]:
-    return {entry for entry in _git(repo, "status", "--porcelain", "-z", "--untracked-files=all").split("\0") if entry}
 
 
 def _clone_with_drill_env(tmp_path: Path) -> tuple[Path, str, str, str]:
@@ -92,14 +86,14 @@ def test_history_publish_compare_continuous_find(tmp_path):
     # one commit, each chunk's results committed.
     listed = [line.split()[0] for line in tool_run("commits", "--last", "2").splitlines()]
     assert listed[-1] == bad and len(listed) == 2
-    assert _git(clone, "merge-base", "--is-ancestor", listed[0], base) == ""
-    head_before = _git(clone, "rev-parse", "HEAD")
+    assert git(clone, "merge-base", "--is-ancestor", listed[0], base) == ""
+    head_before = git(clone, "rev-parse", "HEAD")
     out = tool_run("run", "--last", "2", "--machine", MACHINE, "--bench", BENCHMARK_REGEX, "--chunk", "1",
                    "--commit-results")
     assert re.search(r"\[history\s+\d+(\.\d+)?%\] commit 1/1", out), out[-2000:]
     result_files = [p for p in (clone / "results" / MACHINE).glob("*.json") if p.name != "machine.json"]
     assert {p.name.split("-")[0] for p in result_files} == {listed[0][:8], bad[:8]}
-    subjects = _git(clone, "log", "--format=%s", f"{head_before}..HEAD").splitlines()
+    subjects = git(clone, "log", "--format=%s", f"{head_before}..HEAD").splitlines()
     assert subjects == [f"Benchmark history: {c[:8]} measured on {MACHINE} ({BENCHMARK_REGEX})" for c in listed[::-1]]
     assert tool_run("run", "--last", "2", "--machine", MACHINE, "--bench", BENCHMARK_REGEX).count(
         "2 already finished, 0 to measure") == 1  # resumes: nothing left
@@ -128,11 +122,11 @@ def test_history_publish_compare_continuous_find(tmp_path):
     # The slowdown is judged on the compare bar, factor 1.25: its threshold in asv.conf.json (1.60)
     # sits inside what the 2x step reads on this host (1.38 compared, 1.565 in one sitting, and in
     # a CI run 2.017 over two sittings settled to 1.589), so it cannot tell the gate from the noise.
-    before_bad = _git(clone, "rev-parse", f"{bad}^")
+    before_bad = git(clone, "rev-parse", f"{bad}^")
     failed = tool_run("continuous", before_bad, bad, "--machine", MACHINE, "--bench", BENCHMARK_REGEX,
                       "--samples", "2", "--factor", "1.25", expect=1)
     assert "GATE FAILED" in failed and BENCHMARK in failed, failed[-3000:]
-    passed = tool_run("continuous", base, _git(clone, "rev-parse", f"{before_bad}^"), "--machine", MACHINE,
+    passed = tool_run("continuous", base, git(clone, "rev-parse", f"{before_bad}^"), "--machine", MACHINE,
                       "--bench", BENCHMARK_REGEX)
     assert "gate passed" in passed
     assert not (clone / "results" / MACHINE / f"{before_bad[:8]}-").exists()  # gate results stay in .asv/gate
@@ -140,7 +134,7 @@ def test_history_publish_compare_continuous_find(tmp_path):
     # find: one benchmark, bisected by the project's own find.
     # Best of two measurements per probe: a fresh-clone run on the quiet reference host read a
     # harmless commit at 258 us between 178 (good) and 354 (bad) in one measurement.
-    found = tool_run("find", f"{_git(clone, 'rev-parse', f'{before_bad}~1')}..{tip}", BENCHMARK,
+    found = tool_run("find", f"{git(clone, 'rev-parse', f'{before_bad}~1')}..{tip}", BENCHMARK,
                      "--machine", MACHINE, "--samples", "2")
     assert f"first commit on the new side (worse): {bad}" in found, found[-3000:]
 
@@ -148,7 +142,7 @@ def test_history_publish_compare_continuous_find(tmp_path):
 def test_main_measures_this_machine_and_leaves_the_rest_clean(tmp_path):
     clone, base, bad, tip = _clone_with_drill_env(tmp_path)
     tool_run = _tool(clone)
-    before = _status(clone)
+    before = status(clone)
     reference = (clone / "results" / machine.REFERENCE_MACHINE / "machine.json").read_text()
     name = machine.derived_name(machine.hardware())
 
@@ -161,7 +155,7 @@ def test_main_measures_this_machine_and_leaves_the_rest_clean(tmp_path):
     assert bad[:8] in new_commits and len(new_commits) == 2, out[-3000:]
     assert json.loads((clone / "results" / name / "machine.json").read_text())["cpu"] == machine.hardware()["cpu"]
     assert (clone / "results" / machine.REFERENCE_MACHINE / "machine.json").read_text() == reference
-    new = {line[3:] for line in _status(clone) - before}
+    new = {line[3:] for line in status(clone) - before}
     stray = sorted(path for path in new if not path.startswith((f"results/{name}/", "html/")))
     assert new and not stray, stray
     assert "dashboard:" in out and "preview" in out and name in out
