@@ -57,6 +57,7 @@ RUN_STEPS = 200  # steps of the timed run
 TIMED_STEPS = 30  # steady-state steps whose per-step times give the medians
 FLOOR_REPEATS = 5  # each floor: median of this many measurements
 SEED = 7
+STORE_REPLAYS = 50  # warm runs of the learners' last record calls (measure_store_parts)
 
 
 def preset_available() -> bool:
@@ -359,6 +360,147 @@ def measure_rerun(agents: int, run_steps: int = RUN_STEPS, timed_steps: int = TI
     return result
 
 
+def _learners(sim) -> list:
+    """Every learner of ``sim``'s policies that stores frames (DDQN's replay): the ones whose
+    ``record`` stores a step's transitions."""
+    learners = [learner for policy in sim.policies.values() for learner in getattr(policy, "learners", {}).values()]
+    found = [learner for learner in learners if hasattr(getattr(learner, "buffer", None), "frames")]
+    if not found:
+        raise NotImplementedError("no learner stores its observations as frames at this commit")
+    return found
+
+
+def _timed_calls(function, seconds: list[float]):
+    """``function`` with each call's wall seconds appended to ``seconds``."""
+    def timed(*args):
+        started = time.perf_counter()
+        result = function(*args)
+        seconds.append(time.perf_counter() - started)
+        return result
+
+    return timed
+
+
+def _numbered_without_copy(store):
+    """A stand-in for ``store.put``: numbers the frames as ``put`` does and copies nothing."""
+    import numpy as np
+
+    def put(observations):
+        start = store.written
+        store.written = start + int(observations.shape[0])
+        return np.arange(start, store.written, dtype=np.int64)
+
+    return put
+
+
+def measure_store_parts(agents: int, run_steps: int = RUN_STEPS, timed_steps: int = TIMED_STEPS,
+                        replays: int = STORE_REPLAYS) -> dict:
+    """The learn stage of the preset at learning off (storing each type's transitions) split
+    into its parts, in this process: the why of issue 11's storing target.
+
+    Runs the preset (MLP, log on disk) ``run_steps`` steps, then ``timed_steps`` more, timing in
+    each the learn stage and, within it, every learner's frame copy (``FrameStore.put``); the
+    rest of the stage is the bookkeeping (each type's rows, pairing each agent's transition with
+    its next frame, the replay ring's columns). Then the last step's learn stage again,
+    ``replays`` times, back to back, every learner's state put back before each, the frame copy
+    left out and the log's writer idle: the same bookkeeping with warm caches. In the step it
+    runs after the step's other stages and between the copies, which write the step's frames
+    (``frame_bytes_per_step``) into memory no cache holds. Seconds (medians over steps or replays), and the Python and C
+    function calls the stage makes without the copy (``sys.setprofile``; numpy's operators,
+    indexing included, are not calls and are not counted).
+    """
+    from farm import Simulation
+
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as directory:
+        sim = Simulation(workload_config(agents, "off", "mlp", os.path.join(directory, "run.db")))
+        try:
+            for _ in range(run_steps):
+                sim.step()
+            learners = _learners(sim)
+            copies: list[float] = []
+            last_calls: dict[int, tuple] = {}
+            for index, learner in enumerate(learners):
+                learner.buffer.frames.put = _timed_calls(learner.buffer.frames.put, copies)
+                learner.record = _remembering_calls(learner, index, last_calls)
+            learn, copy = [], []
+            for _ in range(timed_steps):
+                copies.clear()
+                before = sim.stage_seconds["learn"]
+                sim.step()
+                learn.append(sim.stage_seconds["learn"] - before)
+                copy.append(sum(copies))
+            if sim.logger is not None:  # the writer idle: the replays run alone, as the step's stage does not
+                sim.logger.flush(wait=True)
+            for learner in learners:
+                del learner.record  # the class's method again
+                learner.buffer.frames.put = _numbered_without_copy(learner.buffer.frames)
+            warm = [_replay(sim, learners, last_calls) for _ in range(replays)]
+            _restore(learners, last_calls)
+            calls = _count_calls(sim.learn)
+            observations = sim.observation_builder.build()
+            store_floor = _floor_store(sim, observations)
+        finally:
+            sim.close()
+    return {
+        "agents": agents, "population": len(sim.state), "learners": len(learners),
+        "learn_seconds": statistics.median(learn), "frame_copy_seconds": statistics.median(copy),
+        "bookkeeping_seconds": statistics.median(total - part for total, part in zip(learn, copy, strict=True)),
+        "bookkeeping_warm_seconds": statistics.median(warm), "bookkeeping_calls": calls,
+        "store_floor_seconds": store_floor, "frame_bytes_per_step": int(observations.nbytes),
+    }
+
+
+def _remembering_calls(learner, index: int, last_calls: dict):
+    """``learner.record`` that keeps, under ``index``, its last call's arguments, the pairer's
+    pending state and the frame store's next id before it (what :func:`_restore` puts back)."""
+    record = learner.record
+
+    def remembering(*args):
+        pairer = learner.pairer
+        pending = (pairer.pending_ids, pairer.pending_frames, pairer.pending_actions, pairer.pending_rewards)
+        last_calls[index] = (pending, learner.buffer.frames.written, args)
+        return record(*args)
+
+    return remembering
+
+
+def _restore(learners: list, last_calls: dict) -> None:
+    """Put every learner back in the state its remembered ``record`` call started from: the
+    pairer's pending transitions and the frame store's next id (so the frame store's ``put``
+    must be :func:`_numbered_without_copy`'s: the same ids are numbered again, nothing copied)."""
+    for index, learner in enumerate(learners):
+        if index in last_calls:
+            (pending, written, _), pairer = last_calls[index], learner.pairer
+            pairer.pending_ids, pairer.pending_frames, pairer.pending_actions, pairer.pending_rewards = pending
+            learner.buffer.frames.written = written
+
+
+def _replay(sim, learners: list, last_calls: dict) -> float:
+    """Wall seconds of ``sim``'s learn stage run again from the state of its last run
+    (:func:`_restore`)."""
+    _restore(learners, last_calls)
+    started = time.perf_counter()
+    sim.learn()
+    return time.perf_counter() - started
+
+
+def _count_calls(function) -> int:
+    """Python and C function calls ``function()`` makes (``sys.setprofile`` events)."""
+    count = 0
+
+    def profile(frame, event, arg):
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+
+    sys.setprofile(profile)
+    try:
+        function()
+    finally:
+        sys.setprofile(None)
+    return count - 1  # the profiler sees function's own call
+
+
 def run_child(agents: int, learning: str, network: str, pythonpath: str | None = None, timeout: float = 600) -> dict:
     """:func:`measure_workload` in a fresh process (``pythonpath``: where its ``farm`` comes from)."""
     return _child({"agents": agents, "learning": learning, "network": network}, pythonpath, timeout)
@@ -640,5 +782,7 @@ if __name__ == "__main__":
     _args = json.loads(sys.argv[1])
     if _args.pop("rerun", False):
         print(json.dumps(measure_rerun(**_args)))
+    elif _args.pop("store_parts", False):
+        print(json.dumps(measure_store_parts(**_args)))
     else:
         print(json.dumps(measure_workload(**_args)))

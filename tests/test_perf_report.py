@@ -41,7 +41,8 @@ def test_quick_report_measures_every_section(tmp_path):
                     "## Top-10 hotspots after", "## Step time against the floor sum",
                     "## Step time against population (last commit, learning off)", "## Issue 11's targets in this run",
                     "## A second run in the same database file", "## Where a step goes at 30 agents, learning on",
-                    "## What a step is made of against population (last commit, learning off)"):
+                    "## What a step is made of against population (last commit, learning off)",
+                    "## Storing a step's transitions at 30 agents, learning off (last commit)"):
         assert heading in text
     rerun_rows = re.findall(r"^\| ([0-9a-f]{10}) \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|$", text, flags=re.M)
     base_last = re.search(r"^Base ([0-9a-f]{10}), last ([0-9a-f]{10})\.", text, flags=re.M).groups()
@@ -75,7 +76,13 @@ def test_quick_report_measures_every_section(tmp_path):
     assert len(verdicts) == 7  # every target of issue 11, each with a verdict
     # the record target's floor: the copy of the step's frames, and the stage over it
     assert re.search(r"^\| storing one step's transitions .* \| copying the step's frames into replay-sized memory "
-                     r"[0-9.]+ ms \(stage / floor [0-9.]+\) \|$", text, flags=re.M)
+                     r"[0-9.]+ ms \(stage / floor [0-9.]+\); by part: copies [0-9.]+ ms, bookkeeping [0-9.]+ ms in "
+                     r"the step, [0-9.]+ ms warm \|$", text, flags=re.M)
+    store_rows = re.findall(r"^\| (learn stage|frame copies|bookkeeping \(the stage less its copies\)|"
+                            r"the same bookkeeping run again warm|floor of the copies: .*) \| [0-9.]+ \|$",
+                            text, flags=re.M)
+    assert len(store_rows) == 5
+    assert re.search(r"^The bookkeeping makes [1-9]\d* Python and C function calls per step", text, flags=re.M)
     assert "perf-report-" not in _git("worktree", "list")  # temporary checkouts removed
 
 

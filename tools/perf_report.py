@@ -325,6 +325,14 @@ def measure_rerun(tree: Path, sizes: Sizes) -> dict:
                                   "timed_steps": sizes.floor_timed_steps})
 
 
+def measure_store_parts(tree: Path, sizes: Sizes) -> dict:
+    """bench_workload's :func:`measure_store_parts` (this checkout's script) against ``tree``'s farm:
+    the learn stage at ``sizes.floor_agents`` agents, learning off, split into the frame copies and
+    the bookkeeping, and the bookkeeping run again warm."""
+    return _workload_child(tree, {"store_parts": True, "agents": sizes.floor_agents,
+                                  "run_steps": sizes.floor_run_steps, "timed_steps": sizes.floor_timed_steps})
+
+
 def _workload_child(tree: Path, arguments: dict) -> dict:
     done = subprocess.run([sys.executable, str(WORKLOAD), json.dumps(arguments)], cwd=tree, env=_env(tree),
                           capture_output=True, text=True, check=False, timeout=1800)
@@ -418,6 +426,8 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
                 gated(gate, functools.partial(time_steps, last_tree, sizes, profile=path, agents=n))
             compositions.append((n, profile_composition(path, last_tree, sizes.steps),
                                  hotspots(path, last_tree) if n == sizes.small_agents else None))
+        (store,) = best_of_rounds(functools.partial(measure_store_parts, last_tree, sizes), rounds=sizes.rounds,
+                                  key="learn_seconds", gate=gate)
         import_floor = _workload_module().import_floor_rss(pythonpath=str(last_tree))
         reruns = best_of_rounds(functools.partial(measure_rerun, checkouts.path(base_sha), sizes),
                                 functools.partial(measure_rerun, last_tree, sizes),
@@ -531,7 +541,8 @@ def build_report(base: str, last: str, sizes: Sizes, command: str, commits: list
     lines += _population_section(populations, line, sizes)
     lines += _learning_on_section(plain[("after", "on")], floors["on"], profile_on, sizes)
     lines += _composition_section(compositions, sizes)
-    lines += _targets_section(floors, small, line[0], import_floor, sizes)
+    lines += _store_section(store, sizes)
+    lines += _targets_section(floors, small, line[0], import_floor, sizes, store)
     return "\n".join(lines)
 
 
@@ -655,6 +666,34 @@ def _population_section(populations: tuple[dict, ...], cpu_line: tuple[float, fl
     return lines
 
 
+def _store_section(store: dict, sizes: Sizes) -> list[str]:
+    """The learn stage at learning off (storing each type's transitions) by part: ``store`` is a
+    :func:`measure_store_parts` result."""
+    return [
+        f"## Storing a step's transitions at {store['agents']} agents, learning off (last commit)", "",
+        f"The learn stage with learning off stores each agent type's transitions in its learner's replay "
+        f"({store['learners']} learners): it copies the step's frames into the replay's frame store and does the "
+        "bookkeeping (each type's rows, pairing each agent's last transition with its new frame, the replay ring's "
+        f"columns). bench_workload's `measure_store_parts`: {sizes.floor_run_steps} steps, then "
+        f"{sizes.floor_timed_steps} steps timing the stage and, inside it, every frame copy; then the last step's "
+        f"learn stage run again {_workload_module().STORE_REPLAYS} times back to back, every learner put back in the "
+        "state it started from, the frame copy left out and the log's writer idle: the same bookkeeping with its "
+        "code and data in the caches. In the step it runs after observe, decide and act and between the copies, "
+        f"which write the step's frames ({store['frame_bytes_per_step'] / 2**20:.1f} MiB) into memory that no cache "
+        "holds. "
+        f"The run with the lowest stage of {sizes.rounds} round(s); wall ms, medians over steps or runs.", "",
+        "| part | ms |", "|---|---|",
+        f"| learn stage | {_ms(store['learn_seconds'])} |",
+        f"| frame copies | {_ms(store['frame_copy_seconds'])} |",
+        f"| bookkeeping (the stage less its copies) | {_ms(store['bookkeeping_seconds'])} |",
+        f"| the same bookkeeping run again warm | {_ms(store['bookkeeping_warm_seconds'])} |",
+        f"| floor of the copies: the step's frames into replay-sized memory | {_ms(store['store_floor_seconds'])} |",
+        "",
+        f"The bookkeeping makes {store['bookkeeping_calls']} Python and C function calls per step (numpy's "
+        "operators, indexing included, are not calls and are not counted).", "",
+    ]
+
+
 def _verdict(value: float, limit: float) -> str:
     return "yes" if value <= limit else "no"
 
@@ -665,9 +704,10 @@ def _store_floor(result: dict) -> str:
             f"(stage / floor {_workload_module().record_over_store_floor(result):.2f})")
 
 
-def _targets_section(floors: dict, small: dict, fixed_cpu: float, import_floor: int, sizes: Sizes) -> list[str]:
-    """Issue 11's targets against this run's figures (the floor-sum runs, and ``fixed_cpu``: the
-    population line's CPU seconds at zero agents)."""
+def _targets_section(floors: dict, small: dict, fixed_cpu: float, import_floor: int, sizes: Sizes,
+                     store: dict) -> list[str]:
+    """Issue 11's targets against this run's figures (the floor-sum runs, ``fixed_cpu``: the
+    population line's CPU seconds at zero agents, and ``store``: the learn stage by part)."""
     off, on = floors["off"], floors["on"]
     many, few = sizes.floor_agents, sizes.small_agents
     mb = 2**20
@@ -682,7 +722,9 @@ def _targets_section(floors: dict, small: dict, fixed_cpu: float, import_floor: 
          f"floor sum {_ms(small['floor_sum_seconds'])} ms, main thread {_ms(main_thread_floor_seconds(small))} ms; "
          f"fixed part of a step {_ms(fixed_cpu)} ms CPU"),
         (f"storing one step's transitions (learn stage, learning off), {many} agents, ms", RECORD_LIMIT_MS,
-         1e3 * off["stages"]["learn"], _store_floor(off)),
+         1e3 * off["stages"]["learn"],
+         f"{_store_floor(off)}; by part: copies {_ms(store['frame_copy_seconds'])} ms, bookkeeping "
+         f"{_ms(store['bookkeeping_seconds'])} ms in the step, {_ms(store['bookkeeping_warm_seconds'])} ms warm"),
         (f"log_step of {many} agents to a file, ms", LOG_STEP_LIMIT_MS, 1e3 * off["stages"]["log_step"], "—"),
         (f"peak RSS, {many} agents, learning on, over (import floor + "
          f"{_workload_module().RSS_BUDGET_REPLAY_FACTOR} x replay buffers)", RSS_OVER_BUDGET_LIMIT,

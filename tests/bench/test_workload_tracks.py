@@ -170,3 +170,53 @@ def test_log_wait_tracks_read_the_mlp_results_and_skip_without_the_preset():
     assert bench.track_main_thread_wait_ms(cache, 1000, "on") == pytest.approx(1.2)
     with pytest.raises(NotImplementedError):
         bench.setup({}, 1000, "on")
+
+
+def test_measure_store_parts_splits_the_learn_stage_of_a_real_run():
+    """A short real run of the preset: three learners; the copies and the bookkeeping each below
+    the stage (medians over the same steps), and a count of calls."""
+    result = bw.measure_store_parts(30, run_steps=3, timed_steps=3, replays=3)
+    assert result["learners"] == 3 and result["population"] > 0
+    assert 0 < result["frame_copy_seconds"] < result["learn_seconds"]
+    assert 0 < result["bookkeeping_seconds"] < result["learn_seconds"]
+    assert result["bookkeeping_warm_seconds"] > 0 and result["store_floor_seconds"] > 0
+    assert result["bookkeeping_calls"] > 3 * 10  # every learner pairs and stores: dozens of calls each
+
+
+def test_the_replayed_learn_stage_stores_the_same_transitions_and_frame_ids():
+    """The learn stage run again from the state its last run started from (the frame copy left
+    out) writes, for every learner, the same transitions, frame ids included, into the ring's
+    next slots, and numbers the same frames."""
+    import numpy as np
+
+    from farm import Simulation
+
+    sim = Simulation(bw.workload_config(30, "off", "mlp", None))
+    try:
+        for _ in range(3):
+            sim.step()
+        learners = bw._learners(sim)
+        starts = [learner.buffer.position for learner in learners]  # 30 agents, 4 steps: no ring wraps
+        last_calls: dict[int, tuple] = {}
+        for index, learner in enumerate(learners):
+            learner.record = bw._remembering_calls(learner, index, last_calls)
+        sim.step()
+        columns = ("frame_ids", "next_frame_ids", "actions", "rewards", "dones", "next_action_masks")
+        truths = []
+        for index, (learner, start) in enumerate(zip(learners, starts)):
+            del learner.record
+            buffer = learner.buffer
+            _, written_before, args = last_calls[index]
+            assert buffer.frames.written == written_before + len(args[0]) and buffer.position > start
+            truths.append({name: getattr(buffer, name)[start : buffer.position].copy() for name in columns})
+            buffer.frames.put = bw._numbered_without_copy(buffer.frames)
+        ends = [learner.buffer.position for learner in learners]
+        written = [learner.buffer.frames.written for learner in learners]
+        assert bw._replay(sim, learners, last_calls) > 0
+        for learner, start, end, count, truth in zip(learners, starts, ends, written, truths):
+            buffer = learner.buffer
+            assert buffer.position == 2 * end - start and buffer.frames.written == count
+            for name in columns:
+                np.testing.assert_array_equal(getattr(buffer, name)[end : 2 * end - start], truth[name])
+    finally:
+        sim.close()
