@@ -57,7 +57,7 @@ RUN_STEPS = 200  # steps of the timed run
 TIMED_STEPS = 30  # steady-state steps whose per-step times give the medians
 FLOOR_REPEATS = 5  # each floor: median of this many measurements
 SEED = 7
-STORE_REPLAYS = 50  # warm runs of the learners' last record calls (measure_store_parts)
+STORE_REPLAYS = 50  # warm reruns of the last step's learn stage (measure_store_parts)
 
 
 def preset_available() -> bool:
@@ -405,9 +405,10 @@ def measure_store_parts(agents: int, run_steps: int = RUN_STEPS, timed_steps: in
     ``replays`` times, back to back, every learner's state put back before each, the frame copy
     left out and the log's writer idle: the same bookkeeping with warm caches. In the step it
     runs after the step's other stages and between the copies, which write the step's frames
-    (``frame_bytes_per_step``) into memory no cache holds. Seconds (medians over steps or replays), and the Python and C
-    function calls the stage makes without the copy (``sys.setprofile``; numpy's operators,
-    indexing included, are not calls and are not counted).
+    (``frame_bytes_per_step``) into memory no cache holds. Seconds (medians over steps or
+    reruns), and the Python and C function calls the stage makes without the copy
+    (``sys.setprofile``; numpy's operators, indexing included, are not calls and are not
+    counted).
     """
     from farm import Simulation
 
@@ -429,7 +430,7 @@ def measure_store_parts(agents: int, run_steps: int = RUN_STEPS, timed_steps: in
                 sim.step()
                 learn.append(sim.stage_seconds["learn"] - before)
                 copy.append(sum(copies))
-            if sim.logger is not None:  # the writer idle: the replays run alone, as the step's stage does not
+            if sim.logger is not None:  # the reruns share neither the CPU nor the GIL with the log's writer
                 sim.logger.flush(wait=True)
             for learner in learners:
                 del learner.record  # the class's method again
@@ -485,7 +486,8 @@ def _replay(sim, learners: list, last_calls: dict) -> float:
 
 
 def _count_calls(function) -> int:
-    """Python and C function calls ``function()`` makes (``sys.setprofile`` events)."""
+    """Python and C function calls ``function()`` makes (``sys.setprofile`` events), not counting
+    the call of ``function`` itself."""
     count = 0
 
     def profile(frame, event, arg):
@@ -498,7 +500,7 @@ def _count_calls(function) -> int:
         function()
     finally:
         sys.setprofile(None)
-    return count - 1  # the profiler sees function's own call
+    return count - 2  # the profiler also sees function's own call and the sys.setprofile(None) that ends it
 
 
 def run_child(agents: int, learning: str, network: str, pythonpath: str | None = None, timeout: float = 600) -> dict:

@@ -220,3 +220,12 @@ def test_the_replayed_learn_stage_stores_the_same_transitions_and_frame_ids():
                 np.testing.assert_array_equal(getattr(buffer, name)[end : 2 * end - start], truth[name])
     finally:
         sim.close()
+
+
+def test_count_calls_counts_what_the_function_calls_by_hand():
+    def one_python_call():
+        return None
+
+    assert bw._count_calls(lambda: None) == 0
+    assert bw._count_calls(lambda: len([])) == 1  # one C function
+    assert bw._count_calls(lambda: (one_python_call(), len([]))) == 2
