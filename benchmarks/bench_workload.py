@@ -214,9 +214,14 @@ def _floor_train(sim) -> float:
     return _median_seconds(run) / every
 
 
+def _policy_learners(sim) -> list:
+    """Every learner of ``sim``'s policies (a policy without learners, e.g. random, has none)."""
+    return [learner for policy in sim.policies.values() for learner in getattr(policy, "learners", {}).values()]
+
+
 def _replay_bytes(sim) -> int:
     """Bytes held by every learner's replay buffer."""
-    return sum(learner.buffer.nbytes for policy in sim.policies.values() for learner in policy.learners.values())
+    return sum(learner.buffer.nbytes for learner in _policy_learners(sim))
 
 
 def _store_writer(sim, observations):
@@ -363,8 +368,7 @@ def measure_rerun(agents: int, run_steps: int = RUN_STEPS, timed_steps: int = TI
 def _learners(sim) -> list:
     """Every learner of ``sim``'s policies that stores frames (DDQN's replay): the ones whose
     ``record`` stores a step's transitions."""
-    learners = [learner for policy in sim.policies.values() for learner in getattr(policy, "learners", {}).values()]
-    found = [learner for learner in learners if hasattr(getattr(learner, "buffer", None), "frames")]
+    found = [learner for learner in _policy_learners(sim) if hasattr(getattr(learner, "buffer", None), "frames")]
     if not found:
         raise NotImplementedError("no learner stores its observations as frames at this commit")
     return found
