@@ -40,12 +40,15 @@ This file is also a script (``python bench_workload.py '<json>'``): the child, a
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 AGENTS = [100, 1_000]  # initial agents, split evenly over the three types
@@ -374,11 +377,14 @@ def _learners(sim) -> list:
     return found
 
 
-def _timed_calls(function, seconds: list[float]):
-    """``function`` with each call's wall seconds appended to ``seconds``."""
-    def timed(*args):
+def _timed_calls(function, seconds: list[float], off_main_thread: bool = False):
+    """``function`` with each call's wall seconds appended to ``seconds`` (``off_main_thread``:
+    only the calls made on another thread)."""
+    def timed(*args, **kwargs):
+        if off_main_thread and threading.current_thread() is threading.main_thread():
+            return function(*args, **kwargs)
         started = time.perf_counter()
-        result = function(*args)
+        result = function(*args, **kwargs)
         seconds.append(time.perf_counter() - started)
         return result
 
@@ -389,7 +395,7 @@ def _numbered_without_copy(store):
     """A stand-in for ``store.put``: numbers the frames as ``put`` does and copies nothing."""
     import numpy as np
 
-    def put(observations):
+    def put(observations, background=True):
         start = store.written
         store.written = start + int(observations.shape[0])
         return np.arange(start, store.written, dtype=np.int64)
@@ -403,9 +409,12 @@ def measure_store_parts(agents: int, run_steps: int = RUN_STEPS, timed_steps: in
     into its parts, in this process: the why of issue 11's storing target.
 
     Runs the preset (MLP, log on disk) ``run_steps`` steps, then ``timed_steps`` more, timing in
-    each the learn stage and, within it, every learner's frame copy (``FrameStore.put``); the
-    rest of the stage is the bookkeeping (each type's rows, pairing each agent's transition with
-    its next frame, the replay ring's columns). Then the last step's learn stage again,
+    each the learn stage and, within it, every learner's frame write (``FrameStore.put``: the
+    copy, or where the store copies large writes on its worker thread, the hand-off) and the
+    step's wait at its end for the worker's copies (counted in the learn stage); the rest of the
+    stage is the bookkeeping (each type's rows, pairing each agent's transition with its next
+    frame, the replay ring's columns). The worker's copies themselves run beside the step's later
+    stages (``worker_copy_seconds``, 0 where the store copies inline). Then the last step's learn stage again,
     ``replays`` times, back to back, every learner's state put back before each, the frame copy
     left out and the log's writer idle: the same bookkeeping with warm caches. In the step it
     runs after the step's other stages and between the copies, which write the step's frames
@@ -423,17 +432,25 @@ def measure_store_parts(agents: int, run_steps: int = RUN_STEPS, timed_steps: in
                 sim.step()
             learners = _learners(sim)
             copies: list[float] = []
+            waits: list[float] = []
+            worker: list[float] = []
             last_calls: dict[int, tuple] = {}
             for index, learner in enumerate(learners):
                 learner.buffer.frames.put = _timed_calls(learner.buffer.frames.put, copies)
                 learner.record = _remembering_calls(learner, index, last_calls)
-            learn, copy = [], []
-            for _ in range(timed_steps):
-                copies.clear()
-                before = sim.stage_seconds["learn"]
-                sim.step()
-                learn.append(sim.stage_seconds["learn"] - before)
-                copy.append(sum(copies))
+            learn, copy, wait, off_path = [], [], [], []
+            with _timed_module_function("farm.core.simulation", "wait_for_copies", waits), \
+                    _timed_module_function("farm.decision.frames", "_copy_into", worker, off_main_thread=True):
+                for _ in range(timed_steps):
+                    copies.clear()
+                    waits.clear()
+                    worker.clear()
+                    before = sim.stage_seconds["learn"]
+                    sim.step()
+                    learn.append(sim.stage_seconds["learn"] - before)
+                    copy.append(sum(copies))
+                    wait.append(sum(waits))
+                    off_path.append(sum(worker))
             if sim.logger is not None:  # the reruns share neither the CPU nor the GIL with the log's writer
                 sim.logger.flush(wait=True)
             for learner in learners:
@@ -449,10 +466,29 @@ def measure_store_parts(agents: int, run_steps: int = RUN_STEPS, timed_steps: in
     return {
         "agents": agents, "population": len(sim.state), "learners": len(learners),
         "learn_seconds": statistics.median(learn), "frame_copy_seconds": statistics.median(copy),
-        "bookkeeping_seconds": statistics.median(total - part for total, part in zip(learn, copy, strict=True)),
+        "copy_wait_seconds": statistics.median(wait), "worker_copy_seconds": statistics.median(off_path),
+        "bookkeeping_seconds": statistics.median(
+            total - put - waited for total, put, waited in zip(learn, copy, wait, strict=True)),
         "bookkeeping_warm_seconds": statistics.median(warm), "bookkeeping_calls": calls,
         "store_floor_seconds": store_floor, "frame_bytes_per_step": int(observations.nbytes),
     }
+
+
+@contextlib.contextmanager
+def _timed_module_function(module_name: str, name: str, seconds: list[float], off_main_thread: bool = False):
+    """Within the block, ``module_name.name`` appends each call's wall seconds to ``seconds``
+    (``off_main_thread``: only calls from other threads); nothing where the module lacks it (an
+    older commit)."""
+    module = importlib.import_module(module_name)
+    function = getattr(module, name, None)
+    if function is None:
+        yield
+        return
+    setattr(module, name, _timed_calls(function, seconds, off_main_thread))
+    try:
+        yield
+    finally:
+        setattr(module, name, function)
 
 
 def _remembering_calls(learner, index: int, last_calls: dict):

@@ -76,12 +76,14 @@ def test_quick_report_measures_every_section(tmp_path):
     assert len(verdicts) == 7  # every target of issue 11, each with a verdict
     # the record target's floor: the copy of the step's frames, and the stage over it
     assert re.search(r"^\| storing one step's transitions .* \| copying the step's frames into replay-sized memory "
-                     r"[0-9.]+ ms \(stage / floor [0-9.]+\); by part: copies [0-9.]+ ms, bookkeeping [0-9.]+ ms in "
+                     r"[0-9.]+ ms \(stage / floor [0-9.]+\); by part: frame writes [0-9.]+ ms, waiting for the "
+                     r"worker's copies [0-9.]+ ms \(its copies [0-9.]+ ms beside the step\), bookkeeping [0-9.]+ ms in "
                      r"the step, [0-9.]+ ms warm \|$", text, flags=re.M)
-    store_rows = re.findall(r"^\| (learn stage|frame copies|bookkeeping \(the stage less its copies\)|"
-                            r"the same bookkeeping run again warm|floor of the copies: .*) \| [0-9.]+ \|$",
+    store_rows = re.findall(r"^\| (learn stage|frame writes on the main thread .*|waiting at the step's end .*|"
+                            r"bookkeeping \(the stage less the two above\)|the same bookkeeping run again warm|"
+                            r"the copies on the worker thread .*|floor of the copies: .*) \| [0-9.]+ \|$",
                             text, flags=re.M)
-    assert len(store_rows) == 5
+    assert len(store_rows) == 7
     assert re.search(r"^The bookkeeping makes [1-9]\d* Python and C function calls per step", text, flags=re.M)
     assert "perf-report-" not in _git("worktree", "list")  # temporary checkouts removed
 

@@ -672,10 +672,13 @@ def _store_section(store: dict, sizes: Sizes) -> list[str]:
     return [
         f"## Storing a step's transitions at {store['agents']} agents, learning off (last commit)", "",
         f"The learn stage with learning off stores each agent type's transitions in its learner's replay "
-        f"({store['learners']} learners): it copies the step's frames into the replay's frame store and does the "
+        f"({store['learners']} learners): it writes the step's frames into the replay's frame store and does the "
         "bookkeeping (each type's rows, pairing each agent's last transition with its new frame, the replay ring's "
-        f"columns). bench_workload's `measure_store_parts`: {sizes.floor_run_steps} steps, then "
-        f"{sizes.floor_timed_steps} steps timing the stage and, inside it, every frame copy; then the last step's "
+        "columns). A frame store copies a write of 1 MiB or more on its worker thread, beside the step's later "
+        "stages, and the step waits for those copies at its end (the wait counts in the learn stage). "
+        f"bench_workload's `measure_store_parts`: {sizes.floor_run_steps} steps, then "
+        f"{sizes.floor_timed_steps} steps timing the stage and, inside it, every frame write and the wait; then the "
+        "last step's "
         f"learn stage run again {_workload_module().STORE_REPLAYS} times back to back, every learner put back in the "
         "state it started from, the frame copy left out and the log's writer idle: the same bookkeeping with its "
         "code and data in the caches. In the step it runs after observe, decide and act and between the copies, "
@@ -684,9 +687,13 @@ def _store_section(store: dict, sizes: Sizes) -> list[str]:
         f"The run with the lowest stage of {sizes.rounds} round(s); wall ms, medians over steps or runs.", "",
         "| part | ms |", "|---|---|",
         f"| learn stage | {_ms(store['learn_seconds'])} |",
-        f"| frame copies | {_ms(store['frame_copy_seconds'])} |",
-        f"| bookkeeping (the stage less its copies) | {_ms(store['bookkeeping_seconds'])} |",
+        f"| frame writes on the main thread (copies, or hand-offs to the worker) | "
+        f"{_ms(store['frame_copy_seconds'])} |",
+        f"| waiting at the step's end for the worker's copies | {_ms(store['copy_wait_seconds'])} |",
+        f"| bookkeeping (the stage less the two above) | {_ms(store['bookkeeping_seconds'])} |",
         f"| the same bookkeeping run again warm | {_ms(store['bookkeeping_warm_seconds'])} |",
+        f"| the copies on the worker thread (beside the later stages, not in the stage) | "
+        f"{_ms(store['worker_copy_seconds'])} |",
         f"| floor of the copies: the step's frames into replay-sized memory | {_ms(store['store_floor_seconds'])} |",
         "",
         f"The bookkeeping makes {store['bookkeeping_calls']} Python and C function calls per step (numpy's "
@@ -723,7 +730,9 @@ def _targets_section(floors: dict, small: dict, fixed_cpu: float, import_floor: 
          f"fixed part of a step {_ms(fixed_cpu)} ms CPU"),
         (f"storing one step's transitions (learn stage, learning off), {many} agents, ms", RECORD_LIMIT_MS,
          1e3 * off["stages"]["learn"],
-         f"{_store_floor(off)}; by part: copies {_ms(store['frame_copy_seconds'])} ms, bookkeeping "
+         f"{_store_floor(off)}; by part: frame writes {_ms(store['frame_copy_seconds'])} ms, waiting for the "
+         f"worker's copies {_ms(store['copy_wait_seconds'])} ms (its copies "
+         f"{_ms(store['worker_copy_seconds'])} ms beside the step), bookkeeping "
          f"{_ms(store['bookkeeping_seconds'])} ms in the step, {_ms(store['bookkeeping_warm_seconds'])} ms warm"),
         (f"log_step of {many} agents to a file, ms", LOG_STEP_LIMIT_MS, 1e3 * off["stages"]["log_step"], "—"),
         (f"peak RSS, {many} agents, learning on, over (import floor + "

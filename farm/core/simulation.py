@@ -24,6 +24,7 @@ from farm.core.state import ALLY_MATRIX, NUM_AGENT_TYPES, AgentState, AgentType
 from farm.core.targets import NeighborPairs
 from farm.decision import make_policy
 from farm.decision.base import AgentAwarePolicy, LearningPolicy
+from farm.decision.frames import wait_for_copies
 from farm.observation import make_observation_builder
 from farm.preflight import check_memory
 from farm.resources.manager import ResourceManager
@@ -423,7 +424,9 @@ class Simulation:
 
         Reads the act stage's snapshot (ids, types, actions, rewards, deaths, taken before dead
         rows were dropped) and the observations and mask ``observe`` built, so it runs after
-        ``act`` and before the next ``observe``.
+        ``act`` and before the next ``observe``. A learner may copy the observations into its
+        replay memory on a worker thread (:mod:`farm.decision.frames`): leave them unchanged
+        until :meth:`step` returns or :func:`farm.decision.frames.wait_for_copies` does.
 
         Returns:
             :class:`~farm.core.outcomes.LearnOutcome` with the training metrics of the policies
@@ -511,6 +514,9 @@ class Simulation:
     def step(self) -> StepLog:
         """Run every :class:`Stage` once, in order, timing each into :attr:`stage_seconds`.
 
+        The step returns with its stored frames in place: a wait for the learn stage's frame
+        copies on the worker thread counts as the learn stage's time.
+
         Returns:
             The step's :class:`StepLog`.
 
@@ -538,10 +544,14 @@ class Simulation:
         t7 = clock()
         self.update_observation_channels()
         t8 = clock()
+        # The learn stage's large frame copies ran on the worker thread beside the stages after
+        # it; the step ends with them in place, and any wait for them counts as learning.
+        wait_for_copies()
+        t9 = clock()
         seconds["observe"] += t1 - t0
         seconds["decide"] += t2 - t1
         seconds["act"] += t3 - t2
-        seconds["learn"] += t4 - t3
+        seconds["learn"] += (t4 - t3) + (t9 - t8)
         seconds["regenerate_resources"] += t5 - t4
         seconds["update_spatial_index"] += t6 - t5
         seconds["log_step"] += t7 - t6

@@ -101,7 +101,8 @@ class ReplayBuffer:
         self.frames.put(observations)
         self.frames.put(next_observations)
 
-    def add_frames(self, observations: np.ndarray, transitions: PairedTransitions, pending_frames: np.ndarray) -> None:
+    def add_frames(self, observations: np.ndarray, transitions: PairedTransitions, pending_frames: np.ndarray,
+                   background: bool = True) -> None:
         """Store this step's observations as frames, and the transitions that refer to them.
 
         ``observations (k, C, H, W)`` become the frames ``frames.written ..
@@ -112,6 +113,8 @@ class ReplayBuffer:
             transitions: completed transitions (frame ids, see
                 :class:`~farm.decision.transitions.TransitionPairer`).
             pending_frames: ``(p,) int64`` frames the caller will still pair later; they are kept.
+            background: a large write may be copied on the frame store's worker thread
+                (:meth:`FrameStore.put`); False copies it here.
         """
         k = int(observations.shape[0])
         if transitions.actions.shape[0] > self.capacity:
@@ -122,7 +125,7 @@ class ReplayBuffer:
         if pending_frames.size:
             oldest = min(oldest, int(pending_frames.min()))
         self.frames.reserve(k, oldest, capacity_hint=self.capacity + 4 * k)
-        self.frames.put(observations)
+        self.frames.put(observations, background=background)
 
     def _append(self, transitions: PairedTransitions) -> None:
         k = int(transitions.actions.shape[0])

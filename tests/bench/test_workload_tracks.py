@@ -183,6 +183,23 @@ def test_measure_store_parts_splits_the_learn_stage_of_a_real_run():
     assert result["bookkeeping_calls"] > 3 * 10  # every learner pairs and stores: dozens of calls each
 
 
+def test_measure_store_parts_times_the_copies_on_the_worker_thread_apart(monkeypatch):
+    """With every frame write sent to the store's worker thread (threshold 0), the worker's copies
+    are timed (off the stage), the main thread's writes are hand-offs, and the timing wrappers are
+    gone afterwards; at the preset's threshold 30 agents copy inline and the worker times nothing."""
+    from farm.core import simulation
+    from farm.decision import frames
+
+    copy_into, wait = frames._copy_into, simulation.wait_for_copies
+    inline = bw.measure_store_parts(30, run_steps=3, timed_steps=3, replays=1)
+    assert inline["worker_copy_seconds"] == 0 and inline["copy_wait_seconds"] >= 0
+    monkeypatch.setattr(frames, "BACKGROUND_COPY_BYTES", 0)
+    result = bw.measure_store_parts(30, run_steps=3, timed_steps=3, replays=1)
+    assert result["worker_copy_seconds"] > 0 and result["copy_wait_seconds"] >= 0
+    assert 0 < result["bookkeeping_seconds"] < result["learn_seconds"]
+    assert frames._copy_into is copy_into and simulation.wait_for_copies is wait
+
+
 def test_the_replayed_learn_stage_stores_the_same_transitions_and_frame_ids():
     """The learn stage run again from the state its last run started from (the frame copy left
     out) writes, for every learner, the same transitions, frame ids included, into the ring's
