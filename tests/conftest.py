@@ -120,3 +120,21 @@ def fresh_python(tmp_path):
         assert result.stdout.strip() == "ok"
 
     return run
+
+
+@pytest.fixture()
+def every_frame_copy_on_the_worker(monkeypatch):
+    """Every frame store write goes to the copy thread (threshold 0); returns the list that gets
+    one entry per hand-off to it."""
+    from farm.decision import frames
+
+    handoffs: list[int] = []
+    copier = frames._copier
+
+    def counting_copier():
+        handoffs.append(1)
+        return copier()
+
+    monkeypatch.setattr(frames, "BACKGROUND_COPY_BYTES", 0)
+    monkeypatch.setattr(frames, "_copier", counting_copier)
+    return handoffs

@@ -327,8 +327,9 @@ def measure_rerun(tree: Path, sizes: Sizes) -> dict:
 
 def measure_store_parts(tree: Path, sizes: Sizes) -> dict:
     """bench_workload's :func:`measure_store_parts` (this checkout's script) against ``tree``'s farm:
-    the learn stage at ``sizes.floor_agents`` agents, learning off, split into the frame copies and
-    the bookkeeping, and the bookkeeping run again warm."""
+    the learn stage at ``sizes.floor_agents`` agents, learning off, split into the frame writes, the
+    wait for the worker's copies and the bookkeeping, the bookkeeping run again warm, and the
+    worker's copies."""
     return _workload_child(tree, {"store_parts": True, "agents": sizes.floor_agents,
                                   "run_steps": sizes.floor_run_steps, "timed_steps": sizes.floor_timed_steps})
 

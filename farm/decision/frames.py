@@ -124,10 +124,10 @@ class FrameStore:
         # Headroom of an eighth, so that a slowly growing need does not reallocate every call.
         capacity = max(int(capacity_hint), needed + needed // 8)
         frames = np.zeros((capacity,) + self.obs_shape, dtype=np.float32)
+        self.settle()  # the live frames, every write in place, move to the new slots
         if self.capacity and self.written > oldest_live:
             live = np.arange(oldest_live, self.written)
-            frames[live % capacity] = self.frames[live % self.capacity]
-        self.settle()
+            frames[live % capacity] = self._frames[live % self.capacity]
         self._frames = frames
         self.grows += 1
 

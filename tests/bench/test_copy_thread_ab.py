@@ -15,18 +15,10 @@ sys.path.insert(0, str(TOOL.parent))
 import copy_thread_ab  # noqa: E402
 
 
-def test_the_arms_alternate_in_blocks_and_only_the_worker_arm_copies_on_the_worker(monkeypatch):
+def test_the_arms_alternate_in_blocks_and_only_the_worker_arm_copies_on_the_worker(every_frame_copy_on_the_worker):
     from farm.decision import frames
 
-    monkeypatch.setattr(frames, "BACKGROUND_COPY_BYTES", 0)  # 30 agents write far less than 1 MiB
-    submitted = []
-    copier = frames._copier
-
-    def counting_copier():
-        submitted.append(1)
-        return copier()
-
-    monkeypatch.setattr(frames, "_copier", counting_copier)
+    submitted = every_frame_copy_on_the_worker  # 30 agents write far less than 1 MiB: threshold 0
     result = copy_thread_ab.compare(agents=30, learning="off", steps=6, warmup=2, block=2)
     assert [result[arm]["steps"] for arm in copy_thread_ab.ARMS] == [4, 2]  # worker, inline, worker blocks
     assert len(submitted) == 3 * (2 + 4)  # three learners: the warm-up (as found) and the worker arm, never inline

@@ -124,22 +124,12 @@ def test_preset_log_is_bit_identical_to_the_recorded_run(tmp_path):
     assert log_digest(path) == EXPECTED_LOG[cpu]  # the log of the same CPU's record
 
 
-def test_preset_is_bit_identical_with_every_frame_copied_on_the_worker_thread(monkeypatch):
+def test_preset_is_bit_identical_with_every_frame_copied_on_the_worker_thread(every_frame_copy_on_the_worker):
     """The preset's 40 agents per type write 0.25 MB of frames per learner and step, below the
     size that goes to the copy thread: with the threshold at 0 every write goes there but those of
     the record calls that train (they read the frames at once and copy inline), and the run is
     still the recorded one."""
-    from farm.decision import frames
-
-    submitted = []
-    copier = frames._copier
-
-    def counting_copier():
-        submitted.append(1)
-        return copier()
-
-    monkeypatch.setattr(frames, "BACKGROUND_COPY_BYTES", 0)
-    monkeypatch.setattr(frames, "_copier", counting_copier)
+    submitted = every_frame_copy_on_the_worker
     with Simulation(_config(None)) as sim:
         sim.run(STEPS)
         assert simulation_digest(sim) in EXPECTED_SIMULATION.values()
