@@ -67,3 +67,49 @@ def test_a_bad_db_path_fails_before_the_run_in_one_line(tmp_path):
     with pytest.raises(ValueError) as info:
         Simulation(_config(tmp_path / "missing" / "run.db"))
     assert "storage.db_path" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_ctrl_c_while_a_frame_copy_is_on_the_worker_keeps_the_log_and_the_next_run(
+    tmp_path, monkeypatch, every_frame_copy_on_the_worker
+):
+    """A KeyboardInterrupt after the learn stage handed its frame copies to the worker thread
+    (made slow here, so that they are still running) closes the run as interrupted with every
+    finished step logged; the copies still land, and the next simulation in the process runs
+    the same steps as the interrupted one did."""
+    import threading
+    import time
+
+    from benchmarks.bench_workload import workload_config
+    from farm.decision import frames
+
+    copy_into = frames._copy_into
+    copying = threading.Event()
+
+    def slow_copy(*args):
+        copying.set()
+        time.sleep(0.2)
+        copy_into(*args)
+
+    monkeypatch.setattr(frames, "_copy_into", slow_copy)
+    config = workload_config(30, "off", "mlp", str(tmp_path / "run.db"))
+    interrupted_at = 7
+    with pytest.raises(KeyboardInterrupt):
+        with Simulation(config) as sim:
+            logs = [sim.step() for _ in range(interrupted_at)]
+
+            def interrupt():
+                assert copying.is_set() and frames._last_copy is not None and not frames._last_copy.done()
+                raise KeyboardInterrupt
+
+            monkeypatch.setattr(sim, "regenerate_resources", interrupt)  # the stage after learn
+            sim.step()
+    assert len(every_frame_copy_on_the_worker) == 3 * (interrupted_at + 1)  # one per type and step
+    frames.wait_for_copies()  # the copy in flight when the interrupt came finishes, without error
+    with open_run(tmp_path / "run.db") as run:
+        assert run.status is RunStatus.INTERRUPTED
+        assert run.row_counts()["simulation_steps"] == interrupted_at
+        assert run.row_counts()["agent_states"] == sum(len(log.agent_ids) for log in logs)
+    monkeypatch.setattr(frames, "_copy_into", copy_into)
+    with Simulation(workload_config(30, "off", "mlp", None)) as again:
+        for log in logs:
+            assert np.array_equal(again.step().positions, log.positions)
