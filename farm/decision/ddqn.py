@@ -123,7 +123,7 @@ class DDQNLearner:
         start = self.buffer.frames.written  # this step's observations become these frames
         frames = np.arange(start, start + len(agent_ids), dtype=np.int64)
         completed = self.pairer.pair(agent_ids, frames, action_mask, actions, rewards, dones)
-        held = min(len(self.buffer) + int(completed.actions.shape[0]), self.buffer.capacity)  # once stored
+        held = self.buffer.size_after(completed.actions.shape[0])
         trains = held >= max(self.config.learning_starts, 1) and (self.record_calls + 1) % self.config.train_every == 0
         # A training step samples the frames at once: copy them here rather than wait for the worker.
         self.buffer.add_frames(observations, completed, self.pairer.pending_frames, background=not trains)

@@ -58,6 +58,10 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return self.size
 
+    def size_after(self, count: int) -> int:
+        """Transitions held once ``count`` more are stored (the oldest go past capacity)."""
+        return min(self.size + int(count), self.capacity)
+
     @property
     def nbytes(self) -> int:
         """Bytes allocated: the frames plus the per-transition arrays."""
@@ -142,7 +146,7 @@ class ReplayBuffer:
             self.next_action_masks[slots] = transitions.next_action_masks[part]
             done = part.stop
         self.position = int((self.position + k) % self.capacity)
-        self.size = min(self.size + k, self.capacity)
+        self.size = self.size_after(k)
 
     def gather(self, rows: np.ndarray) -> TransitionBatch:
         """The transitions in slots ``rows (B,)``, observations included."""

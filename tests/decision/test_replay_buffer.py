@@ -33,6 +33,17 @@ def test_adding_more_than_capacity_keeps_the_last_rows():
     assert sorted(buffer.actions.tolist()) == [6, 7, 8, 9] and len(buffer) == 4
 
 
+def test_size_after_is_the_length_the_next_add_leaves():
+    buffer = ReplayBuffer(5, (2, 3, 3), 7)
+    start = 0
+    for k in (0, 2, 2, 3, 7, 1):
+        expected = buffer.size_after(k)
+        buffer.add(*_rows(start, k))
+        start += k
+        assert len(buffer) == expected
+    assert expected == 5
+
+
 def test_sample_shapes_dtypes_and_consistency():
     buffer = ReplayBuffer(100, (2, 3, 3), 7)
     buffer.add(*_rows(0, 30))

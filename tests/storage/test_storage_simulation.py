@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
+from benchmarks.bench_workload import workload_config
 from farm import Simulation, SimulationConfig
+from farm.decision import frames
 from farm.storage import RunStatus, open_run
 
 
@@ -76,12 +81,6 @@ def test_ctrl_c_while_a_frame_copy_is_on_the_worker_keeps_the_log_and_the_next_r
     (made slow here, so that they are still running) closes the run as interrupted with every
     finished step logged; the copies still land, and the next simulation in the process runs
     the same steps as the interrupted one did."""
-    import threading
-    import time
-
-    from benchmarks.bench_workload import workload_config
-    from farm.decision import frames
-
     copy_into = frames._copy_into
     copying = threading.Event()
 
