@@ -49,9 +49,9 @@ def test_stages_can_be_called_one_by_one():
         sim.regenerate_resources()
         sim.update_spatial_index()
         log = sim.log_step()
-        assert log.agent_ids.shape == (n,)
-        sim.step()
-        assert sim.step_index == 1
+        assert log.agent_ids.shape == (n,) and log.step == 0 and sim.step_index == 1
+        sim.update_observation_channels()
+        assert sim.step().step == 1 and sim.step_index == 2
         assert set(sim.stage_seconds) == {s.value for s in Stage}
 
 

@@ -106,7 +106,8 @@ class Simulation:
         resources: the resource nodes (:class:`~farm.resources.manager.ResourceManager`).
         agent_index, resource_index: spatial indexes over agent and node positions.
         policies: :class:`AgentType` -> policy.
-        step_index: steps completed.
+        step_index: steps logged so far: the number :meth:`log_step` gives the step it logs, then
+            advances (after :meth:`step`, the steps completed).
         stage_seconds: :class:`Stage` value -> wall seconds spent in that stage by :meth:`step`.
 
     Raises:
@@ -474,6 +475,9 @@ class Simulation:
         Args:
             step_duration: wall seconds of the step so far, recorded in the log.
 
+        The step's number is :attr:`step_index`, which this stage advances: stages called one by
+        one number their steps as :meth:`step` does, so their log holds each step once.
+
         Returns:
             The step's :class:`StepLog` (also kept for :meth:`update_observation_channels`).
         """
@@ -496,6 +500,7 @@ class Simulation:
             step_duration=step_duration,
             training_metrics=self._learned.training_metrics,
         )
+        self.step_index += 1
         if self.logger is not None:
             self.logger.log_step(log)
         self._last_log = log
@@ -556,7 +561,6 @@ class Simulation:
         seconds["update_spatial_index"] += t6 - t5
         seconds["log_step"] += t7 - t6
         seconds["update_observation_channels"] += t8 - t7
-        self.step_index += 1
         return log
 
     def run(self, num_steps: int, progress=None) -> RunSummary:

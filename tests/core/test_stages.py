@@ -10,6 +10,7 @@ import farm.core.simulation as simulation_module
 from farm import Action, Simulation, SimulationConfig
 from farm.core.outcomes import ActOutcome, LearnOutcome
 from farm.core.simulation import Stage
+from farm.storage import open_run
 from farm.storage.status import RunStatus
 
 
@@ -119,6 +120,47 @@ def test_stages_called_one_by_one_equal_step():
             by_step.step()
         assert by_stage.state.equals(by_step.state)
         np.testing.assert_array_equal(by_stage.resources.amounts, by_step.resources.amounts)
+
+
+STAGE_NAMES = tuple(stage.value for stage in Stage)
+# The six stages that benchmarks written before learn and the channel updates split off call.
+OLD_STAGE_NAMES = ("observe", "decide", "act", "regenerate_resources", "update_spatial_index", "log_step")
+
+
+def _run_and_read(db_path, asynchronous: bool, steps: int, stage_names: tuple[str, ...] | None):
+    """Run ``steps`` steps with the log in ``db_path`` (``stage_names``: call these stage methods
+    in turn; None: ``step()``), then read back the logged ``(steps, agent_states)``."""
+    config = _config(**{"storage.db_path": str(db_path), "storage.asynchronous": asynchronous,
+                        "storage.flush_interval": 5, "storage.resource_interval": 4})
+    with Simulation(config) as sim:
+        for _ in range(steps):
+            if stage_names is None:
+                sim.step()
+            else:
+                for name in stage_names:
+                    getattr(sim, name)()
+        assert sim.step_index == steps
+    with open_run(db_path) as run:
+        return run.steps(), run.agent_states()
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["inline log", "background log"])
+@pytest.mark.parametrize("stage_names", [STAGE_NAMES, OLD_STAGE_NAMES], ids=["eight stages", "old six stages"])
+def test_stages_called_one_by_one_log_each_step_once_with_its_number(tmp_path, asynchronous, stage_names):
+    """log_step numbers the steps: a loop over the stage methods logs steps 0, 1, ... across
+    several flushes (it used to log every step as step 0, and the second flush failed on the
+    log's unique step key); the eight stages log exactly what step() logs."""
+    steps = 12
+    logged_steps, states = _run_and_read(tmp_path / "stages.db", asynchronous, steps, stage_names)
+    assert logged_steps["step"].tolist() == list(range(steps))
+    assert np.unique(states["step"]).tolist() == list(range(steps))
+    if stage_names is OLD_STAGE_NAMES:
+        return  # without learn and the channel updates the run differs from step()'s
+    reference_steps, reference_states = _run_and_read(tmp_path / "step.db", asynchronous, steps, None)
+    for name in ("step", "agent_id", "position", "resources", "health", "reward", "action"):
+        np.testing.assert_array_equal(states[name], reference_states[name])
+    for name in ("population_system", "population_independent", "population_control", "births", "deaths"):
+        np.testing.assert_array_equal(logged_steps[name], reference_steps[name])
 
 
 def test_old_stage_order_without_learn_or_channel_update_still_works():
