@@ -23,7 +23,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from farm import preflight
-from farm.config import SimulationConfig, load_config
+from farm.config import (
+    SimulationConfig,
+    apply_overrides,
+    config_from_dict,
+    config_to_dict,
+    load_config_data,
+    merge_config_data,
+)
 from farm.core.simulation import Simulation
 from farm.core.state import NUM_AGENT_TYPES, AgentType
 from farm.storage import open_run
@@ -131,15 +138,20 @@ def _parse_world(text: str) -> tuple[float, float]:
 
 
 def config_from_args(args: argparse.Namespace) -> SimulationConfig:
-    """The run's config: CLI defaults < ``--preset`` < ``--config`` file < the flags given."""
-    config = SimulationConfig().with_overrides(CLI_DEFAULTS)
-    if args.preset is not None:
-        from farm.presets import preset_config
+    """The run's config: CLI defaults < ``--preset`` < ``--config`` file < the flags given.
 
-        config = preset_config(args.preset, base=config)
+    The layers are laid over each other as raw tables and the result is validated once, so a
+    layer may leave a setting that only a later one makes valid (a file's ``persist_path`` with
+    ``--db :memory:``, a file's zero agents with ``--agents 30``).
+    """
+    data = apply_overrides(config_to_dict(SimulationConfig()), CLI_DEFAULTS)
+    if args.preset is not None:
+        from farm.presets import preset_overrides
+
+        data = apply_overrides(data, preset_overrides(args.preset))
     if args.config is not None:
-        config = load_config(args.config, base=config)
-    return config.with_overrides(flag_overrides(args))
+        data = merge_config_data(data, load_config_data(args.config))
+    return config_from_dict(SimulationConfig, apply_overrides(data, flag_overrides(args)))
 
 
 def flag_overrides(args: argparse.Namespace) -> dict[str, object]:

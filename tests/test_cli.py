@@ -284,6 +284,22 @@ def test_defaults_preset_file_flags_layer_in_that_order(tmp_path):
     assert plain == SimulationConfig().with_overrides({"storage.db_path": "simulation.db"})
 
 
+@pytest.mark.parametrize("text, flags, read, expected", [
+    ('[storage]\npersist_path = "kept.db"\n', ["--db", ":memory:"],
+     lambda c: (c.storage.db_path, c.storage.persist_path), (":memory:", "kept.db")),
+    ("[agents]\nsystem = 0\nindependent = 0\ncontrol = 0\n", ["--agents", "30"],
+     lambda c: c.agents.counts(), (10, 10, 10)),
+], ids=["persist_path made valid by --db", "zero agents made valid by --agents"])
+def test_the_layers_are_validated_together_not_one_by_one(tmp_path, text, flags, read, expected):
+    """A file may leave a setting that only a flag makes valid: the file alone is refused, the
+    file with the flag is not (the file used to be checked before the flags were laid over it)."""
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError):
+        _config_for(["--config", str(path)], tmp_path)
+    assert read(_config_for(["--config", str(path), *flags], tmp_path)) == expected
+
+
 def test_the_config_files_db_path_is_the_one_written(tmp_path):
     (tmp_path / "c.toml").write_text('[storage]\ndb_path = "fromconfig.db"\n')
     result = _run(["--steps", "5", "--agents", "3", "--config", "c.toml"], tmp_path)
