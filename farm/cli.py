@@ -7,7 +7,8 @@ Failures caused by the input or the environment (a bad value, a file that cannot
 configuration that cannot fit in memory, a full disk) end with one line on stderr and exit code
 2; anything else is a bug and keeps its traceback. Ctrl-C (SIGINT) and SIGTERM end the run at
 the next step boundary: every finished step is flushed, the run is marked ``interrupted``, and
-the exit code is 130 (SIGINT) or 143 (SIGTERM).
+the exit code is 130 (SIGINT) or 143 (SIGTERM). A signal while the log closes after the last step
+waits for the close (the run is marked ``completed``); a second signal raises at once.
 """
 
 from __future__ import annotations
@@ -60,6 +61,18 @@ NOTICE_BYTES = 1 << 30
 
 class Terminated(KeyboardInterrupt):
     """Raised for SIGTERM: a KeyboardInterrupt, so the run is closed as ``interrupted``."""
+
+
+class InterruptedWhileClosing(KeyboardInterrupt):
+    """A signal that came while the log closed after the last step.
+
+    The run had finished and was closed, every step flushed, as ``completed``; the CLI still
+    exits with the signal's code.
+    """
+
+    def __init__(self, terminated: bool) -> None:
+        super().__init__("SIGTERM" if terminated else "SIGINT")
+        self.terminated = terminated
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -222,7 +235,6 @@ class _Interrupts:
         self.deferring = True
         try:
             yield
-            self.raise_pending()  # a signal after the last step still ends as interrupted
         finally:
             self.deferring = False
 
@@ -248,8 +260,17 @@ def _run(config: SimulationConfig, steps: int, show_progress: bool, interrupts: 
             bar(done, total)
         interrupts.raise_pending()
 
-    with Simulation(config) as sim, interrupts.deferred():
-        return sim.run(steps, progress)
+    sim = Simulation(config)  # a signal while it builds raises at once: no step has run
+    # The signals stay deferred until the log has closed (sim's exit): a first signal cannot cut
+    # the close short, which would lose the batches still queued for the log's writer.
+    with interrupts.deferred(), sim:
+        summary = sim.run(steps, progress)
+        interrupts.raise_pending()  # a signal after the last step still ends the run as interrupted
+    if interrupts.pending is not None:  # it came while the log closed
+        terminated = isinstance(interrupts.pending, Terminated)
+        interrupts.pending = None
+        raise InterruptedWhileClosing(terminated)
+    return summary
 
 
 def _run_profiled(config: SimulationConfig, steps: int, show_progress: bool, interrupts: _Interrupts, prof_path: str):
@@ -300,6 +321,11 @@ def main(argv: list[str] | None = None) -> int:
     with _Interrupts().installed() as interrupts:
         try:
             return _main(args, interrupts)
+        except InterruptedWhileClosing as exc:
+            signal_name = "terminated (SIGTERM)" if exc.terminated else "interrupted"
+            print(f"{PROG}: {signal_name} while the log was closing; every step was flushed and the run "
+                  "marked 'completed'", file=sys.stderr)
+            return EXIT_SIGTERM if exc.terminated else EXIT_SIGINT
         except Terminated:
             print(f"{PROG}: terminated (SIGTERM); finished steps were flushed and the run marked 'interrupted'",
                   file=sys.stderr)

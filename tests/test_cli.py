@@ -213,6 +213,37 @@ def test_a_signal_ends_the_run_after_the_current_step(tmp_path, monkeypatch, cap
     assert signal.getsignal(signal.SIGTERM) is previous  # the CLI put the handler back
 
 
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_while_the_log_closes_waits_for_the_close(tmp_path, monkeypatch, capsys, signum, code):
+    """The signal arrives after the last step, while the background writer still has batches
+    queued: the close finishes (it used to be cut short, mark the run failed and drop them)."""
+    import time
+
+    from farm.storage.background import BackgroundWriter
+    from farm.storage.writer import SqliteWriter
+
+    real_write, real_finish = SqliteWriter.write, BackgroundWriter.finish
+
+    def slow_write(self, batch):
+        time.sleep(0.01)
+        return real_write(self, batch)
+
+    def finish(self):
+        os.kill(os.getpid(), signum)
+        return real_finish(self)
+
+    monkeypatch.setattr(SqliteWriter, "write", slow_write)
+    monkeypatch.setattr(BackgroundWriter, "finish", finish)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.toml").write_text("[storage]\nasynchronous = true\nflush_interval = 1\nqueue_size = 64\n")
+    result, _, err = _main(["--steps", "20", "--agents", "9", "--db", "run.db", "--config", "c.toml",
+                            "--no-progress"], capsys)
+    assert result == code
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "while the log was closing" in lines[0] and "'completed'" in lines[0], lines
+    assert _steps_and_status(tmp_path / "run.db") == (list(range(20)), "completed", 19)
+
+
 # ---------------------------------------------------------------- precedence: defaults < preset < file < flags
 
 # flag argv, file text, what the file sets, what the flag sets; each a function of the config.
@@ -305,6 +336,31 @@ def test_the_config_files_db_path_is_the_one_written(tmp_path):
     result = _run(["--steps", "5", "--agents", "3", "--config", "c.toml"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml", "fromconfig.db"]
+
+
+_FAILING_WRITER_CHILD = """
+import sqlite3, sys
+from farm.storage.writer import SqliteWriter
+real_write = SqliteWriter.write
+def write(self, batch):
+    if batch.last_step >= 4:
+        raise sqlite3.OperationalError("database or disk is full")
+    return real_write(self, batch)
+SqliteWriter.write = write
+from farm.cli import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
+def test_a_background_writer_failure_is_one_line_on_a_real_stderr(tmp_path):
+    """Without pytest's log capture: the writer thread used to log the error too (logging's
+    last-resort handler prints it), a second line before the CLI's own."""
+    (tmp_path / "c.toml").write_text("[storage]\nasynchronous = true\nflush_interval = 2\n")
+    result = subprocess.run([sys.executable, "-c", _FAILING_WRITER_CHILD, "--steps", "30", "--agents", "6",
+                             "--db", "run.db", "--config", "c.toml", "--no-progress"],
+                            cwd=tmp_path, env=subprocess_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert _one_error_line(result.stderr) == "run_simulation: error: sqlite: database or disk is full"
 
 
 def test_a_full_disk_in_the_background_writer_is_one_line_exit_2(tmp_path, monkeypatch, capsys):

@@ -36,6 +36,11 @@ class BackgroundWriter:
         """The last step the background thread has committed (-1 before the first commit)."""
         return self.writer.committed_step
 
+    @property
+    def alive(self) -> bool:
+        """Whether the thread still runs (and may still use the connection)."""
+        return self._thread.is_alive()
+
     def submit(self, batch: FlushBatch) -> None:
         """Queue ``batch``; blocks while the queue is full."""
         self._raise_pending()
@@ -68,7 +73,9 @@ class BackgroundWriter:
                 if self._error is None:  # after an error, keep draining so a blocked submit() wakes up
                     self.writer.write(batch)
             except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
-                _LOG.error("background storage writer failed: %r", error)
+                # Not logged as an error: the caller's next submit, wait or finish raises it, and
+                # the CLI reports it in one line.
+                _LOG.debug("background storage writer failed: %r", error)
                 self._error = error
             finally:
                 self._queue.task_done()

@@ -192,7 +192,10 @@ class SimulationLogger:
         nothing.
 
         ``status`` is 'completed', 'failed' or 'interrupted'. If the final flush fails, the run is
-        recorded as failed and the error is raised after the database is closed.
+        recorded as failed (interrupted, for a KeyboardInterrupt) and the error is raised after
+        the database is closed. If the wait for the background writer is cut short, the writer
+        may still be using the connection: the run is then left as a killed one (every committed
+        step kept, the status still 'running') and the error raised at once.
         """
         final = coerce_enum("storage", "status", RunStatus, status)
         if final not in _FINAL_STATUSES:
@@ -210,8 +213,10 @@ class SimulationLogger:
                 self._background.finish()
             except BaseException as exc:  # noqa: BLE001
                 error = error or exc
+            if self._background.alive:  # e.g. a second Ctrl-C during the join
+                raise error
         if error is not None:
-            final = RunStatus.FAILED
+            final = RunStatus.INTERRUPTED if isinstance(error, KeyboardInterrupt) else RunStatus.FAILED
             if self._connection.in_transaction:
                 self._connection.rollback()
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import numpy as np
 import pytest
@@ -194,6 +195,44 @@ def test_a_failing_write_marks_the_run_failed_and_raises(tmp_path, asynchronous)
         logger.close()
     assert logger.closed
     assert open_run(path).status is RunStatus.FAILED
+
+
+def test_a_close_cut_short_while_the_writer_still_writes_leaves_a_killed_run(tmp_path, monkeypatch):
+    """A second Ctrl-C during close's wait for the background writer: the writer still owns the
+    connection, so close leaves it alone (it used to mark the run failed and close the connection
+    under the writer, which lost the batches still queued). The run then reads as a killed one:
+    status 'running', every batch the writer commits kept."""
+    from farm.storage.background import _STOP, BackgroundWriter
+    from farm.storage.writer import SqliteWriter
+
+    gate, writing = threading.Event(), threading.Event()
+    real_write = SqliteWriter.write
+
+    def gated_write(self, batch):
+        writing.set()
+        assert gate.wait(30)
+        return real_write(self, batch)
+
+    def interrupted_finish(self):
+        self._queue.put(_STOP)
+        raise KeyboardInterrupt  # the signal lands in the join
+
+    monkeypatch.setattr(SqliteWriter, "write", gated_write)
+    monkeypatch.setattr(BackgroundWriter, "finish", interrupted_finish)
+    path = tmp_path / "run.db"
+    config = StorageConfig(db_path=str(path), asynchronous=True, flush_interval=1, queue_size=64)
+    logger, initial, logs = _log_run(config, steps=10)
+    assert writing.wait(30)
+    with pytest.raises(KeyboardInterrupt):
+        logger.close(RunStatus.INTERRUPTED)
+    writer_thread = logger._background._thread
+    assert writer_thread.is_alive()
+    gate.set()
+    writer_thread.join(30)
+    assert not writer_thread.is_alive()
+    with open_run(path) as reader:
+        assert reader.status is RunStatus.RUNNING
+        assert reader.row_counts() == _expected_counts(initial, logs)
 
 
 def test_many_runs_share_one_database(tmp_path):
