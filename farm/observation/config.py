@@ -8,6 +8,8 @@ exact world-to-cell mapping.
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 from enum import Enum
 
@@ -72,10 +74,23 @@ class ResourceSource(Enum):
 
 
 def _coerce_point(section: str, name: str, value: object) -> tuple[float, float]:
+    """``value`` as a finite ``(x, y)``: two real numbers.
+
+    Not a string, booleans, NaN or infinity: a NaN goal made every GOAL window, and so a
+    learner's loss, NaN.
+    """
+    bad = ValueError(f"{section}.{name} must be an (x, y) pair of finite numbers, got {value!r}")
+    if isinstance(value, (str, bytes)):
+        raise bad
     try:
-        x, y = (float(v) for v in value)  # type: ignore[union-attr]
-    except (TypeError, ValueError):
-        raise ValueError(f"{section}.{name} must be an (x, y) pair of numbers, got {value!r}") from None
+        items = list(value)  # type: ignore[call-overload]
+    except TypeError:
+        raise bad from None
+    if len(items) != 2 or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in items):
+        raise bad
+    x, y = (float(v) for v in items)
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise bad
     return (x, y)
 
 

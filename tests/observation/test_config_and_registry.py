@@ -30,6 +30,12 @@ from farm.observation import (
         ({"resource_source": "disk"}, "'disk'"),
         ({"trails_decay": 1.5}, "1.5"),
         ({"goal": (1.0,)}, "goal"),
+        ({"goal": (float("nan"), 1.0)}, "nan"),  # a NaN goal made the GOAL windows NaN
+        ({"goal": (1.0, float("inf"))}, "inf"),
+        ({"goal": "12"}, "'12'"),  # used to read as (1.0, 2.0)
+        ({"goal": (True, False)}, "True"),
+        ({"landmarks": ((1.0, 2.0), (float("nan"), 3.0))}, "nan"),  # used to be dropped silently
+        ({"landmarks": ((1e400, 2.0),)}, "inf"),
         ({"cache": "yes"}, "'yes'"),
     ],
 )
