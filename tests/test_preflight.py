@@ -155,6 +155,17 @@ def test_paths_that_cannot_be_written_are_refused_in_one_line(tmp_path, override
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_api_checks_the_checkpoint_dir_before_it_builds(tmp_path):
+    """Simulation(config) refuses what the CLI refuses, in one line naming the field; it used to
+    build, run, and fail at the first checkpoint with NotADirectoryError from pathlib."""
+    (tmp_path / "a_file").write_text("")
+    config = _with(**{"decision.system": "ddqn", "decision.checkpoint_dir": str(tmp_path / "a_file" / "ckpt"),
+                      "decision.checkpoint_every": 3, "storage.db_path": None})
+    with pytest.raises(ValueError, match="decision.checkpoint_dir") as info:
+        Simulation(config)
+    assert "\n" not in str(info.value)
+
+
 def test_a_checkpoint_dir_is_only_checked_when_checkpoints_are_written():
     # Random policies never save, and checkpoint_every = 0 never saves automatically.
     check_paths(_with(**{"decision.checkpoint_dir": "/no/such/dir", "decision.checkpoint_every": 1}))

@@ -26,7 +26,7 @@ from farm.decision import make_policy
 from farm.decision.base import AgentAwarePolicy, LearningPolicy
 from farm.decision.frames import wait_for_copies
 from farm.observation import make_observation_builder
-from farm.preflight import check_memory
+from farm.preflight import check_memory, check_paths
 from farm.resources.manager import ResourceManager
 from farm.spatial import make_index
 from farm.storage import make_logger
@@ -119,6 +119,7 @@ class Simulation:
         if not isinstance(config, SimulationConfig):
             raise TypeError(f"config must be a SimulationConfig, got {type(config).__name__}")
         check_memory(config)  # refuse, in one line, a world that cannot fit before allocating it
+        check_paths(config)  # and a log file or checkpoint directory that cannot be written
         self.config = config
         self.closed = False
         self.logger = None
