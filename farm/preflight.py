@@ -172,10 +172,19 @@ def _learning_items(config: SimulationConfig, type_name: str, kind: str, agents:
     net = decision.network
     inputs = channels * size * size if net.kind is NetworkKind.MLP else net.cnn_channels[-1] * size * size
     widths = (inputs, *map(float, net.hidden_sizes), float(_NUM_ACTIONS + 1))
-    parameters = sum(a * b for a, b in itertools.pairwise(widths))
+    parameters = sum(a * b + b for a, b in itertools.pairwise(widths))  # weights and biases
+    # Floats one observation's forward keeps for the backward pass: the layers' outputs.
+    activations = float(sum(widths))
+    if net.kind is NetworkKind.CNN:  # 3x3 kernels, then the dense head over the last feature maps
+        conv = (float(channels), *map(float, net.cnn_channels))
+        parameters += sum(9.0 * a * b + b for a, b in itertools.pairwise(conv))
+        activations += sum(map(float, net.cnn_channels)) * size * size
+    network_fields = "decision.network.hidden_sizes, observation.radius, decision.sharing"
+    if net.kind is NetworkKind.CNN:
+        network_fields = "decision.network.cnn_channels, " + network_fields
     items = [MemoryItem(
         f"{type_name} {kind} network parameters ({_fmt(networks)} x {_fmt(parameters)} weights)",
-        "decision.network.hidden_sizes, observation.radius, decision.sharing",
+        network_fields,
         networks * parameters * 4.0 * _PARAMETER_COPIES,
     )]
     if kind == "ddqn":
@@ -192,6 +201,14 @@ def _learning_items(config: SimulationConfig, type_name: str, kind: str, agents:
             f"{type_name} ddqn replay buffer ({_fmt(networks)} x ({_fmt(frames)} frames x {format_bytes(obs_bytes)}"
             f" + {_fmt(capacity)} transitions x {format_bytes(row)}))",
             field, networks * (frames * obs_bytes + capacity * row),
+        ))
+        # A training step samples observations and next observations (two arrays) and runs the
+        # online network with gradients and both networks on the next observations.
+        batch = float(decision.ddqn.batch_size)
+        items.append(MemoryItem(
+            f"{type_name} ddqn training batch ({_fmt(batch)} x (2 observations + 3 x {_fmt(activations)}"
+            " activations))",
+            "decision.ddqn.batch_size", batch * (2.0 * obs_bytes + 3.0 * activations * 4.0),
         ))
     else:
         transition = obs_bytes + _NUM_ACTIONS + 40.0

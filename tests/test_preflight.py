@@ -50,6 +50,24 @@ def test_the_estimate_covers_what_a_built_simulation_holds():
     assert items["observation windows"] >= 150 * per_agent * 2  # the population cap, two copies
 
 
+@pytest.mark.parametrize("kind, cnn_channels, hidden_sizes", [
+    ("mlp", (16, 32), (256, 256)), ("cnn", (16, 32), (256, 256)), ("cnn", (512, 512), (8,)),
+])
+def test_the_network_estimate_bounds_the_parameters_torch_allocates(kind, cnn_channels, hidden_sizes):
+    """The convolutions' weights used to be left out: (512, 512) channels estimated at a fifth
+    of what the network holds."""
+    from farm.decision.networks import build_network
+
+    config = SimulationConfig().with_overrides({
+        "decision.system": "ddqn", "decision.network.kind": kind,
+        "decision.network.cnn_channels": list(cnn_channels), "decision.network.hidden_sizes": list(hidden_sizes)})
+    per_copy = _items(config)["system ddqn network parameters"] / (4.0 * 5)  # float32, five copies
+    size = 2 * config.observation.radius + 1
+    network = build_network(config.decision.network, (len(config.observation.channels), size, size), 7)
+    actual = sum(parameter.numel() for parameter in network.parameters())
+    assert actual <= per_copy <= 4 * actual
+
+
 def test_the_log_buffers_are_estimated_from_what_the_logger_holds(tmp_path):
     config = SimulationConfig.preset("agentfarm").with_overrides(
         {"storage.db_path": str(tmp_path / "run.db"), "agents.max_population": 100})
@@ -85,6 +103,10 @@ def test_estimates_grow_with_the_fields_they_name():
         ({"resources.count": 10**12}, "resources.count"),
         ({"decision.system": "ddqn", "decision.ddqn.buffer_size": 10**9}, "decision.ddqn.buffer_size"),
         ({"decision.system": "ppo", "decision.ppo.rollout_steps": 10**9}, "decision.ppo.rollout_steps"),
+        # Neither was counted: the run built, then failed at the first training step or forward.
+        ({"decision.system": "ddqn", "decision.ddqn.batch_size": 10**9}, "decision.ddqn.batch_size"),
+        ({"decision.system": "ddqn", "decision.network.kind": "cnn", "decision.network.cnn_channels": [8192, 65536]},
+         "decision.network.cnn_channels"),
     ],
 )
 def test_refusal_names_the_field_and_both_sizes(overrides, field):
