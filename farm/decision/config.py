@@ -110,6 +110,20 @@ class NetworkConfig:
         object.__setattr__(self, "cnn_channels", channels)
 
 
+# The networks and their optimiser state are float32: a learning rate must be one.
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _require_float32_learning_rate(section: str, value: float) -> None:
+    """Refuse a learning rate above float32's largest value.
+
+    Adam multiplies float32 tensors by it: torch would fail at the first training step
+    (``value cannot be converted to type float``).
+    """
+    if value > _FLOAT32_MAX:
+        raise ValueError(f"{section}.learning_rate must be at most {_FLOAT32_MAX:.4g} (float32), got {value!r}")
+
+
 @dataclass(frozen=True)
 class DDQNConfig:
     """Double DQN settings.
@@ -152,6 +166,7 @@ class DDQNConfig:
         object.__setattr__(self, "target_update", coerce_enum(s, "target_update", TargetUpdate, self.target_update))
         for name in ("learning_rate", "max_grad_norm", "huber_delta"):
             require_positive(s, name, getattr(self, name))
+        _require_float32_learning_rate(s, self.learning_rate)
         for name in ("gamma", "epsilon_start", "epsilon_end"):
             require_probability(s, name, getattr(self, name))
         require_probability(s, "tau", self.tau)
@@ -202,6 +217,7 @@ class PPOConfig:
         s = "decision.ppo"
         for name in ("learning_rate", "clip_coef", "max_grad_norm"):
             require_positive(s, name, getattr(self, name))
+        _require_float32_learning_rate(s, self.learning_rate)
         for name in ("gamma", "gae_lambda"):
             require_probability(s, name, getattr(self, name))
         for name in ("value_coef", "entropy_coef"):

@@ -45,6 +45,9 @@ def test_strings_coerce_to_enums():
         (lambda: DDQNConfig(target_update="sometimes"), "decision.ddqn.target_update"),
         (lambda: PPOConfig(clip_coef=0), "decision.ppo.clip_coef"),
         (lambda: PPOConfig(num_minibatches=0), "decision.ppo.num_minibatches"),
+        # Above float32's largest value torch failed at the first training step.
+        (lambda: PPOConfig(learning_rate=1e39), "decision.ppo.learning_rate"),
+        (lambda: DDQNConfig(learning_rate=1e39), "decision.ddqn.learning_rate"),
     ],
 )
 def test_invalid_values_name_the_field(build, field):
