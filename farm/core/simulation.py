@@ -9,6 +9,7 @@ rule, in :mod:`farm.core.rules`.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from enum import Enum
@@ -83,6 +84,21 @@ class RunSummary:
     def steps_per_second(self) -> float:
         """Steps per wall second of the run (inf for a run that took no measurable time)."""
         return self.steps / self.seconds if self.seconds > 0 else float("inf")
+
+
+def _require_numbers(type_name: str, kind: str, step: int, metrics: dict[str, float]) -> None:
+    """Raise ``ValueError`` in one line if a training metric of ``type_name``'s policy is NaN.
+
+    A NaN loss means the policy's training diverged (its parameters go NaN with it), and the
+    log cannot hold NaN (sqlite stores it as NULL): the run ends here, with every step before
+    this one logged, whether or not it logs.
+    """
+    for name, value in metrics.items():
+        if math.isnan(value):
+            raise ValueError(
+                f"the {type_name} {kind} policy's training diverged at step {step}: its {name} is nan "
+                f"(lower decision.{kind}.learning_rate or decision.{kind}.max_grad_norm)"
+            )
 
 
 def _query_radius(radius: float) -> float:
@@ -452,7 +468,10 @@ class Simulation:
                 metrics = policy.record(out.agent_ids[rows], observations, self._mask[rows],
                                         out.actions[rows], out.rewards[rows], out.died[rows])
                 if metrics:
-                    training_metrics[agent_type.name.lower()] = metrics
+                    type_name = agent_type.name.lower()
+                    _require_numbers(type_name, self.config.decision.policy_for(type_name).value, self.step_index,
+                                     metrics)
+                    training_metrics[type_name] = metrics
         self._learned = LearnOutcome(training_metrics)
         return self._learned
 

@@ -238,3 +238,27 @@ def test_each_policy_gets_its_types_observations_when_rows_are_not_grouped_by_ty
             rows = np.flatnonzero(types == agent_type)
             np.testing.assert_array_equal(policy.acted, expected[rows])
             np.testing.assert_array_equal(policy.calls[0]["observations"], expected[rows])
+
+
+@pytest.mark.parametrize("logged", [True, False], ids=["log on disk", "no log"])
+def test_a_diverged_training_ends_the_run_in_one_line_and_keeps_the_steps_before(tmp_path, logged):
+    """A NaN loss (a learning rate of 1e30, no clipping) used to reach the log, where sqlite
+    stores NaN as NULL: the flush failed on training_metrics.value NOT NULL and took the steps of
+    its batch with it, while the same run without a log went on with NaN networks."""
+    db = tmp_path / "run.db"
+    config = _config(**{
+        "decision.system": "ddqn", "decision.ddqn.learning_rate": 1e30, "decision.ddqn.max_grad_norm": 1e30,
+        "decision.ddqn.learning_starts": 0, "decision.ddqn.batch_size": 8, "decision.ddqn.train_every": 1,
+        "storage.db_path": str(db) if logged else None})
+    with pytest.raises(ValueError, match=r"system ddqn policy's training diverged at step \d+: its \w+ is nan") as info:
+        with Simulation(config) as sim:
+            sim.run(50)
+    assert "\n" not in str(info.value) and "decision.ddqn.learning_rate" in str(info.value)
+    failed_step = sim.step_index
+    assert 0 < failed_step < 50
+    if logged:
+        with open_run(db) as run:
+            assert run.status is RunStatus.FAILED
+            assert run.steps()["step"].tolist() == list(range(failed_step))
+            metrics = run.training_metrics()["system"]
+            assert all(np.isfinite(values).all() for _, values in metrics.values())
