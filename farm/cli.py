@@ -157,14 +157,16 @@ def config_from_args(args: argparse.Namespace) -> SimulationConfig:
     layer may leave a setting that only a later one makes valid (a file's ``persist_path`` with
     ``--db :memory:``, a file's zero agents with ``--agents 30``).
     """
-    data = apply_overrides(config_to_dict(SimulationConfig()), CLI_DEFAULTS)
+    data = config_to_dict(SimulationConfig())
+    apply_overrides(data, CLI_DEFAULTS)
     if args.preset is not None:
         from farm.presets import preset_overrides
 
-        data = apply_overrides(data, preset_overrides(args.preset))
+        apply_overrides(data, preset_overrides(args.preset))
     if args.config is not None:
         data = merge_config_data(data, load_config_data(args.config))
-    return config_from_dict(SimulationConfig, apply_overrides(data, flag_overrides(args)))
+    apply_overrides(data, flag_overrides(args))
+    return config_from_dict(SimulationConfig, data)
 
 
 def flag_overrides(args: argparse.Namespace) -> dict[str, object]:
@@ -230,6 +232,12 @@ class _Interrupts:
             self.deferring = False
             raise error
 
+    def raise_pending_after_close(self) -> None:
+        """Raise a signal that came while the log closed as :class:`InterruptedWhileClosing`."""
+        if self.pending is not None:
+            terminated, self.pending = isinstance(self.pending, Terminated), None
+            raise InterruptedWhileClosing(terminated)
+
     @contextmanager
     def deferred(self) -> Iterator[None]:
         self.deferring = True
@@ -266,10 +274,7 @@ def _run(config: SimulationConfig, steps: int, show_progress: bool, interrupts: 
     with interrupts.deferred(), sim:
         summary = sim.run(steps, progress)
         interrupts.raise_pending()  # a signal after the last step still ends the run as interrupted
-    if interrupts.pending is not None:  # it came while the log closed
-        terminated = isinstance(interrupts.pending, Terminated)
-        interrupts.pending = None
-        raise InterruptedWhileClosing(terminated)
+    interrupts.raise_pending_after_close()
     return summary
 
 

@@ -7,7 +7,6 @@ dotted overrides (what the CLI flags produce).
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import tomllib
@@ -166,25 +165,26 @@ class SimulationConfig:
 
     def with_overrides(self, overrides: dict[str, Any]) -> "SimulationConfig":
         """A copy with dotted keys replaced, e.g. ``{"world.width": 50, "seed": 3}``."""
-        return config_from_dict(SimulationConfig, apply_overrides(config_to_dict(self), overrides))
+        data = config_to_dict(self)
+        apply_overrides(data, overrides)
+        return config_from_dict(SimulationConfig, data)
 
     def to_json(self) -> str:
         """The config as JSON (enums as their values, keys sorted)."""
         return json.dumps(config_to_dict(self), sort_keys=True)
 
 
-def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """The raw config table ``data`` (as :func:`config_to_dict` gives it) with dotted keys replaced.
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """Replace dotted keys, e.g. ``{"world.width": 50}``, in the raw config table ``data``, in place.
 
-    E.g. ``{"world.width": 50}``; ``data`` is not changed. Nothing is validated but the keys:
-    layers applied one over another are validated once, together (:func:`config_from_dict`).
+    ``data`` is what :func:`config_to_dict` gives. Nothing is validated but the keys: layers
+    applied one over another are validated once, together (:func:`config_from_dict`).
 
     Raises:
         ValueError: a key names no section or field of ``data``.
     """
-    out = copy.deepcopy(data)
     for dotted, value in overrides.items():
-        node = out
+        node = data
         *parents, leaf = dotted.split(".")
         for part in parents:
             if part not in node or not isinstance(node[part], dict):
@@ -193,7 +193,6 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
         if leaf not in node:
             raise ValueError(f"unknown config field {dotted!r}")
         node[leaf] = value
-    return out
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:

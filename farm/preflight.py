@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # farm.config imports the component configs; this module only reads them
     from farm.config import SimulationConfig
 
-__all__ = ["MemoryItem", "check", "check_memory", "check_paths", "estimate_memory", "format_bytes"]
+__all__ = [
+    "MemoryItem", "check", "check_checkpoint_dir", "check_memory", "check_paths", "estimate_memory", "format_bytes",
+]
 
 # Bytes per agent row outside the observations: AgentState (62 B), the per-step copies the act
 # and log stages make (~12 arrays of 8 B) and the neighbour pairs of a few neighbours. Rounded up.
@@ -175,12 +177,11 @@ def _learning_items(config: SimulationConfig, type_name: str, kind: str, agents:
     parameters = sum(a * b + b for a, b in itertools.pairwise(widths))  # weights and biases
     # Floats one observation's forward keeps for the backward pass: the layers' outputs.
     activations = float(sum(widths))
+    network_fields = "decision.network.hidden_sizes, observation.radius, decision.sharing"
     if net.kind is NetworkKind.CNN:  # 3x3 kernels, then the dense head over the last feature maps
         conv = (float(channels), *map(float, net.cnn_channels))
         parameters += sum(9.0 * a * b + b for a, b in itertools.pairwise(conv))
         activations += sum(map(float, net.cnn_channels)) * size * size
-    network_fields = "decision.network.hidden_sizes, observation.radius, decision.sharing"
-    if net.kind is NetworkKind.CNN:
         network_fields = "decision.network.cnn_channels, " + network_fields
     items = [MemoryItem(
         f"{type_name} {kind} network parameters ({_fmt(networks)} x {_fmt(parameters)} weights)",
@@ -309,6 +310,17 @@ def check_output_directory(field_name: str, path: str) -> None:
     _probe_directory(field_name, path, absolute)
 
 
+def check_checkpoint_dir(config: SimulationConfig) -> None:
+    """``ValueError`` in one line unless ``decision.checkpoint_dir`` can take the checkpoints.
+
+    Checked only when a learning policy saves them automatically.
+    """
+    decision = config.decision
+    learns = any(decision.policy_for(name).learns for name in ("system", "independent", "control"))
+    if learns and decision.checkpoint_every > 0 and decision.checkpoint_dir is not None:
+        check_output_directory("decision.checkpoint_dir", decision.checkpoint_dir)
+
+
 def check_paths(config: SimulationConfig, outputs: Iterable[tuple[str, str]] = ()) -> None:
     """Check every file the run will write before it starts: ``ValueError`` in one line if not.
 
@@ -321,10 +333,7 @@ def check_paths(config: SimulationConfig, outputs: Iterable[tuple[str, str]] = (
     if storage.db_path is not None and storage.file_path is not None:
         field_name = "storage.persist_path" if storage.db_path == ":memory:" else "storage.db_path"
         check_output_file(field_name, storage.file_path)
-    decision = config.decision
-    learns = any(decision.policy_for(name).learns for name in ("system", "independent", "control"))
-    if learns and decision.checkpoint_every > 0 and decision.checkpoint_dir is not None:
-        check_output_directory("decision.checkpoint_dir", decision.checkpoint_dir)
+    check_checkpoint_dir(config)
     for name, path in outputs:
         check_output_file(name, path, create_parents=True)
 

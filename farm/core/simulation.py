@@ -25,9 +25,10 @@ from farm.core.state import ALLY_MATRIX, NUM_AGENT_TYPES, AgentState, AgentType
 from farm.core.targets import NeighborPairs
 from farm.decision import make_policy
 from farm.decision.base import AgentAwarePolicy, LearningPolicy
+from farm.decision.config import DecisionConfig
 from farm.decision.frames import wait_for_copies
 from farm.observation import make_observation_builder
-from farm.preflight import check_memory, check_paths
+from farm.preflight import check_checkpoint_dir, check_memory
 from farm.resources.manager import ResourceManager
 from farm.spatial import make_index
 from farm.storage import make_logger
@@ -86,7 +87,7 @@ class RunSummary:
         return self.steps / self.seconds if self.seconds > 0 else float("inf")
 
 
-def _require_numbers(type_name: str, kind: str, step: int, metrics: dict[str, float]) -> None:
+def _refuse_nan_metrics(type_name: str, decision: DecisionConfig, step: int, metrics: dict[str, float]) -> None:
     """Raise ``ValueError`` in one line if a training metric of ``type_name``'s policy is NaN.
 
     A NaN loss means the policy's training diverged (its parameters go NaN with it), and the
@@ -95,6 +96,7 @@ def _require_numbers(type_name: str, kind: str, step: int, metrics: dict[str, fl
     """
     for name, value in metrics.items():
         if math.isnan(value):
+            kind = decision.policy_for(type_name).value
             raise ValueError(
                 f"the {type_name} {kind} policy's training diverged at step {step}: its {name} is nan "
                 f"(lower decision.{kind}.learning_rate or decision.{kind}.max_grad_norm)"
@@ -135,7 +137,7 @@ class Simulation:
         if not isinstance(config, SimulationConfig):
             raise TypeError(f"config must be a SimulationConfig, got {type(config).__name__}")
         check_memory(config)  # refuse, in one line, a world that cannot fit before allocating it
-        check_paths(config)  # and a log file or checkpoint directory that cannot be written
+        check_checkpoint_dir(config)  # and checkpoints that cannot be written (make_logger checks the log)
         self.config = config
         self.closed = False
         self.logger = None
@@ -469,8 +471,7 @@ class Simulation:
                                         out.actions[rows], out.rewards[rows], out.died[rows])
                 if metrics:
                     type_name = agent_type.name.lower()
-                    _require_numbers(type_name, self.config.decision.policy_for(type_name).value, self.step_index,
-                                     metrics)
+                    _refuse_nan_metrics(type_name, self.config.decision, self.step_index, metrics)
                     training_metrics[type_name] = metrics
         self._learned = LearnOutcome(training_metrics)
         return self._learned

@@ -8,13 +8,12 @@ exact world-to-cell mapping.
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
 from enum import Enum
 
 from farm.utils.validation import (
     coerce_enum,
+    require_finite_pair,
     require_int_at_least,
     require_non_negative,
     require_positive,
@@ -71,27 +70,6 @@ class ResourceSource(Enum):
     SPATIAL = "spatial"
     GRID = "grid"
     MEMMAP = "memmap"
-
-
-def _coerce_point(section: str, name: str, value: object) -> tuple[float, float]:
-    """``value`` as a finite ``(x, y)``: two real numbers.
-
-    Not a string, booleans, NaN or infinity: a NaN goal made every GOAL window, and so a
-    learner's loss, NaN.
-    """
-    bad = ValueError(f"{section}.{name} must be an (x, y) pair of finite numbers, got {value!r}")
-    if isinstance(value, (str, bytes)):
-        raise bad
-    try:
-        items = list(value)  # type: ignore[call-overload]
-    except TypeError:
-        raise bad from None
-    if len(items) != 2 or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in items):
-        raise bad
-    x, y = (float(v) for v in items)
-    if not (math.isfinite(x) and math.isfinite(y)):
-        raise bad
-    return (x, y)
 
 
 @dataclass(frozen=True)
@@ -165,10 +143,10 @@ class ObservationConfig:
         require_int_at_least(s, "feature_seed", self.feature_seed, 0)
         require_positive(s, "terrain_scale", self.terrain_scale)
         if self.goal is not None:
-            object.__setattr__(self, "goal", _coerce_point(s, "goal", self.goal))
+            object.__setattr__(self, "goal", require_finite_pair(s, "goal", self.goal))
         if isinstance(self.landmarks, str) or not isinstance(self.landmarks, (tuple, list)):
             raise ValueError(f"{s}.landmarks must be a sequence of (x, y) pairs, got {self.landmarks!r}")
-        object.__setattr__(self, "landmarks", tuple(_coerce_point(s, "landmarks", p) for p in self.landmarks))
+        object.__setattr__(self, "landmarks", tuple(require_finite_pair(s, "landmarks", p) for p in self.landmarks))
         require_int_at_least(s, "landmark_count", self.landmark_count, 0)
 
     @property

@@ -6,7 +6,10 @@ import math
 from enum import Enum
 from typing import TypeVar
 
-__all__ = ["require_positive", "require_non_negative", "require_probability", "require_int_at_least", "coerce_enum"]
+__all__ = [
+    "require_positive", "require_non_negative", "require_probability", "require_int_at_least", "require_finite_pair",
+    "coerce_enum",
+]
 
 E = TypeVar("E", bound=Enum)
 
@@ -31,6 +34,21 @@ def require_probability(section: str, name: str, value: float) -> None:
     """Raise ``ValueError`` unless ``value`` is a number in ``[0, 1]`` (bool is not a number)."""
     if not _is_number(value) or not 0.0 <= value <= 1.0:
         raise ValueError(f"{section}.{name} must be in [0, 1], got {value!r}")
+
+
+def require_finite_pair(section: str, name: str, value: object) -> tuple[float, float]:
+    """``value`` as ``(x, y)`` floats.
+
+    ``ValueError`` unless it holds exactly two finite numbers: not a string, not booleans, not
+    NaN or infinity (a NaN goal made every GOAL window, and so a learner's loss, NaN).
+    """
+    try:
+        items = () if isinstance(value, (str, bytes)) else tuple(value)  # type: ignore[arg-type]
+    except TypeError:  # not iterable
+        items = ()
+    if len(items) != 2 or not all(_is_number(v) and math.isfinite(v) for v in items):
+        raise ValueError(f"{section}.{name} must be an (x, y) pair of finite numbers, got {value!r}")
+    return (float(items[0]), float(items[1]))
 
 
 def require_int_at_least(section: str, name: str, value: int, minimum: int) -> None:
